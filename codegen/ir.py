@@ -1,0 +1,169 @@
+"""The intermediate representation: ops on values with static shapes.
+
+A `Graph` is a straight-line program. Every value has a static shape whose first dimension is
+`None` when it is the batch (the only dimension that varies at run time). Params are named
+slices of one flat buffer; the graph only knows their names and shapes.
+
+The IR knows nothing of Keras. A front end fills a graph through `Builder`; the autodiff pass
+and the renderer read it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+FLOAT_DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class Value:
+    """A tensor flowing between ops. `shape[0] is None` marks the batch dimension."""
+
+    name: str
+    shape: tuple
+    dtype: str
+
+    @property
+    def batched(self) -> bool:
+        return len(self.shape) > 0 and self.shape[0] is None
+
+    @property
+    def is_float(self) -> bool:
+        return self.dtype in FLOAT_DTYPES
+
+
+@dataclass(frozen=True)
+class Param:
+    """A weight: a slice of the flat `params` (trainable) or `state` (non-trainable) buffer."""
+
+    name: str
+    shape: tuple
+    dtype: str
+    trainable: bool
+    origin: str  # e.g. "dense_1/kernel", for comments and error messages
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+@dataclass(frozen=True)
+class Op:
+    """One application of a template's op.
+
+    `outputs` are differentiable results; `saved` are extra results the forward computes only
+    for the backward's use (a dropout mask, an LSTM's gate activations): never differentiated.
+    `attrs` are compile-time constants the template specialises on.
+    """
+
+    kind: str
+    inputs: tuple
+    outputs: tuple
+    saved: tuple = ()
+    attrs: tuple = ()  # sorted (key, value) pairs, so that ops hash and compare by value
+    origin: str = ""
+    training_only: bool = False  # e.g. a batch-statistics update: absent from inference code
+
+    @property
+    def attr(self) -> dict:
+        return dict(self.attrs)
+
+
+@dataclass
+class Graph:
+    values: dict = field(default_factory=dict)  # name -> Value
+    params: dict = field(default_factory=dict)  # name -> Param (insertion order = buffer order)
+    inputs: list = field(default_factory=list)  # value names fed by the caller
+    outputs: list = field(default_factory=list)  # value names returned by predict
+    ops: list = field(default_factory=list)
+
+    def shape(self, name):
+        return self.values[name].shape if name in self.values else self.params[name].shape
+
+    def dtype(self, name):
+        return self.values[name].dtype if name in self.values else self.params[name].dtype
+
+    def table(self) -> str:
+        """The IR as a plain table, for `fnjit dump --ir`."""
+        rows = [("#", "op", "inputs", "outputs", "attrs", "from")]
+        for i, op in enumerate(self.ops):
+            outs = [f"{o}{_fmt_shape(self.shape(o))}" for o in op.outputs + op.saved]
+            attrs = " ".join(f"{k}={v}" for k, v in op.attrs)
+            rows.append((str(i), op.kind, " ".join(op.inputs), " ".join(outs), attrs, op.origin))
+        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        head = [f"inputs:  {', '.join(f'{n}{_fmt_shape(self.shape(n))}' for n in self.inputs)}",
+                f"outputs: {', '.join(self.outputs)}",
+                "params:  " + ", ".join(f"{p.name}{_fmt_shape(p.shape)}"
+                                        for p in self.params.values()),
+                ""]
+        return "\n".join(head + lines) + "\n"
+
+
+def _fmt_shape(shape):
+    return "(" + ", ".join("n" if d is None else str(d) for d in shape) + ")"
+
+
+_IDENT = re.compile(r"[^0-9a-zA-Z_]")
+
+
+def identifier(text: str) -> str:
+    """A Python identifier derived from a layer or weight name."""
+    s = _IDENT.sub("_", text)
+    return s if s and not s[0].isdigit() else "_" + s
+
+
+class Builder:
+    """Fills a Graph. Names are made unique and stable: the same calls give the same names."""
+
+    def __init__(self, floatx="float32"):
+        self.graph = Graph()
+        self.floatx = floatx
+        self._taken = set()
+
+    def _fresh(self, hint):
+        base = identifier(hint)
+        name, i = base, 1
+        while name in self._taken:
+            name = f"{base}_{i}"
+            i += 1
+        self._taken.add(name)
+        return name
+
+    def input(self, hint, shape, dtype=None):
+        name = self._fresh("x_" + hint)
+        self.graph.values[name] = Value(name, tuple(shape), dtype or self.floatx)
+        self.graph.inputs.append(name)
+        return name
+
+    def param(self, hint, shape, trainable=True, origin=""):
+        name = self._fresh("w_" + hint)
+        self.graph.params[name] = Param(name, tuple(shape), self.floatx, trainable, origin or hint)
+        return name
+
+    def op(self, kind, inputs, out_shapes, *, hint=None, attrs=None, saved_shapes=(),
+           out_dtypes=None, origin="", training_only=False):
+        """Append an op; returns the list of its output value names."""
+        for i in inputs:
+            if i not in self.graph.values and i not in self.graph.params:
+                raise ValueError(f"op {kind!r}: unknown input {i!r}")
+        hint = hint or kind
+        outs = []
+        for k, shape in enumerate(out_shapes):
+            name = self._fresh(f"v_{hint}" if k == 0 else f"v_{hint}_out{k}")
+            dtype = (out_dtypes[k] if out_dtypes else None) or self.floatx
+            self.graph.values[name] = Value(name, tuple(shape), dtype)
+            outs.append(name)
+        saved = []
+        for shape in saved_shapes:
+            name = self._fresh(f"s_{hint}")
+            self.graph.values[name] = Value(name, tuple(shape), self.floatx)
+            saved.append(name)
+        self.graph.ops.append(Op(kind, tuple(inputs), tuple(outs), tuple(saved),
+                                 tuple(sorted((attrs or {}).items())), origin, training_only))
+        return outs

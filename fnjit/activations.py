@@ -1,0 +1,55 @@
+"""Activations by name, as `keras.activations`. A layer lowers an activation to the elementwise
+`activation` op (templates/activation.j2) or, for softmax, the `softmax` op. The functions here
+are the numpy forms, for use outside compiled code."""
+
+from __future__ import annotations
+
+import numpy as np
+
+ELEMENTWISE = ("relu", "sigmoid", "tanh", "elu", "selu", "softplus", "softsign", "hard_sigmoid",
+               "exponential", "swish", "gelu", "leaky_relu")
+ALIASES = {"silu": "swish", None: "linear"}
+NAMES = ("linear", "softmax") + ELEMENTWISE + tuple(a for a in ALIASES if a)
+
+
+def linear(x):
+    return x
+
+
+def relu(x):
+    return np.maximum(x, 0)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def tanh(x):
+    return np.tanh(x)
+
+
+def softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def get(identifier) -> str:
+    """The canonical name of an activation given by name, function, or None (linear)."""
+    if callable(identifier):
+        identifier = getattr(identifier, "__name__", identifier)
+    identifier = ALIASES.get(identifier, identifier)
+    if identifier not in ("linear", "softmax") + ELEMENTWISE:
+        raise ValueError(f"unknown activation {identifier!r}; choose one of {sorted(NAMES)}")
+    return identifier
+
+
+def lower(ctx, x, name, axis=-1):
+    """Emit the op for activation `name` on IR value `x`; returns the new value."""
+    if name == "linear":
+        return x
+    if name == "softmax":
+        if axis not in (-1, len(ctx.shape(x)) - 1):
+            raise ValueError(f"{ctx.origin}: softmax over axis {axis} is not supported yet; "
+                             "only the last axis")
+        return ctx.op("softmax", [x], [ctx.shape(x)])[0]
+    return ctx.op("activation", [x], [ctx.shape(x)], attrs={"fn": name}, hint=name)[0]

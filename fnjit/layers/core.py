@@ -1,0 +1,119 @@
+"""Dense, Activation, Dropout, Flatten."""
+
+from __future__ import annotations
+
+import math
+
+from .. import activations, initializers
+from .base import Layer
+
+
+class Dense(Layer):
+    """y = activation(x @ kernel + bias) on the last axis. Weights: kernel (in, units), bias."""
+
+    def __init__(self, units=None, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if units is None or int(units) != units or units <= 0:
+            raise ValueError(f"Dense {self.name!r}: units must be a positive int, got {units!r}")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        if input_shape[-1] is None:
+            raise ValueError(f"Dense {self.name!r}: the last axis of its input must be known, "
+                             f"got input shape {input_shape}")
+        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units),
+                                      self.kernel_initializer)
+        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer) \
+            if self.use_bias else None
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def lower(self, ctx, inputs):
+        (x,) = inputs
+        params = [ctx.param(self.kernel)] + ([ctx.param(self.bias)] if self.use_bias else [])
+        (y,) = ctx.op("dense", [x] + params, [ctx.shape(x)[:-1] + (self.units,)],
+                      attrs={"use_bias": self.use_bias})
+        return [activations.lower(ctx, y, self.activation)]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": self.activation,
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer)}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("kernel_initializer", "bias_initializer"):
+            if isinstance(config.get(key), dict):
+                config[key] = initializers.get(initializers.snake(config[key]["class_name"]))
+        return cls(**config)
+
+
+class Activation(Layer):
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def lower(self, ctx, inputs):
+        return [activations.lower(ctx, inputs[0], self.activation)]
+
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation}
+
+
+class Dropout(Layer):
+    """Zeroes a fraction `rate` of its inputs in training, scaling the rest by 1 / (1 - rate)."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"Dropout {self.name!r}: rate must be in [0, 1), got {rate!r}")
+        if noise_shape is not None:
+            raise ValueError(f"Dropout {self.name!r}: noise_shape is not supported yet")
+        self.rate = float(rate)
+        self.seed = seed
+
+    def lower(self, ctx, inputs):
+        (x,) = inputs
+        if self.rate == 0:
+            return [x]
+        shape = ctx.shape(x)
+        return ctx.op("dropout", [x], [shape], attrs={"rate": self.rate}, saved_shapes=[shape])
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class Flatten(Layer):
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        if any(d is None for d in rest):
+            raise ValueError(f"Flatten {self.name!r}: all non-batch dimensions of its input "
+                             f"must be known, got {input_shape}")
+        return (input_shape[0], math.prod(rest))
+
+    def lower(self, ctx, inputs):
+        (x,) = inputs
+        shape = ctx.shape(x)
+        if len(shape) == 2:
+            return [x]
+        if self.data_format == "channels_first" and len(shape) > 2:
+            raise ValueError(f"Flatten {self.name!r}: data_format='channels_first' is not "
+                             "supported yet")
+        return ctx.op("reshape", [x], [self.compute_output_shape(shape)])
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}

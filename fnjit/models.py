@@ -1,0 +1,295 @@
+"""Model (functional) and Sequential."""
+
+from __future__ import annotations
+
+import warnings
+
+from . import summary as _summary
+from .layers.base import InputLayer, KerasTensor, Layer, Node
+from .training import Trainer
+
+
+def _structure(x, what):
+    """Flatten a single tensor, list/tuple or dict of tensors; remember names for dicts."""
+    if isinstance(x, KerasTensor):
+        return [x], None, True
+    if isinstance(x, dict):
+        return list(x.values()), list(x.keys()), False
+    if isinstance(x, (list, tuple)) and x and all(isinstance(t, KerasTensor) for t in x):
+        return list(x), None, False
+    raise ValueError(f"Model {what} must be a tensor, a list of tensors or a dict of tensors, "
+                     f"got {x!r}")
+
+
+class Model(Layer, Trainer):
+    """A functional model: `Model(inputs, outputs)` over a graph of layer calls."""
+
+    def __init__(self, inputs=None, outputs=None, name=None, *, input=None, output=None,
+                 trainable=True, **kwargs):
+        if input is not None or output is not None:
+            warnings.warn("Model(input=..., output=...) is Keras 1; use Model(inputs=..., "
+                          "outputs=...)", DeprecationWarning, stacklevel=2)
+            inputs = input if inputs is None else inputs
+            outputs = output if outputs is None else outputs
+        Layer.__init__(self, name=name or _unique_model_name(type(self)), trainable=trainable,
+                       **kwargs)
+        Trainer.__init__(self)
+        if inputs is None or outputs is None:
+            if type(self) is Model:
+                raise ValueError("Model needs inputs and outputs: Model(inputs=x, outputs=y)")
+            return
+        self._init_graph(inputs, outputs)
+
+    def _init_graph(self, inputs, outputs):
+        self.inputs, self._input_keys, self._single_input = _structure(inputs, "inputs")
+        self.outputs, self._output_keys, self._single_output = _structure(outputs, "outputs")
+        for t in self.inputs:
+            if t._history is None or not isinstance(t._history[0], InputLayer):
+                raise ValueError(f"Model {self.name!r}: every input must be a tensor returned by "
+                                 f"fnjit.Input; {t!r} is the output of a layer")
+        for t in self.outputs:
+            if t._history is None:
+                raise ValueError(f"Model {self.name!r}: output {t!r} was not produced by a layer")
+        self._nodes, self._layers = _map_graph(self)
+        names = [layer.name for layer in self._layers]
+        for n in names:
+            if names.count(n) > 1:
+                raise ValueError(f"Model {self.name!r}: the name {n!r} is used {names.count(n)} "
+                                 "times; all layer names in a model must be unique")
+        self.built = True
+        self._invalidate()
+
+    # ---- graph -----------------------------------------------------------------------------
+    def _ordered_nodes(self):
+        return self._nodes
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def get_layer(self, name=None, index=None):
+        if index is not None:
+            if not 0 <= index < len(self._layers):
+                raise ValueError(f"Model {self.name!r} has {len(self._layers)} layers; "
+                                 f"no index {index}")
+            return self._layers[index]
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"no layer named {name!r} in model {self.name!r}; layers: "
+                         f"{[layer.name for layer in self._layers]}")
+
+    @property
+    def input_names(self):
+        return [t._history[0].name for t in self.inputs]
+
+    @property
+    def output_names(self):
+        if self._output_keys:
+            return list(self._output_keys)
+        return [t._history[0].name for t in self.outputs]
+
+    # ---- weights: those of the layers, each weight once --------------------------------------
+    def _unique_weights(self, which):
+        seen, out = set(), []
+        for layer in self._layers:
+            for w in getattr(layer, which):
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
+
+    @property
+    def trainable_weights(self):
+        return self._unique_weights("trainable_weights") if self.trainable else []
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self._unique_weights("weights")
+        return self._unique_weights("non_trainable_weights")
+
+    @property
+    def weights(self):
+        return self._unique_weights("weights")
+
+    def get_weights(self):
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights):
+        mine = self.weights
+        if len(weights) != len(mine):
+            raise ValueError(f"model {self.name!r} has {len(mine)} weights, got {len(weights)}")
+        for var, value in zip(mine, weights):
+            var.assign(value)
+
+    def count_params(self):
+        return int(sum(w.value.size for w in self.weights))
+
+    # ---- calling a model on tensors, like a layer ------------------------------------------
+    def __call__(self, inputs, *args, **kwargs):
+        tensors = list(inputs.values()) if isinstance(inputs, dict) else (
+            list(inputs) if isinstance(inputs, (list, tuple)) else [inputs])
+        if len(tensors) != len(self.inputs):
+            raise ValueError(f"model {self.name!r} expects {len(self.inputs)} input(s), got "
+                             f"{len(tensors)}")
+        for t, mine in zip(tensors, self.inputs):
+            if tuple(t.shape[1:]) != tuple(mine.shape[1:]):
+                raise ValueError(f"model {self.name!r}: input {mine._history[0].name!r} expects "
+                                 f"shape {mine.shape}, got a tensor of shape {t.shape}")
+        outs = [KerasTensor(t.shape, t.dtype, name=f"{self.name}/out{i}")
+                for i, t in enumerate(self.outputs)]
+        Node(self, tensors, outs, not isinstance(inputs, (list, tuple, dict)))
+        return outs[0] if len(outs) == 1 else outs
+
+    def compute_output_shape(self, input_shape):
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    # ---- display -----------------------------------------------------------------------------
+    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+        _summary.print_summary(self, line_length=line_length, positions=positions,
+                               print_fn=print_fn)
+
+    def get_config(self):
+        from .saving import functional_config  # the saving issue provides it
+
+        return functional_config(self)
+
+
+Functional = Model
+
+
+def _unique_model_name(cls):
+    from . import backend
+
+    return backend.unique_name("sequential" if cls.__name__ == "Sequential" else "functional")
+
+
+def _map_graph(model):
+    """Nodes in topological order and layers in Keras' order (by depth from the outputs, ties
+    broken by first visit in a depth-first walk from the outputs)."""
+    inputs = {id(t) for t in model.inputs}
+    order, finished, in_progress, first_seen = [], set(), set(), {}
+
+    def visit(tensor):
+        layer, node_index, _ = tensor._history
+        node = layer._inbound_nodes[node_index]
+        if id(node) in finished:
+            return
+        if id(node) in in_progress:
+            raise ValueError(f"model {model.name!r}: the graph has a cycle at layer "
+                             f"{layer.name!r}")
+        first_seen.setdefault(id(layer), (len(first_seen), layer))
+        in_progress.add(id(node))
+        if not node.is_input and id(tensor) not in inputs:
+            for t in node.input_tensors:
+                visit(t)
+        in_progress.discard(id(node))
+        finished.add(id(node))
+        order.append(node)
+
+    for t in model.outputs:
+        visit(t)
+
+    # Depth: outputs' nodes are 0; a node's parents are deeper than it.
+    depth = {}
+    layer_depth = {}
+    for node in reversed(order):
+        d = depth.setdefault(id(node), 0)
+        d = max(d, layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = d
+        depth[id(node)] = d
+        for parent in node.parent_nodes:
+            depth[id(parent)] = max(d + 1, depth.get(id(parent), 0))
+
+    # Every tensor a node consumes must come from the inputs.
+    available = set(inputs)
+    for node in sorted(order, key=lambda n: -depth[id(n)]):
+        for t in node.input_tensors:
+            if id(t) not in available:
+                raise ValueError(
+                    f"Graph disconnected: layer {node.layer.name!r} needs tensor {t.name!r}, "
+                    f"which cannot be computed from the model inputs "
+                    f"{[t._history[0].name for t in model.inputs]}")
+        available.update(id(t) for t in node.output_tensors)
+    for t in model.inputs:
+        if id(t._history[0]) not in {id(n.layer) for n in order}:
+            layer = t._history[0]
+            first_seen.setdefault(id(layer), (len(first_seen), layer))
+            layer_depth[id(layer)] = max(layer_depth.values(), default=0)
+            order.insert(0, layer._inbound_nodes[0])
+            depth[id(layer._inbound_nodes[0])] = layer_depth[id(layer)]
+
+    nodes = sorted(order, key=lambda n: (-depth[id(n)], first_seen[id(n.layer)][0]))
+    layers = sorted((entry[1] for entry in first_seen.values()),
+                    key=lambda lyr: (-layer_depth[id(lyr)], first_seen[id(lyr)][0]))
+    return nodes, layers
+
+
+class Sequential(Model):
+    """A linear stack of layers, built on the same functional graph."""
+
+    def __init__(self, layers=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self._stack = []
+        self._input_tensor = None
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer):
+        if isinstance(layer, KerasTensor):  # Sequential([Input(...), ...])
+            if self._stack:
+                raise ValueError("an Input can only be the first entry of a Sequential model")
+            self._input_tensor = layer
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add expects a layer, got {layer!r}")
+        if isinstance(layer, InputLayer):
+            self._input_tensor = layer._tensor
+            return
+        if not self._stack and self._input_tensor is None and \
+                layer._input_shape_arg is not None:
+            from .layers.base import Input
+
+            self._input_tensor = Input(shape=layer._input_shape_arg,
+                                       batch_size=layer._batch_size_arg)
+        self._stack.append(layer)
+        if self._input_tensor is not None:
+            self._rebuild()
+
+    def pop(self):
+        if not self._stack:
+            raise ValueError("pop() on an empty Sequential model")
+        layer = self._stack.pop()
+        if self._stack and self._input_tensor is not None:
+            self._rebuild()
+        return layer
+
+    def _rebuild(self):
+        x = self._input_tensor
+        for layer in self._stack:
+            # Reuse the node this layer already has for this input (no duplicate nodes).
+            prior = [n for n in layer._inbound_nodes if n.input_tensors == [x]]
+            x = prior[0].output_tensors[0] if prior else layer(x)
+        self._init_graph(self._input_tensor, x)
+
+    def build(self, input_shape=None):
+        """Build from an input shape (batch first) when no layer declared one."""
+        if self._input_tensor is None:
+            from .layers.base import Input
+
+            self._input_tensor = Input(shape=tuple(input_shape[1:]))
+            self._rebuild()
+
+    @property
+    def layers(self):
+        # Keras lists a Sequential model's layers without its InputLayer.
+        return list(self._stack)
+
+    def _ensure_built(self, x):
+        if not getattr(self, "inputs", None):
+            import numpy as np
+
+            first = x[0] if isinstance(x, (list, tuple)) else x
+            self.build((None,) + tuple(np.shape(first)[1:]))

@@ -1,0 +1,80 @@
+"""`model.summary()`: Keras' plain-text table, as the guides print it.
+
+A chain of single-input layers gets the three columns Layer (type), Output Shape, Param #
+(65 characters wide); any other graph adds Connected to (100 wide), with one line per inbound
+tensor as `layer[node][tensor]`.
+"""
+
+from __future__ import annotations
+
+
+def _shape_text(shape):
+    if isinstance(shape, list):
+        return "[" + ", ".join(_shape_text(s) for s in shape) + "]"
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
+        ("," if len(shape) == 1 else "") + ")"
+
+
+def _is_chain(model):
+    nodes = [n for n in model._ordered_nodes()]
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        return False
+    for n in nodes:
+        if len(n.input_tensors) > 1 or len(n.output_tensors) != 1:
+            return False
+    layers = [n.layer for n in nodes]
+    return len(layers) == len({id(x) for x in layers})
+
+
+def _row(fields, positions):
+    line = ""
+    for field, pos in zip(fields, positions):
+        line += str(field)
+        line = line[:pos]
+        line += " " * (pos - len(line))
+    return line.rstrip()
+
+
+def print_summary(model, line_length=None, positions=None, print_fn=None):
+    print_fn = print_fn or print
+    chain = _is_chain(model)
+    if chain:
+        line_length = line_length or 65
+        positions = positions or [0.45, 0.85, 1.0]
+        header = ["Layer (type)", "Output Shape", "Param #"]
+    else:
+        line_length = line_length or 100
+        positions = positions or [0.33, 0.55, 0.67, 1.0]
+        header = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
+    if positions[-1] <= 1:
+        positions = [int(line_length * p) for p in positions]
+
+    model_nodes = {id(n) for n in model._ordered_nodes()}
+    print_fn(f'Model: "{model.name}"')
+    print_fn("_" * line_length)
+    print_fn(_row(header, positions))
+    print_fn("=" * line_length)
+    layers = model.layers
+    for i, layer in enumerate(layers):
+        nodes = [n for n in layer._inbound_nodes if id(n) in model_nodes]
+        shapes = [layer.get_output_shape_at(n.index) for n in nodes] or [None]
+        shape = shapes[0] if all(s == shapes[0] for s in shapes) else "multiple"
+        name = f"{layer.name} ({type(layer).__name__})"
+        fields = [name, _shape_text(shape) if shape not in (None, "multiple") else
+                  (shape or "?"), layer.count_params()]
+        if chain:
+            print_fn(_row(fields, positions))
+        else:
+            links = [f"{t._history[0].name}[{t._history[1]}][{t._history[2]}]"
+                     for n in nodes for t in n.input_tensors]
+            print_fn(_row(fields + [links[0] if links else ""], positions))
+            for link in links[1:]:
+                print_fn(_row(["", "", "", link], positions))
+        print_fn(("=" if i == len(layers) - 1 else "_") * line_length)
+
+    trainable = sum(w.value.size for w in model.trainable_weights)
+    non_trainable = sum(w.value.size for w in model.non_trainable_weights)
+    print_fn(f"Total params: {trainable + non_trainable:,}")
+    print_fn(f"Trainable params: {trainable:,}")
+    print_fn(f"Non-trainable params: {non_trainable:,}")
+    print_fn("_" * line_length)

@@ -1,0 +1,102 @@
+"""Finite-difference checks of generated backward code, shared by the op and layer tests.
+
+`check_gradients(model, xs)` compiles `model` in float64 with the loss
+L = sum_k mean((y_k - t_k)^2) against fixed random targets, then compares every weight
+gradient and every float input gradient of the generated code with central differences of L,
+computed by the generated inference code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from fnjit.codegen.program import Program
+
+from fnjit import backend
+from fnjit.lowering import lower_model
+
+
+def compile_for_check(model, wrt_inputs=True, training_ops=False):
+    old = backend.floatx()
+    backend.set_floatx("float64")
+    try:
+        ctx, xs, ys = lower_model(model, "float64")
+        targets, losses = [], []
+        for k, y in enumerate(ys):
+            t = ctx.builder.input(f"target_{k}", ctx.shape(y))
+            targets.append(t)
+            (loss,) = ctx.op("loss", [y, t], [ctx.shape(y)[:-1]],
+                             attrs={"fn": "mean_squared_error"})
+            losses.append((loss, 1.0))
+        float_inputs = [x for x in xs if ctx.graph.values[x].is_float] if wrt_inputs else []
+        program = Program(ctx.graph, model_inputs=xs, targets=targets, losses=losses,
+                          wrt_inputs=float_inputs)
+    finally:
+        backend.set_floatx(old)
+    variables = [ctx.variables[s.name] for s in program.slots]
+    return program, variables, float_inputs, xs
+
+
+def _flat(program, variables):
+    params = np.concatenate([np.asarray(v.value, np.float64).ravel()
+                             for v, s in zip(variables, program.slots) if s.trainable] or
+                            [np.zeros(0)])
+    state = np.concatenate([np.asarray(v.value, np.float64).ravel()
+                            for v, s in zip(variables, program.slots) if not s.trainable] or
+                           [np.zeros(0)])
+    return params, state
+
+
+def check_gradients(model, xs, *, seed=0, eps=1e-6, rtol=1e-5, atol=1e-7, max_checks=60):
+    """Assert generated gradients match central finite differences. Returns the gradients."""
+    program, variables, float_inputs, in_names = compile_for_check(model)
+    rng = np.random.default_rng(seed)
+    xs = [np.ascontiguousarray(x, dtype=np.float64 if np.issubdtype(np.asarray(x).dtype,
+                                                                        np.floating)
+                               else np.asarray(x).dtype) for x in xs]
+    n = len(xs[0])
+    params, state = _flat(program, variables)
+    outs = program.predict(params, state, xs)
+    ts = [rng.normal(size=o.shape) for o in outs]
+
+    def loss(p, inputs):
+        logs = np.zeros(program.n_logs)
+        program.evaluate(p, state, inputs, ts, logs)
+        return logs.sum() / n
+
+    grads = np.zeros_like(params)
+    logs = np.zeros(program.n_logs)
+    input_grads = program.gradients(params, state, grads, xs, ts, logs)
+    assert np.isclose(logs.sum() / n, loss(params, xs), rtol=1e-9, atol=1e-12), \
+        "training-mode and inference-mode losses differ (dropout or batch norm in the model?)"
+
+    def numeric(f, x, i):
+        old = x.flat[i]
+        x.flat[i] = old + eps
+        up = f()
+        x.flat[i] = old - eps
+        down = f()
+        x.flat[i] = old
+        return (up - down) / (2 * eps)
+
+    idx = rng.permutation(params.size)[:max_checks]
+    for i in idx:
+        num = numeric(lambda: loss(params, xs), params, i)
+        assert np.isclose(grads[i], num, rtol=rtol, atol=atol), \
+            f"param gradient {i}: generated {grads[i]!r}, finite differences {num!r}"
+    float_xs = [x for x, name in zip(xs, in_names) if name in float_inputs]
+    for x, g in zip(float_xs, input_grads):
+        for i in rng.permutation(x.size)[:max_checks]:
+            num = numeric(lambda: loss(params, xs), x, i)
+            assert np.isclose(g.flat[i], num, rtol=rtol, atol=atol), \
+                f"input gradient {i}: generated {g.flat[i]!r}, finite differences {num!r}"
+    return grads, input_grads
+
+
+def predict64(model, xs):
+    """The model's float64 inference outputs (a list), through generated code."""
+    program, variables, _, _ = compile_for_check(model, wrt_inputs=False)
+    params, state = _flat(program, variables)
+    xs = [np.ascontiguousarray(x, dtype=np.float64 if np.issubdtype(np.asarray(x).dtype,
+                                                                        np.floating)
+                               else np.asarray(x).dtype) for x in xs]
+    return list(program.predict(params, state, xs))

@@ -1,0 +1,103 @@
+"""Losses and metrics against numpy formulas written here; loss backward against finite
+differences."""
+
+import numpy as np
+import pytest
+
+from fnjit import Input, Model, layers
+
+rng = np.random.default_rng(2)
+EPS = 1e-7
+
+
+def reference(loss, t, p):
+    if loss == "mean_squared_error":
+        return ((p - t) ** 2).mean(-1)
+    if loss == "mean_absolute_error":
+        return np.abs(p - t).mean(-1)
+    if loss == "binary_crossentropy":
+        q = np.clip(p, EPS, 1 - EPS)
+        return -(t * np.log(q) + (1 - t) * np.log(1 - q)).mean(-1)
+    if loss == "categorical_crossentropy":
+        q = np.clip(p / p.sum(-1, keepdims=True), EPS, 1 - EPS)
+        return -(t * np.log(q)).sum(-1)
+    if loss == "sparse_categorical_crossentropy":
+        q = np.clip(p / p.sum(-1, keepdims=True), EPS, 1 - EPS)
+        return -np.log(q[np.arange(len(t)), t.astype(int)])
+
+
+def _model(activation, units=4):
+    x = Input(shape=(3,))
+    return Model(x, layers.Dense(units, activation=activation)(x))
+
+
+CASES = [("mean_squared_error", "linear"), ("mean_absolute_error", "linear"),
+         ("binary_crossentropy", "sigmoid"), ("categorical_crossentropy", "softmax"),
+         ("sparse_categorical_crossentropy", "softmax")]
+
+
+def _targets(loss, n, k):
+    if loss == "sparse_categorical_crossentropy":
+        return rng.integers(0, k, n).astype(np.float64)
+    if loss == "categorical_crossentropy":
+        return np.eye(k)[rng.integers(0, k, n)]
+    if loss == "binary_crossentropy":
+        return rng.integers(0, 2, (n, k)).astype(np.float64)
+    return rng.normal(size=(n, k))
+
+
+@pytest.mark.parametrize("loss,activation", CASES)
+def test_loss_value_and_gradient(loss, activation):
+    from fnjit import backend
+
+    backend.set_floatx("float64")
+    model = _model(activation)
+    model.compile("sgd", loss)
+    x = rng.normal(size=(7, 3))
+    t = _targets(loss, 7, 4)
+    p = model.predict(x)
+    want = reference(loss, t, p).mean()
+    assert model.test_on_batch(x, t) == pytest.approx(want, rel=1e-9)
+
+    # The loss gradient, seen through the first SGD step: w1 = w0 - lr * dL/dw.
+    w0 = model.get_weights()
+    model.train_on_batch(x, t)
+    w1 = model.get_weights()
+    grad_k = (w0[0] - w1[0]) / 0.01
+    eps = 1e-6
+    num = np.zeros_like(w0[0])
+    for i in range(w0[0].size):
+        for sign in (1, -1):
+            w = [a.copy() for a in w0]
+            w[0].flat[i] += sign * eps
+            model.set_weights(w)
+            num.flat[i] += sign * reference(loss, t, model.predict(x)).mean() / (2 * eps)
+    np.testing.assert_allclose(grad_k, num, rtol=1e-5, atol=1e-8)
+
+
+def test_accuracy_variants_match_keras_rules():
+    x = rng.normal(size=(50, 3))
+    for activation, loss, units, t, fn in [
+        ("softmax", "categorical_crossentropy", 4, np.eye(4)[rng.integers(0, 4, 50)],
+         lambda p, t: (p.argmax(-1) == t.argmax(-1)).mean()),
+        ("softmax", "sparse_categorical_crossentropy", 4, rng.integers(0, 4, 50),
+         lambda p, t: (p.argmax(-1) == t).mean()),
+        ("sigmoid", "binary_crossentropy", 1, rng.integers(0, 2, (50, 1)),
+         lambda p, t: ((p > 0.5) == t).mean()),
+    ]:
+        model = _model(activation, units)
+        model.compile("sgd", loss, metrics=["accuracy"])
+        loss_value, acc = model.evaluate(x, t)
+        assert acc == pytest.approx(fn(model.predict(x), t), abs=1e-6)
+        assert loss_value == pytest.approx(
+            reference(loss, np.asarray(t, float), model.predict(x).astype(float)).mean(),
+            rel=1e-5)
+
+
+def test_sparse_labels_out_of_range_are_a_clear_error():
+    model = _model("softmax")
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"sparse labels must be integers in \[0, 4\)"):
+        model.fit(np.zeros((3, 3)), np.array([0, 4, 1]), verbose=0)
+    with pytest.raises(ValueError, match="sparse labels"):
+        model.fit(np.zeros((3, 3)), np.array([0, np.nan, 1]), verbose=0)
