@@ -212,7 +212,8 @@ def _map_graph(model):
                     f"Graph disconnected: layer {node.layer.name!r} needs tensor {t.name!r}, "
                     f"which cannot be computed from the model inputs "
                     f"{[t._history[0].name for t in model.inputs]}")
-        available.update(id(t) for t in node.output_tensors)
+        if not node.is_input:  # an Input that is not among the model's inputs feeds nothing
+            available.update(id(t) for t in node.output_tensors)
     for t in model.inputs:
         if id(t._history[0]) not in {id(n.layer) for n in order}:
             layer = t._history[0]

@@ -104,8 +104,23 @@ class Trainer:
             kwargs.pop(ignored, None)
         if kwargs:
             raise TypeError(f"compile: unexpected arguments {sorted(kwargs)}")
-        self._ensure_graph()
-        self.optimizer = optimizers.get(optimizer)
+        optimizer = optimizers.get(optimizer)
+        args = (loss, metrics, loss_weights)
+        # Resolve now when the outputs are known (a Sequential without an input shape resolves
+        # at first use), before changing anything: a failed compile leaves the model as it was.
+        specs = self._output_specs(*args) if getattr(self, "inputs", None) else None
+        self.optimizer, self._target, self._compile_args = optimizer, target, args
+        self._outputs_spec = specs
+        self._slots = None
+        self.compiled = True
+        self._programs = {k: v for k, v in self._programs.items() if k[0] == "predict"}
+
+    def _resolve_compile(self):
+        if self._outputs_spec is None:
+            self._outputs_spec = self._output_specs(*self._compile_args)
+
+    def _output_specs(self, loss, metrics, loss_weights):
+        """Per-output losses, weights and metrics (needs the outputs' names and shapes)."""
         names = self.output_names
         loss_list = _per_output(loss, names, "loss")
         weights = _per_output(loss_weights if loss_weights is not None else 1.0, names,
@@ -119,18 +134,14 @@ class Trainer:
         specs = []
         for name, out, lss, w, mets in zip(names, self.outputs, loss_list, weights, metric_list):
             lname = losses.get(lss) if lss is not None else None
-            if isinstance(mets, (str,)) or callable(mets):
+            if isinstance(mets, str) or callable(mets):
                 mets = [mets]
             resolved = [resolve_metric(m, lname, out.shape) for m in (mets or [])]
             specs.append(OutputSpec(name, lname, float(w if w is not None else 1.0), resolved))
         if all(s.loss is None for s in specs):
             raise ValueError("compile: no loss given; pass loss=... (a name such as "
                              "'categorical_crossentropy', a list, or a dict by output name)")
-        self._outputs_spec = specs
-        self._slots = None
-        self._target = target
-        self.compiled = True
-        self._programs = {k: v for k, v in self._programs.items() if k[0] == "predict"}
+        return specs
 
     def _ensure_graph(self, x=None):
         ensure = getattr(self, "_ensure_built", None)
@@ -248,6 +259,7 @@ class Trainer:
         if not self.compiled:
             raise RuntimeError(f"model {self.name!r} must be compiled before training or "
                                "evaluation: call model.compile(optimizer, loss)")
+        self._resolve_compile()
         specs = self._outputs_spec
         shapes = [losses.target_shape(s.loss or "", t.shape) for s, t in zip(specs, self.outputs)]
         ys = self._arrays(y, self.outputs, self.output_names, "target", shapes,
@@ -261,6 +273,13 @@ class Trainer:
                     raise ValueError(f"target {s.name!r}: sparse labels must be integers in "
                                      f"[0, {k}); found {t[bad].ravel()[:5]}")
         return ys
+
+    def _data(self, x, y):
+        xs, ys = self._inputs(x), self._targets(y)
+        if len(xs[0]) != len(ys[0]):
+            raise ValueError(f"inputs and targets have different numbers of samples: "
+                             f"{len(xs[0])} input rows, {len(ys[0])} target rows")
+        return xs, ys
 
     # ---- steps ---------------------------------------------------------------------------
     def _train_buffers(self):
@@ -306,8 +325,7 @@ class Trainer:
             raise TypeError(f"fit: unexpected arguments {sorted(kwargs)}")
         if class_weight is not None or sample_weight is not None:
             raise ValueError("fit: class_weight and sample_weight are not supported yet")
-        xs = self._inputs(x)
-        ys = self._targets(y)
+        xs, ys = self._data(x, y)
         batch_size = int(batch_size or 32)
         if batch_size <= 0:
             raise ValueError(f"fit: batch_size must be positive, got {batch_size}")
@@ -316,7 +334,7 @@ class Trainer:
         if validation_data is not None:
             if not isinstance(validation_data, (list, tuple)) or len(validation_data) < 2:
                 raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
-            val = (self._inputs(validation_data[0]), self._targets(validation_data[1]))
+            val = self._data(validation_data[0], validation_data[1])
         elif validation_split:
             if not 0 < validation_split < 1:
                 raise ValueError(f"fit: validation_split must be in (0, 1), got "
@@ -387,8 +405,7 @@ class Trainer:
                  callbacks=None, **kwargs):
         kwargs.pop("sample_weight", None)
         kwargs.pop("steps", None)
-        xs = self._inputs(x)
-        ys = self._targets(y)
+        xs, ys = self._data(x, y)
         logs = self._evaluate_arrays(xs, ys, int(batch_size or 32))
         return self._format(logs, return_dict)
 
@@ -417,15 +434,13 @@ class Trainer:
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
-        xs = self._inputs(x)
-        ys = self._targets(y)
+        xs, ys = self._data(x, y)
         program = self._program("train")
         sums = self._run_train_batch(program, xs, ys)
         return self._format(self._logs_dict(sums, len(xs[0])), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        xs = self._inputs(x)
-        ys = self._targets(y)
+        xs, ys = self._data(x, y)
         return self._format(self._evaluate_arrays(xs, ys, max(len(xs[0]), 1)), return_dict)
 
     def predict_on_batch(self, x):

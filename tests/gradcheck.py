@@ -9,9 +9,9 @@ computed by the generated inference code.
 from __future__ import annotations
 
 import numpy as np
-from fnjit.codegen.program import Program
 
 from fnjit import backend
+from fnjit.codegen.program import Program
 from fnjit.lowering import lower_model
 
 

@@ -4,9 +4,9 @@ import os
 from pathlib import Path
 
 import pytest
-from fnjit.codegen import render
 
 import fnjit
+from fnjit.codegen import render
 
 
 def test_templates_are_found_next_to_the_compiler():
