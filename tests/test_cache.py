@@ -32,8 +32,9 @@ WORKER = textwrap.dedent("""
 
 def run_worker(cache_dir, env_extra=None):
     env = dict(os.environ, FNJIT_CACHE_DIR=str(cache_dir), **(env_extra or {}))
+    # cwd outside the checkout: the installed package is what runs.
     proc = subprocess.run([sys.executable, "-c", WORKER], capture_output=True, text=True,
-                          env=env, timeout=300)
+                          env=env, timeout=300, cwd=cache_dir.parent)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -72,7 +73,8 @@ def test_flipped_byte_in_compiled_code_is_not_trusted(tmp_path):
 def test_two_processes_compiling_the_same_model_at_once(tmp_path):
     env = dict(os.environ, FNJIT_CACHE_DIR=str(tmp_path))
     procs = [subprocess.Popen([sys.executable, "-c", WORKER], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+                              stderr=subprocess.PIPE, text=True, env=env,
+                              cwd=tmp_path.parent) for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1] for o in outs]
     losses = {json.loads(o[0].strip().splitlines()[-1])["loss"] for o in outs}

@@ -35,10 +35,12 @@ def test_source_is_commented_with_layers_and_nodes():
 
 def test_cli_dump_prints_source_and_ir(tmp_path):
     cmd = [sys.executable, "-m", "fnjit.cli", "dump", f"{EXAMPLE}:model"]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                         cwd=EXAMPLE.parent.parent.parent)
     assert out.returncode == 0, out.stderr
     assert "def train_step(" in out.stdout and "# dense (Dense), node 0" in out.stdout
-    ir = subprocess.run(cmd + ["--ir"], capture_output=True, text=True, timeout=300)
+    ir = subprocess.run(cmd + ["--ir"], capture_output=True, text=True, timeout=300,
+                         cwd=EXAMPLE.parent.parent.parent)
     assert ir.returncode == 0, ir.stderr
     assert "dense" in ir.stdout and "softmax" in ir.stdout and "inputs:" in ir.stdout
     written = subprocess.run(cmd + ["--out", str(tmp_path)], capture_output=True, text=True,
@@ -50,5 +52,6 @@ def test_cli_dump_prints_source_and_ir(tmp_path):
 
 def test_cli_errors_are_clear():
     bad = subprocess.run([sys.executable, "-m", "fnjit.cli", "dump", f"{EXAMPLE}:nothing"],
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300,
+                         cwd=EXAMPLE.parent.parent.parent)
     assert bad.returncode != 0 and "has no attribute 'nothing'" in bad.stderr
