@@ -25,6 +25,7 @@ from . import cache
 from .autodiff import plan_backward
 from .ir import Graph
 from .render import render_module
+from .threads import configure_blas
 
 
 class Target:
@@ -49,6 +50,7 @@ class CpuTarget(Target):
 
     def load(self, rendered):
         """Import the kernel modules, then the driver that imports them."""
+        configure_blas()
         kernels = [cache.load(source) for source in rendered.kernels.values()]
         return cache.load(rendered.driver), kernels
 
