@@ -71,14 +71,18 @@ def _branches(x, branch_layers):
 
 # ---- forward and gradients -----------------------------------------------------------------
 
-def test_conv2d_family_forward_and_gradients():
+def test_conv_family_forward_and_gradients():
     """Conv2D (valid, strides + same, dilation + same, 1x1, no bias), DepthwiseConv2D,
-    SeparableConv2D and the Keras 1 Convolution2D, in both data formats, in one model."""
+    SeparableConv2D, Conv1D (strides, same, causal, dilation) and the Keras 1 Convolution1D/2D,
+    in both data formats: one model, so that the test pays for one compilation."""
     x = Input(shape=(7, 6, 3))
     xf = Input(shape=(3, 7, 6))  # channels_first
+    x1 = Input(shape=(9, 3))
     with pytest.warns(DeprecationWarning, match=r"Conv2D\(2, \(3, 2\), padding='same', "
                                                 r"strides=\(2, 2\)"):
         legacy = Convolution2D(2, 3, 2, border_mode="same", subsample=(2, 2))
+    with pytest.warns(DeprecationWarning, match=r"Conv1D\(2, 3, padding='same', strides=2"):
+        legacy1 = Convolution1D(2, 3, border_mode="same", subsample_length=2)
     last = [Conv2D(2, 3, activation="tanh"),
             Conv2D(2, (3, 2), strides=2, padding="same"),
             Conv2D(2, 3, dilation_rate=2, padding="same", use_bias=False),
@@ -89,11 +93,15 @@ def test_conv2d_family_forward_and_gradients():
     first = [Conv2D(2, 3, strides=(2, 1), padding="same", data_format="channels_first"),
              DepthwiseConv2D(2, data_format="channels_first"),
              SeparableConv2D(2, 3, padding="same", data_format="channels_first")]
-    model = Model([x, xf], _branches(x, last) + _branches(xf, first))
+    convs1 = [Conv1D(2, 3, activation="relu"), Conv1D(3, 2, strides=2, padding="same"),
+              Conv1D(2, 3, dilation_rate=2, padding="causal", use_bias=False), legacy1]
+    model = Model([x, xf, x1], _branches(x, last) + _branches(xf, first) +
+                  _branches(x1, convs1))
     randomize(model)
     a = rng.normal(size=(2, 7, 6, 3))
     af = rng.normal(size=(2, 3, 7, 6))
-    outs = predict64(model, [a, af])
+    a1 = rng.normal(size=(2, 9, 3))
+    outs = predict64(model, [a, af, a1])
 
     def bias(layer, y):
         return y + layer.get_weights()[-1] if layer.use_bias else y
@@ -112,34 +120,22 @@ def test_conv2d_family_forward_and_gradients():
             sep(last[5], a, "valid", dilation=(2, 1)),
             bias(legacy, np_conv2d(a, w[6], (2, 2), "same"))]
     at = af.transpose(0, 2, 3, 1)
-    back = [lambda y: y.transpose(0, 3, 1, 2)] * 3
-    want += [back[0](bias(first[0], np_conv2d(at, first[0].get_weights()[0], (2, 1), "same"))),
-             back[1](bias(first[1], np_conv2d(at, first[1].get_weights()[0], depthwise=True))),
-             back[2](sep(first[2], at, "same"))]
+
+    def back(y):
+        return y.transpose(0, 3, 1, 2)
+
+    want += [back(bias(first[0], np_conv2d(at, first[0].get_weights()[0], (2, 1), "same"))),
+             back(bias(first[1], np_conv2d(at, first[1].get_weights()[0], depthwise=True))),
+             back(sep(first[2], at, "same"))]
+    w1 = [c.get_weights() for c in convs1]
+    want += [np.maximum(np_conv1d(a1, w1[0][0]) + w1[0][1], 0),
+             np_conv1d(a1, w1[1][0], 2, "same") + w1[1][1],
+             np_conv1d(a1, w1[2][0], 1, "causal", 2),
+             np_conv1d(a1, w1[3][0], 2, "same") + w1[3][1]]
     assert len(outs) == len(want)
     for got, ref in zip(outs, want):
         np.testing.assert_allclose(got, ref, rtol=1e-7, atol=1e-9)
-    check_gradients(model, [a, af], max_checks=400)
-
-
-def test_conv1d_forward_and_gradients():
-    x = Input(shape=(9, 3))
-    with pytest.warns(DeprecationWarning, match=r"Conv1D\(2, 3, padding='same', strides=2"):
-        legacy = Convolution1D(2, 3, border_mode="same", subsample_length=2)
-    convs = [Conv1D(2, 3, activation="relu"), Conv1D(3, 2, strides=2, padding="same"),
-             Conv1D(2, 3, dilation_rate=2, padding="causal", use_bias=False), legacy]
-    model = Model(x, _branches(x, convs))
-    randomize(model)
-    a = rng.normal(size=(3, 9, 3))
-    outs = predict64(model, [a])
-    ws = [c.get_weights() for c in convs]
-    want = [np.maximum(np_conv1d(a, ws[0][0]) + ws[0][1], 0),
-            np_conv1d(a, ws[1][0], 2, "same") + ws[1][1],
-            np_conv1d(a, ws[2][0], 1, "causal", 2),
-            np_conv1d(a, ws[3][0], 2, "same") + ws[3][1]]
-    for got, ref in zip(outs, want):
-        np.testing.assert_allclose(got, ref, rtol=1e-7, atol=1e-9)
-    check_gradients(model, [a], max_checks=200)
+    check_gradients(model, [a, af, a1], max_checks=500)
 
 
 # ---- Keras semantics: shapes, weights, configs, errors -------------------------------------

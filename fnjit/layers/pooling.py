@@ -19,7 +19,7 @@ class _Pooling(Layer):
                    "dim_ordering": ("data_format", cu.dim_ordering)}
         if self.rank == 1:
             renames.update(pool_length=("pool_size", None), stride=("strides", None))
-        old = {k: kwargs[k] for k in renames if k in kwargs}
+        old = {k: v for k, v in kwargs.items() if k in renames}
         if cu.translate_keras1(type(self).__name__, kwargs, renames):
             cls = type(self).__name__
             new = {renames[k][0]: kwargs[renames[k][0]] for k in old}
