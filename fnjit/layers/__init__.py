@@ -3,6 +3,11 @@
 from .base import Input, InputLayer, KerasTensor, Layer, Node, Variable
 from .core import Activation, Dense, Dropout, Flatten
 from .merge import Add, Concatenate, add, concatenate
+from .recurrent import GRU, LSTM, SimpleRNN
+from .embedding import Embedding
+from .repeat_vector import RepeatVector
+from .wrappers import TimeDistributed
 
 __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Node", "Variable", "Activation",
-           "Dense", "Dropout", "Flatten", "Add", "Concatenate", "add", "concatenate"]
+           "Dense", "Dropout", "Flatten", "Add", "Concatenate", "add", "concatenate",
+           "GRU", "LSTM", "SimpleRNN", "Embedding", "RepeatVector", "TimeDistributed"]
