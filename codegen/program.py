@@ -106,7 +106,7 @@ class Program:
                 bad = ~np.isfinite(x) | (x != np.floor(x)) | (x < 0) | (x >= bound.size)
             if bad.any():
                 where = tuple(int(i) for i in np.argwhere(bad)[0])
-                raise ValueError(f"{bound.origin}: index {x[where]!r} at position {where} of "
+                raise ValueError(f"{bound.origin}: index {x[where].item()!r} at position {where} of "
                                  f"its input is out of range; indices must be integers in "
                                  f"[0, {bound.size}) (input_dim={bound.size})")
 
