@@ -106,8 +106,9 @@ class Program:
                 bad = ~np.isfinite(x) | (x != np.floor(x)) | (x < 0) | (x >= bound.size)
             if bad.any():
                 where = tuple(int(i) for i in np.argwhere(bad)[0])
-                raise ValueError(f"{bound.origin}: index {x[where].item()!r} at position {where} of "
-                                 f"its input is out of range; indices must be integers in "
+                value = x[where].item()
+                raise ValueError(f"{bound.origin}: index {value!r} at position {where} of its "
+                                 f"input is out of range; indices must be integers in "
                                  f"[0, {bound.size}) (input_dim={bound.size})")
 
     def _call(self, entry, *args):

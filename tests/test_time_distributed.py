@@ -10,35 +10,44 @@ rng = np.random.default_rng(4)
 
 
 def test_time_distributed_layer_and_model_share_weights():
+    """TimeDistributed of a functional model and of a Dense, both also used directly on
+    another input (shared weights), and of a Sequential on 2-D frames, feeding a GRU."""
     frame = Input(shape=(3,))
     encoder = Model(frame, layers.Dense(2, activation="tanh")(layers.Dense(4)(frame)))
     dense = layers.Dense(2)
+    vision = Sequential([layers.Dense(3, activation="relu", input_shape=(4, 2)),
+                         layers.Flatten()])
     video = Input(shape=(5, 3))
     still = Input(shape=(3,))
+    frames = Input(shape=(6, 4, 2))
     per_frame = layers.TimeDistributed(encoder)(video)  # (n, 5, 2)
     per_step = layers.TimeDistributed(dense)(per_frame)  # (n, 5, 2)
-    summary = layers.LSTM(2)(per_step)
-    model = Model([video, still], [per_step, summary, encoder(still), dense(encoder(still))])
-    assert per_step.shape == (None, 5, 2)
-    assert model.count_params() == encoder.count_params() + 6 + 4 * 2 * (2 + 2 + 1)
+    encoded = layers.TimeDistributed(vision)(frames)  # (n, 6, 12)
+    summary = layers.GRU(2)(encoded)
+    model = Model([video, still, frames],
+                  [per_step, encoder(still), dense(encoder(still)), summary])
+    assert per_step.shape == (None, 5, 2) and encoded.shape == (None, 6, 12)
+    assert model.count_params() == encoder.count_params() + 6 + vision.count_params() + \
+        3 * 2 * (12 + 2) + 2 * 3 * 2
 
-    v, s = rng.normal(size=(2, 5, 3)), rng.normal(size=(2, 3))
+    v, s, f = rng.normal(size=(2, 5, 3)), rng.normal(size=(2, 3)), rng.normal(size=(2, 6, 4, 2))
     (k1, b1), (k2, b2) = [[w.astype(np.float64) for w in lyr.get_weights()]
                           for lyr in encoder.layers[1:]]
     dk, db = [w.astype(np.float64) for w in dense.get_weights()]
+    vk, vb = [w.astype(np.float64) for w in vision.get_weights()]
 
     def enc(a):
         return np.tanh((a @ k1 + b1) @ k2 + b2)
 
-    got = predict64(model, [v, s])
+    got = predict64(model, [v, s, f])
     np.testing.assert_allclose(got[0], enc(v) @ dk + db, rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(got[2], enc(s), rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(got[3], enc(s) @ dk + db, rtol=1e-6, atol=1e-9)
-    check_gradients(model, [v, s])  # shared weights: gradients from both paths summed
-
-    model.compile("sgd", "mse")
-    source = model.generated_source()
-    assert "np.empty((n * 5, 4), np.float32)" in source  # the encoder's hidden layer, folded
+    np.testing.assert_allclose(got[1], enc(s), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(got[2], enc(s) @ dk + db, rtol=1e-6, atol=1e-9)
+    assert got[3].shape == (2, 2)
+    check_gradients(model, [v, s, f])  # shared weights: gradients from both paths summed
+    # The encoder's hidden layer runs on n * 5 rows: the folded batch.
+    assert "np.empty((n * 5, 4), np.float32)" in model.generated_source("predict")
+    np.testing.assert_allclose(model.predict([v, s, f], verbose=0)[0], got[0], rtol=1e-5)
 
 
 def test_guide_multiple_output_model():
@@ -60,13 +69,3 @@ def test_guide_multiple_output_model():
     assert config["layer"]["class_name"] == "Dense"
     clone = layers.TimeDistributed.from_config(config)
     assert clone.layer.units == 1
-
-
-def test_time_distributed_of_sequential_on_frames():
-    vision = Sequential([layers.Dense(3, activation="relu", input_shape=(4, 2)),
-                         layers.Flatten()])
-    video = Input(shape=(6, 4, 2))
-    encoded = layers.TimeDistributed(vision)(video)
-    model = Model(video, layers.GRU(2)(encoded))
-    assert encoded.shape == (None, 6, 12)
-    check_gradients(model, [rng.normal(size=(2, 6, 4, 2))])

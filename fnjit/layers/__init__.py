@@ -2,9 +2,9 @@
 
 from .base import Input, InputLayer, KerasTensor, Layer, Node, Variable
 from .core import Activation, Dense, Dropout, Flatten
+from .embedding import Embedding
 from .merge import Add, Concatenate, add, concatenate
 from .recurrent import GRU, LSTM, SimpleRNN
-from .embedding import Embedding
 from .repeat_vector import RepeatVector
 from .wrappers import TimeDistributed
 

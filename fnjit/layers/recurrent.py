@@ -130,6 +130,7 @@ class _Recurrent(Layer):
             roles["seq"] = (None, steps, u)
         if self.dropout > 0:
             roles["mask"] = (None, features)
+            roles["xin"] = (None, steps, features)  # the masked input, for d kernel
         if self.recurrent_dropout > 0:
             roles["rmask"] = (None, u)
         y = (None, steps, u) if self.return_sequences else (None, u)
