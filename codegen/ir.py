@@ -1,7 +1,10 @@
 """The intermediate representation: ops on values with static shapes.
 
 A `Graph` is a straight-line program. Every value has a static shape whose first dimension is
-`None` when it is the batch (the only dimension that varies at run time). Params are named
+`None` when it is the batch (the only dimension that varies at run time). A batched value may
+hold several rows per sample: its `batch_factor` k says the leading dimension is n * k for a
+batch of n samples (TimeDistributed folds t time steps into the batch: k = t). Ops that map rows
+to rows need not know: their outputs inherit the factor of their batched inputs. Params are named
 slices of one flat buffer; the graph only knows their names and shapes.
 
 The IR knows nothing of Keras. A front end fills a graph through `Builder`; the autodiff pass
@@ -18,11 +21,13 @@ FLOAT_DTYPES = ("float32", "float64")
 
 @dataclass(frozen=True)
 class Value:
-    """A tensor flowing between ops. `shape[0] is None` marks the batch dimension."""
+    """A tensor flowing between ops. `shape[0] is None` marks the batch dimension, which holds
+    n * batch_factor rows for a batch of n samples."""
 
     name: str
     shape: tuple
     dtype: str
+    batch_factor: int = 1
 
     @property
     def batched(self) -> bool:
@@ -73,6 +78,17 @@ class Op:
         return dict(self.attrs)
 
 
+@dataclass(frozen=True)
+class IndexBound:
+    """A graph input used as indices into a table of `size` rows (an embedding): the caller
+    checks every element is an integer in [0, size) before running native code, which does no
+    bounds checks. `origin` names the layer for the error message."""
+
+    input: str
+    size: int
+    origin: str
+
+
 @dataclass
 class Graph:
     values: dict = field(default_factory=dict)  # name -> Value
@@ -81,8 +97,13 @@ class Graph:
     outputs: list = field(default_factory=list)  # value names returned by predict
     ops: list = field(default_factory=list)
 
+    index_inputs: list = field(default_factory=list)  # IndexBound: checked before each call
+
     def shape(self, name):
         return self.values[name].shape if name in self.values else self.params[name].shape
+
+    def batch_factor(self, name):
+        return self.values[name].batch_factor if name in self.values else 1
 
     def dtype(self, name):
         return self.values[name].dtype if name in self.values else self.params[name].dtype
@@ -91,7 +112,8 @@ class Graph:
         """The IR as a plain table, for `fnjit dump --ir`."""
         rows = [("#", "op", "inputs", "outputs", "attrs", "from")]
         for i, op in enumerate(self.ops):
-            outs = [f"{o}{_fmt_shape(self.shape(o))}" for o in op.outputs + op.saved]
+            outs = [f"{o}{_fmt_shape(self.shape(o), self.batch_factor(o))}"
+                    for o in op.outputs + op.saved]
             attrs = " ".join(f"{k}={v}" for k, v in op.attrs)
             rows.append((str(i), op.kind, " ".join(op.inputs), " ".join(outs), attrs, op.origin))
         widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
@@ -105,8 +127,9 @@ class Graph:
         return "\n".join(head + lines) + "\n"
 
 
-def _fmt_shape(shape):
-    return "(" + ", ".join("n" if d is None else str(d) for d in shape) + ")"
+def _fmt_shape(shape, factor=1):
+    lead = "n" if factor == 1 else f"n*{factor}"
+    return "(" + ", ".join(lead if d is None else str(d) for d in shape) + ")"
 
 
 _IDENT = re.compile(r"[^0-9a-zA-Z_]")
@@ -147,22 +170,35 @@ class Builder:
         return name
 
     def op(self, kind, inputs, out_shapes, *, hint=None, attrs=None, saved_shapes=(),
-           out_dtypes=None, origin="", training_only=False):
-        """Append an op; returns the list of its output value names."""
+           out_dtypes=None, origin="", training_only=False, batch_factors=None):
+        """Append an op; returns the list of its output value names.
+
+        Batched outputs and saved values inherit the batch factor of the op's batched inputs
+        (which must agree); `batch_factors` (one per output) overrides it for ops that move
+        rows between the batch and other axes."""
         for i in inputs:
             if i not in self.graph.values and i not in self.graph.params:
                 raise ValueError(f"op {kind!r}: unknown input {i!r}")
+        factors = {self.graph.values[i].batch_factor for i in inputs
+                   if i in self.graph.values and self.graph.values[i].batched}
+        if len(factors) > 1:
+            raise ValueError(f"op {kind!r} ({origin}): its batched inputs have different rows "
+                             f"per sample {sorted(factors)}")
+        inherited = factors.pop() if factors else 1
         hint = hint or kind
         outs = []
         for k, shape in enumerate(out_shapes):
             name = self._fresh(f"v_{hint}" if k == 0 else f"v_{hint}_out{k}")
             dtype = (out_dtypes[k] if out_dtypes else None) or self.floatx
-            self.graph.values[name] = Value(name, tuple(shape), dtype)
+            factor = batch_factors[k] if batch_factors else inherited
+            factor = factor if shape and shape[0] is None else 1
+            self.graph.values[name] = Value(name, tuple(shape), dtype, factor)
             outs.append(name)
         saved = []
         for shape in saved_shapes:
             name = self._fresh(f"s_{hint}")
-            self.graph.values[name] = Value(name, tuple(shape), self.floatx)
+            factor = inherited if shape and shape[0] is None else 1
+            self.graph.values[name] = Value(name, tuple(shape), self.floatx, factor)
             saved.append(name)
         self.graph.ops.append(Op(kind, tuple(inputs), tuple(outs), tuple(saved),
                                  tuple(sorted((attrs or {}).items())), origin, training_only))

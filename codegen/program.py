@@ -100,6 +100,25 @@ class Program:
         self.n_logs = len(logs)
         self.optimizer = optimizer
         self._recorded = set()
+        self._index_checks = [(list(model_inputs).index(b.input), b) for b in graph.index_inputs]
+
+    def check_indices(self, xs):
+        """Native code does no bounds checks: every index input must hold integers in
+        [0, size) before it runs. Raises ValueError naming the layer and the bad value."""
+        for pos, bound in self._index_checks:
+            x = xs[pos]
+            if x.size == 0:
+                continue
+            if x.dtype.kind in "iu":
+                bad = (x < 0) | (x >= bound.size)
+            else:
+                bad = ~np.isfinite(x) | (x != np.floor(x)) | (x < 0) | (x >= bound.size)
+            if bad.any():
+                where = tuple(int(i) for i in np.argwhere(bad)[0])
+                value = x[where].item()
+                raise ValueError(f"{bound.origin}: index {value!r} at position {where} of its "
+                                 f"input is out of range; indices must be integers in "
+                                 f"[0, {bound.size}) (input_dim={bound.size})")
 
     def _call(self, entry, *args):
         fn = getattr(self.module, entry)
@@ -111,13 +130,16 @@ class Program:
         return result
 
     def predict(self, params, state, xs):
+        self.check_indices(xs)
         return self._call("predict", params, state, *xs)
 
     def evaluate(self, params, state, xs, ys, logs):
+        self.check_indices(xs)
         self._call("evaluate", params, state, *xs, *ys, logs)
 
     def train_step(self, params, state, grads, slots, hyper, xs, ys, logs):
         """Returns the gradients of the `wrt_inputs`."""
+        self.check_indices(xs)
         return self._call("train_step", params, state, grads, slots, hyper, *xs, *ys, logs)
 
     def gradients(self, params, state, grads, xs, ys, logs):

@@ -62,8 +62,9 @@ class Var:
     """A variable of the generated code, as templates see it."""
 
     name: str
-    shape: tuple  # None marks the batch dimension, rendered as `n`
+    shape: tuple  # None marks the batch dimension, rendered as `n` (or `n * k`, see below)
     dtype: str
+    batch_factor: int = 1  # the batch dimension holds n * batch_factor rows (see ir.Value)
 
     def __str__(self):
         return self.name
@@ -74,8 +75,9 @@ class Var:
 
     @property
     def dims(self):
-        """The shape as source text: `(n, 64)`."""
-        parts = ["n" if d is None else str(d) for d in self.shape]
+        """The shape as source text: `(n, 64)`, or `(n * 20, 64)` with a batch factor of 20."""
+        lead = "n" if self.batch_factor == 1 else f"n * {self.batch_factor}"
+        parts = [lead if d is None else str(d) for d in self.shape]
         return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
     @property
@@ -92,8 +94,8 @@ class Var:
 
     @property
     def per_sample(self):
-        """Number of elements per batch row (all elements when unbatched)."""
-        k = 1
+        """Number of elements per batch sample (all elements when unbatched)."""
+        k = self.batch_factor
         for d in self.shape:
             if d is not None:
                 k *= d
@@ -114,14 +116,14 @@ class _Renderer:
             return None
         if name in self.graph.values:
             v = self.graph.values[name]
-            return Var(name, v.shape, v.dtype)
+            return Var(name, v.shape, v.dtype, v.batch_factor)
         p = self.graph.params[name]
         return Var(name, p.shape, p.dtype)
 
     def gvar(self, grad_target, of):
         """A gradient variable has the shape and dtype of what it differentiates."""
         v = self.var(of)
-        return Var(grad_target, v.shape, v.dtype)
+        return Var(grad_target, v.shape, v.dtype, v.batch_factor)
 
     def view(self, op, training, index, step=None):
         dy = dx = None

@@ -2,11 +2,16 @@
 
 Nested models are inlined (their nodes lowered in place, their weights shared); a weight used by
 several nodes is one IR param, so autodiff sums its gradients.
+
+The IR has static shapes: a model input declared with unknown dimensions (`Input(shape=(None,
+8))`, a sequence of any length) is lowered for the concrete shape of the data at hand, and the
+Trainer keeps one program per input shape. Layers' declared shapes keep `None`; the shapes
+they see while lowering (`ctx.shape`) are concrete.
 """
 
 from __future__ import annotations
 
-from .codegen.ir import Builder
+from .codegen.ir import Builder, IndexBound
 
 
 class LoweringContext:
@@ -30,6 +35,18 @@ class LoweringContext:
     def dtype(self, value):
         return self.graph.dtype(value)
 
+    def batch_factor(self, value):
+        """Rows per sample of a batched value (1 unless TimeDistributed folded steps in)."""
+        return self.graph.batch_factor(value)
+
+    def index_input(self, value, size):
+        """Declare that `value` indexes a table of `size` rows. Native code does no bounds
+        checks, so the value must be a model input, which is checked before every call."""
+        if value not in self.graph.inputs:
+            raise ValueError(f"{self.origin}: its indices must come straight from a model Input "
+                             "(fnjit checks them against the table size before running)")
+        self.graph.index_inputs.append(IndexBound(value, int(size), self.origin))
+
     def param(self, variable):
         key = id(variable)
         if key not in self.params:
@@ -45,15 +62,40 @@ class LoweringContext:
         return self.builder.op(kind, inputs, out_shapes, origin=self.origin, **kw)
 
 
-def lower_model(model, floatx):
-    """Lower `model` to a fresh graph. Returns (context, input values, output values)."""
+def concrete_input_shapes(model, input_shapes=None):
+    """The non-batch shape of each model input: the declared one, with unknown dimensions
+    taken from `input_shapes` (those of the data). Raises if a dimension stays unknown."""
+    declared = [tuple(t.shape[1:]) for t in model.inputs]
+    if input_shapes is None:
+        input_shapes = declared
+    shapes = []
+    for t, want, got in zip(model.inputs, declared, input_shapes):
+        got = tuple(got)
+        name = t._history[0].name
+        if len(got) != len(want) or any(w is not None and w != g for w, g in zip(want, got)):
+            raise ValueError(f"input {name!r}: declared shape {(None,) + want} does not match "
+                             f"data of shape (n,) + {got}")
+        if any(g is None for g in got):
+            raise ValueError(f"input {name!r} has unknown dimensions {(None,) + want}: its "
+                             "code is generated for the shape of the data, so give data "
+                             "(fit/predict) or input_shapes")
+        shapes.append(got)
+    return shapes
+
+
+def lower_model(model, floatx, input_shapes=None):
+    """Lower `model` to a fresh graph. Returns (context, input values, output values).
+
+    `input_shapes`: the non-batch shape of each input's data, needed where the model declares
+    unknown dimensions (variable-length sequences)."""
     ctx = LoweringContext(floatx)
     trainable_ids = {id(w) for w in model.trainable_weights}
     ctx._trainable = lambda v: id(v) in trainable_ids
+    shapes = concrete_input_shapes(model, input_shapes)
     # Float inputs take the program's float type; integer inputs (token ids) keep theirs.
-    xs = [ctx.builder.input(t._history[0].name, t.shape,
+    xs = [ctx.builder.input(t._history[0].name, (None,) + shape,
                             floatx if t.dtype.startswith("float") else t.dtype)
-          for t in model.inputs]
+          for t, shape in zip(model.inputs, shapes)]
     ys = lower_functional(ctx, model, xs)
     ctx.graph.outputs = list(ys)
     return ctx, xs, ys
@@ -78,7 +120,8 @@ def lower_functional(ctx, model, input_values):
         for t, v in zip(node.output_tensors, outs):
             want = tuple(t.shape[1:])
             got = tuple(ctx.shape(v)[1:])
-            if want != got:
+            if len(want) != len(got) or any(w is not None and w != g
+                                            for w, g in zip(want, got)):
                 raise RuntimeError(f"layer {layer.name!r}: lowered shape {got} differs from "
                                    f"its declared output shape {want}")
             values[id(t)] = v

@@ -134,7 +134,8 @@ class Model(Layer, Trainer):
             raise ValueError(f"model {self.name!r} expects {len(self.inputs)} input(s), got "
                              f"{len(tensors)}")
         for t, mine in zip(tensors, self.inputs):
-            if tuple(t.shape[1:]) != tuple(mine.shape[1:]):
+            want, got = tuple(mine.shape[1:]), tuple(t.shape[1:])
+            if len(want) != len(got) or any(w is not None and w != g for w, g in zip(want, got)):
                 raise ValueError(f"model {self.name!r}: input {mine._history[0].name!r} expects "
                                  f"shape {mine.shape}, got a tensor of shape {t.shape}")
         outs = [KerasTensor(t.shape, t.dtype, name=f"{self.name}/out{i}")

@@ -18,7 +18,7 @@ from . import backend, losses, optimizers
 from . import random as _random
 from .callbacks import CallbackList, History, ProgbarLogger
 from .codegen.program import Program
-from .lowering import lower_model
+from .lowering import concrete_input_shapes, lower_model
 from .metrics import lower as lower_metric
 from .metrics import resolve as resolve_metric
 
@@ -161,12 +161,17 @@ class Trainer:
                 names.append(f"{s.name}_{display}" if multi else display)
         return names
 
-    def _program(self, kind):
+    def _program(self, kind, xs=None):
+        """The compiled program of `kind` for input arrays `xs` (whose shapes fill in unknown
+        dimensions such as a variable sequence length): one program per distinct input shape,
+        built on first use and kept."""
         floatx = backend.floatx()
-        key = (kind, floatx, self._target, self.optimizer.kernel if kind == "train" else None)
+        shapes = self._input_shapes(kind, xs)
+        key = (kind, floatx, self._target, self.optimizer.kernel if kind == "train" else None,
+               tuple(shapes))
         if key in self._programs:
             return self._programs[key]
-        ctx, xs, ys = lower_model(self, floatx)
+        ctx, xs, ys = lower_model(self, floatx, shapes)
         kw = {}
         if kind == "train":
             targets, loss_values, metric_values = [], [], []
@@ -193,6 +198,17 @@ class Trainer:
             self._slots = None
         self._programs[key] = program
         return program
+
+    def _input_shapes(self, kind, xs):
+        """Concrete non-batch input shapes: those of the arrays `xs`; without arrays, the
+        declared ones, or, where some are unknown, those of the last program of this kind."""
+        if xs is not None:
+            return concrete_input_shapes(self, [a.shape[1:] for a in xs])
+        if any(d is None for t in self.inputs for d in t.shape[1:]):
+            built = [key[-1] for key in self._programs if key[0] == kind]
+            if built:
+                return list(built[-1])
+        return concrete_input_shapes(self)
 
     def generated_source(self, kind=None):
         """The generated module of this model: the training program once compiled with a loss,
@@ -236,6 +252,11 @@ class Trainer:
             if a.ndim != len(shape) or any(w is not None and w != g for w, g in zip(want, got)):
                 raise ValueError(f"{what} {name!r}: expected arrays of shape "
                                  f"{(None,) + want}, got {a.shape}")
+            if np.dtype(dtype).kind in "iu" and a.dtype.kind == "f":
+                bad = ~np.isfinite(a) | (a != np.floor(a))
+                if bad.any():
+                    raise ValueError(f"{what} {name!r} has integer dtype {dtype} but its data "
+                                     f"holds non-integer values such as {a[bad].ravel()[:3]}")
             try:
                 a = np.ascontiguousarray(a, dtype=dtype)
             except (TypeError, ValueError) as e:
@@ -346,7 +367,7 @@ class Trainer:
         if n == 0:
             raise ValueError("fit: no training samples")
         verbose = 1 if verbose == "auto" else verbose
-        program = self._program("train")
+        program = self._program("train", xs)
         program.module.seed(_random.draw_seed())
         steps = steps_per_epoch or math.ceil(n / batch_size)
         self.history = History()
@@ -390,7 +411,7 @@ class Trainer:
         return self.history
 
     def _evaluate_arrays(self, xs, ys, batch_size, prefix=""):
-        program = self._program("train")
+        program = self._program("train", xs)
         store = self._store
         store.bind()
         sums = np.zeros(program.n_logs)
@@ -417,7 +438,7 @@ class Trainer:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         xs = self._inputs(x)
-        program = self._program("train" if self.compiled else "predict")
+        program = self._program("train" if self.compiled else "predict", xs)
         store = self._store
         store.bind()
         batch_size = int(batch_size or 32)
@@ -427,7 +448,8 @@ class Trainer:
             hi = min(lo + batch_size, n)
             chunks.append(program.predict(store.params, store.state, [a[lo:hi] for a in xs]))
         if not chunks:
-            outs = [np.zeros((0,) + tuple(t.shape[1:]), store.dtype) for t in self.outputs]
+            outs = [np.zeros((0,) + tuple(program.graph.shape(o)[1:]), store.dtype)
+                    for o in program.graph.outputs]
         else:
             outs = [np.concatenate([c[k] for c in chunks]) for k in range(len(self.outputs))]
         return outs[0] if len(outs) == 1 else outs
@@ -435,7 +457,7 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         xs, ys = self._data(x, y)
-        program = self._program("train")
+        program = self._program("train", xs)
         sums = self._run_train_batch(program, xs, ys)
         return self._format(self._logs_dict(sums, len(xs[0])), return_dict)
 

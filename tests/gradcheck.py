@@ -15,11 +15,11 @@ from fnjit.codegen.program import Program
 from fnjit.lowering import lower_model
 
 
-def compile_for_check(model, wrt_inputs=True, training_ops=False):
+def compile_for_check(model, wrt_inputs=True, training_ops=False, input_shapes=None):
     old = backend.floatx()
     backend.set_floatx("float64")
     try:
-        ctx, xs, ys = lower_model(model, "float64")
+        ctx, xs, ys = lower_model(model, "float64", input_shapes)
         targets, losses = [], []
         for k, y in enumerate(ys):
             t = ctx.builder.input(f"target_{k}", ctx.shape(y))
@@ -48,7 +48,8 @@ def _flat(program, variables):
 
 def check_gradients(model, xs, *, seed=0, eps=1e-6, rtol=1e-5, atol=1e-7, max_checks=60):
     """Assert generated gradients match central finite differences. Returns the gradients."""
-    program, variables, float_inputs, in_names = compile_for_check(model)
+    program, variables, float_inputs, in_names = compile_for_check(
+        model, input_shapes=[np.shape(x)[1:] for x in xs])
     rng = np.random.default_rng(seed)
     xs = [np.ascontiguousarray(x, dtype=np.float64 if np.issubdtype(np.asarray(x).dtype,
                                                                         np.floating)
@@ -96,7 +97,8 @@ def predict64(model, xs):
     """The model's float64 inference outputs (a list), through generated code."""
     # The very program check_gradients compiles (input gradients included), so that a test
     # checking forward and backward of one model pays for one compilation.
-    program, variables, _, _ = compile_for_check(model)
+    program, variables, _, _ = compile_for_check(model,
+                                                 input_shapes=[np.shape(x)[1:] for x in xs])
     params, state = _flat(program, variables)
     xs = [np.ascontiguousarray(x, dtype=np.float64 if np.issubdtype(np.asarray(x).dtype,
                                                                         np.floating)

@@ -1,0 +1,85 @@
+"""Embedding: integer indices to dense vectors (Keras 3 arguments, weight and config)."""
+
+from __future__ import annotations
+
+from .. import backend, initializers
+from .base import Layer
+
+
+class Embedding(Layer):
+    """y[..., :] = embeddings[x[...], :]. Weight: embeddings (input_dim, output_dim).
+
+    Indices must be integers in [0, input_dim): they are checked before every native call
+    (ValueError naming the layer and the bad value). The input may have any integer dtype, or a
+    float dtype holding whole numbers. `input_length` (Keras 1/2) is accepted and ignored.
+    `mask_zero=True` raises: fnjit has no masking, and silently dropping it would change what
+    the recurrent layers downstream compute.
+    """
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 weights=None, lora_rank=None, input_length=None, **kwargs):
+        super().__init__(**kwargs)
+        for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if value is None or int(value) != value or value <= 0:
+                raise ValueError(f"Embedding {self.name!r}: {arg} must be a positive int, "
+                                 f"got {value!r}")
+        for arg, value in (("embeddings_regularizer", embeddings_regularizer),
+                           ("embeddings_constraint", embeddings_constraint),
+                           ("lora_rank", lora_rank)):
+            if value is not None:
+                raise ValueError(f"Embedding {self.name!r}: {arg} is not supported yet")
+        if mask_zero:
+            raise ValueError(f"Embedding {self.name!r}: mask_zero=True is not supported: fnjit "
+                             "has no masking, so padded steps would be processed like any "
+                             "other. Use sequences without padding, or mask_zero=False")
+        self.input_dim = int(input_dim)
+        self.output_dim = int(output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.mask_zero = False
+        self._initial_weights = weights
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                                          self.embeddings_initializer)
+        if self._initial_weights is not None:
+            self.set_weights(list(self._initial_weights))
+            self._initial_weights = None
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def output_dtype(self, input_dtypes):
+        return self.dtype if self.dtype.startswith("float") else backend.floatx()
+
+    def lower(self, ctx, inputs):
+        (x,) = inputs
+        ctx.index_input(x, self.input_dim)
+        table = ctx.param(self.embeddings)
+        return ctx.op("embedding", [x, table], [ctx.shape(x) + (self.output_dim,)])
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim,
+                "output_dim": self.output_dim,
+                "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+                "embeddings_regularizer": None, "activity_regularizer": None,
+                "embeddings_constraint": None, "mask_zero": self.mask_zero}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config.pop("activity_regularizer", None)
+        init = config.get("embeddings_initializer")
+        if isinstance(init, dict):
+            resolved = initializers.get(initializers.snake(init["class_name"]))
+            for k, v in (init.get("config") or {}).items():
+                if hasattr(resolved, k):
+                    setattr(resolved, k, v)
+            config["embeddings_initializer"] = resolved
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<Embedding name={self.name}, {self.input_dim} -> {self.output_dim}>"
+
+
+__all__ = ["Embedding"]

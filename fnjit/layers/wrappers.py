@@ -1,0 +1,88 @@
+"""TimeDistributed: one layer (or model) applied to every time step, its weights shared.
+
+Lowering folds the time axis into the batch, (n, t, ...) -> (n * t, ...), lowers the inner
+layer or model once on that, and unfolds its output back to (n, t, ...). The folded values
+carry a batch factor of t (see codegen/ir.py): their generated buffers have n * t rows, and
+every op that maps rows to rows works on them unchanged.
+"""
+
+from __future__ import annotations
+
+from .base import Layer
+
+
+class TimeDistributed(Layer):
+    def __init__(self, layer, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(layer, Layer):
+            raise ValueError(f"TimeDistributed {self.name!r} wraps a layer or a model, got "
+                             f"{layer!r}")
+        self.layer = layer
+
+    def _inner_shape(self, input_shape):
+        if isinstance(input_shape, list) or len(input_shape) < 3:
+            raise ValueError(f"TimeDistributed {self.name!r} expects one input of shape "
+                             f"(batch, timesteps, ...), got {input_shape}")
+        return (input_shape[0],) + tuple(input_shape[2:])
+
+    def build(self, input_shape):
+        inner = self._inner_shape(input_shape)
+        if not self.layer.built:
+            self.layer.build(inner)
+            self.layer.built = True
+
+    def compute_output_shape(self, input_shape):
+        out = self.layer.compute_output_shape(self._inner_shape(input_shape))
+        if isinstance(out, list):
+            raise ValueError(f"TimeDistributed {self.name!r}: the wrapped "
+                             f"{type(self.layer).__name__} has several outputs; it must have "
+                             "one")
+        return (input_shape[0], input_shape[1]) + tuple(out[1:])
+
+    # The weights are the wrapped layer's (shared with it wherever else it is used).
+    @property
+    def trainable_weights(self):
+        return list(self.layer.trainable_weights) if self.trainable else []
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return list(self.layer.weights)
+        return list(self.layer.non_trainable_weights)
+
+    def lower(self, ctx, inputs):
+        from ..lowering import lower_functional
+
+        (x,) = inputs
+        shape = ctx.shape(x)
+        steps, factor = shape[1], ctx.batch_factor(x)
+        origin, hint = ctx.origin, ctx.hint
+        (folded,) = ctx.op("reshape", [x], [(None,) + tuple(shape[2:])],
+                           batch_factors=[factor * steps], hint=f"{self.name}_fold")
+        if hasattr(self.layer, "_ordered_nodes"):  # a model: inline it on the folded steps
+            outs = lower_functional(ctx, self.layer, [folded])
+        else:
+            ctx.origin = f"{origin} > {self.layer.name} ({type(self.layer).__name__})"
+            outs = self.layer.lower(ctx, [folded])
+        ctx.origin, ctx.hint = origin, hint
+        (y,) = outs
+        out_shape = (None, steps) + tuple(ctx.shape(y)[1:])
+        return ctx.op("reshape", [y], [out_shape], batch_factors=[factor],
+                      hint=f"{self.name}_unfold")
+
+    def get_config(self):
+        return {**super().get_config(),
+                "layer": {"module": "keras.layers", "class_name": type(self.layer).__name__,
+                          "config": self.layer.get_config()}}
+
+    @classmethod
+    def from_config(cls, config):
+        from .. import layers, models
+
+        config = dict(config)
+        inner = config.pop("layer")
+        name = inner["class_name"]
+        klass = getattr(layers, name, None) or getattr(models, name, None)
+        if klass is None:
+            raise ValueError(f"TimeDistributed.from_config: unknown layer class {name!r}")
+        return cls(klass.from_config(inner["config"]), **config)

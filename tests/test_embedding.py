@@ -1,0 +1,75 @@
+"""Embedding: lookup against numpy, scatter-add gradient, index validation, the headline
+model's shapes, RepeatVector."""
+
+import numpy as np
+import pytest
+from gradcheck import check_gradients, predict64
+
+from fnjit import Input, Model, layers
+
+rng = np.random.default_rng(3)
+
+
+def test_embedding_lookup_gradients_and_repeat_vector():
+    """Integer ids of two dtypes (int32, int64, one index repeated so that its gradient rows
+    add up), an embedding shared by both, an LSTM on top, and RepeatVector."""
+    ids32 = Input(shape=(4,), dtype="int32")
+    ids64 = Input(shape=(None,), dtype="int64")
+    vec = Input(shape=(3,))
+    emb = layers.Embedding(input_dim=7, output_dim=3)
+    e32, e64 = emb(ids32), emb(ids64)
+    repeated = layers.RepeatVector(2)(vec)
+    encoded = layers.LSTM(2)(layers.concatenate([e64, repeated], axis=1))
+    model = Model([ids32, ids64, vec], [e32, encoded, repeated])
+    a = np.array([[0, 6, 2, 2], [5, 5, 5, 1]], np.int32)
+    b = np.array([[3, 3, 0], [6, 1, 2]], np.int64)
+    v = rng.normal(size=(2, 3))
+
+    table = emb.get_weights()[0].astype(np.float64)
+    got_e32, _, got_rep = predict64(model, [a, b, v])
+    np.testing.assert_array_equal(got_e32, table[a])
+    np.testing.assert_array_equal(got_rep, np.stack([v, v], axis=1))
+    grads, _ = check_gradients(model, [a, b, v], max_checks=200)
+    assert grads.shape == (model.count_params(),)
+    assert emb.get_config()["input_dim"] == 7
+    assert emb.get_config()["embeddings_initializer"]["class_name"] == "RandomUniform"
+
+
+def test_embedding_rejects_bad_indices_before_native_code():
+    ids = Input(shape=(3,), dtype="int32")
+    model = Model(ids, layers.Embedding(5, 2, name="words")(ids))
+    assert model.predict(np.array([[0, 4, 1]]), verbose=0).shape == (1, 3, 2)
+    for bad, shown in (([[0, 5, 1]], "5"), ([[0, -1, 1]], "-1")):
+        with pytest.raises(ValueError, match=rf"words.*index {shown}.*\[0, 5\)"):
+            model.predict(np.array(bad), verbose=0)
+    with pytest.raises(ValueError, match="non-integer"):
+        model.predict(np.array([[0.5, 1, 2]]), verbose=0)
+    # A float input used as indices is checked the same way (whole numbers in range).
+    floats = Input(shape=(2,))
+    fmodel = Model(floats, layers.Embedding(4, 2, name="from_floats")(floats))
+    assert fmodel.predict(np.array([[3.0, 0.0]]), verbose=0).shape == (1, 2, 2)
+    with pytest.raises(ValueError, match=r"from_floats.*index 1.5"):
+        fmodel.predict(np.array([[1.5, 0.0]]), verbose=0)
+    with pytest.raises(ValueError, match="mask_zero"):
+        layers.Embedding(5, 2, mask_zero=True)
+
+
+def test_headline_model_trains():
+    """The guide's multi-input model, at a small vocabulary: two outputs, loss weights."""
+    main_input = Input(shape=(20,), dtype="int32", name="main_input")
+    x = layers.Embedding(output_dim=16, input_dim=50, input_length=20)(main_input)
+    lstm_out = layers.LSTM(8)(x)
+    aux_output = layers.Dense(1, activation="sigmoid", name="aux_output")(lstm_out)
+    aux_input = Input(shape=(5,), name="aux_input")
+    x = layers.concatenate([lstm_out, aux_input])
+    x = layers.Dense(16, activation="relu")(x)
+    main_output = layers.Dense(1, activation="sigmoid", name="main_output")(x)
+    model = Model(inputs=[main_input, aux_input], outputs=[main_output, aux_output])
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy", loss_weights=[1., 0.2])
+    headlines = rng.integers(1, 50, size=(64, 20))
+    labels = (headlines[:, 0] > 25).astype(np.float32)
+    extra = rng.normal(size=(64, 5))
+    history = model.fit([headlines, extra], [labels, labels], epochs=8, batch_size=16,
+                        verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < losses[0]

@@ -1,0 +1,204 @@
+"""LSTM, GRU, SimpleRNN: forward against numpy recurrences written here, backward against finite
+differences, Keras' parameter counts and configs, variable-length sequences, dropout."""
+
+import numpy as np
+import pytest
+from gradcheck import check_gradients, predict64
+
+from fnjit import Input, Model, layers
+
+rng = np.random.default_rng(2)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def hard_sigmoid(x):
+    return np.clip(x / 6 + 0.5, 0, 1)
+
+
+def steps(x, backwards):
+    order = range(x.shape[1] - 1, -1, -1) if backwards else range(x.shape[1])
+    return [x[:, t] for t in order]
+
+
+def np_lstm(x, kernel, recurrent, bias, backwards=False, act=np.tanh, ract=sigmoid):
+    """Keras' LSTM (gates i, f, c, o). Returns (sequence in processing order, h, c)."""
+    u = recurrent.shape[0]
+    h = c = np.zeros((x.shape[0], u))
+    seq = []
+    for xt in steps(x, backwards):
+        z = xt @ kernel + h @ recurrent + bias
+        i, f, g, o = ract(z[:, :u]), ract(z[:, u:2 * u]), act(z[:, 2 * u:3 * u]), \
+            ract(z[:, 3 * u:])
+        c = f * c + i * g
+        h = o * act(c)
+        seq.append(h)
+    return np.stack(seq, axis=1), h, c
+
+
+def np_gru(x, kernel, recurrent, bias, backwards=False):
+    """Keras 3's GRU with reset_after=True (gates z, r, h; bias rows: input, recurrent)."""
+    u = recurrent.shape[0]
+    h = np.zeros((x.shape[0], u))
+    seq = []
+    for xt in steps(x, backwards):
+        xz = xt @ kernel + bias[0]
+        hz = h @ recurrent + bias[1]
+        z = sigmoid(xz[:, :u] + hz[:, :u])
+        r = sigmoid(xz[:, u:2 * u] + hz[:, u:2 * u])
+        hh = np.tanh(xz[:, 2 * u:] + r * hz[:, 2 * u:])
+        h = z * h + (1 - z) * hh
+        seq.append(h)
+    return np.stack(seq, axis=1), h
+
+
+def np_simple_rnn(x, kernel, recurrent, bias, backwards=False):
+    h = np.zeros((x.shape[0], recurrent.shape[0]))
+    seq = []
+    for xt in steps(x, backwards):
+        h = np.tanh(xt @ kernel + h @ recurrent + bias)
+        seq.append(h)
+    return np.stack(seq, axis=1), h
+
+
+def weights(layer):
+    ws = layer.get_weights()
+    if len(ws) == 3:  # a non-zero bias, so that its gradient is exercised
+        ws[2] = ws[2] + rng.normal(scale=0.3, size=ws[2].shape)
+        layer.set_weights(ws)
+    return [w.astype(np.float64) for w in layer.get_weights()]
+
+
+def test_lstm_variants_forward_and_gradients():
+    """One model: return_sequences, return_state with go_backwards, a stacked LSTM on a
+    sequence, and relu / hard_sigmoid without bias."""
+    x = Input(shape=(4, 3))
+    seq_layer = layers.LSTM(3, return_sequences=True)
+    back_layer = layers.LSTM(2, return_state=True, go_backwards=True)
+    top_layer = layers.LSTM(2, go_backwards=True, return_sequences=True)
+    odd_layer = layers.LSTM(2, activation="relu", recurrent_activation="hard_sigmoid",
+                            use_bias=False)
+    seq = seq_layer(x)
+    last, h, c = back_layer(x)
+    top = top_layer(seq)
+    odd = odd_layer(x)
+    model = Model(x, [seq, last, h, c, top, odd])
+    data = rng.normal(size=(3, 4, 3))
+    w_seq, w_back, w_top = weights(seq_layer), weights(back_layer), weights(top_layer)
+    w_odd = weights(odd_layer)
+
+    got = predict64(model, [data])
+    want_seq = np_lstm(data, *w_seq)[0]
+    want_back = np_lstm(data, *w_back, backwards=True)
+    want_top = np_lstm(want_seq, *w_top, backwards=True)[0]
+    want_odd = np_lstm(data, *w_odd, 0, act=lambda v: np.maximum(v, 0), ract=hard_sigmoid)[1]
+    for g, w in zip(got, [want_seq, want_back[1], want_back[1], want_back[2], want_top,
+                          want_odd]):
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-9)
+    check_gradients(model, [data])
+
+
+def test_gru_and_simple_rnn_forward_and_gradients():
+    x = Input(shape=(5, 2))
+    gru_seq = layers.GRU(3, return_sequences=True, go_backwards=True)
+    gru_state = layers.GRU(2, return_state=True)
+    rnn_seq = layers.SimpleRNN(3, return_sequences=True)
+    rnn_state = layers.SimpleRNN(2, return_state=True, go_backwards=True)
+    gs = gru_seq(x)
+    g_last, g_h = gru_state(gs)
+    rs = rnn_seq(x)
+    r_last, r_h = rnn_state(rs)
+    model = Model(x, [gs, g_last, g_h, rs, r_last, r_h])
+    data = rng.normal(size=(3, 5, 2))
+    w_gs, w_gh = weights(gru_seq), weights(gru_state)
+    w_rs, w_rh = weights(rnn_seq), weights(rnn_state)
+
+    got = predict64(model, [data])
+    want_gs = np_gru(data, *w_gs, backwards=True)[0]
+    want_gh = np_gru(want_gs, *w_gh)[1]
+    want_rs = np_simple_rnn(data, *w_rs)[0]
+    want_rh = np_simple_rnn(want_rs, *w_rh, backwards=True)[1]
+    for g, w in zip(got, [want_gs, want_gh, want_gh, want_rs, want_rh, want_rh]):
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-9)
+    check_gradients(model, [data])
+
+
+def test_parameter_counts_weight_shapes_and_configs():
+    # The guide's RNN: 480 + 110 + 11 = 601 parameters.
+    visible = Input(shape=(100, 1))
+    lstm = layers.LSTM(10)
+    hidden = layers.Dense(10, activation="relu")(lstm(visible))
+    model = Model(visible, layers.Dense(1, activation="sigmoid")(hidden))
+    assert model.count_params() == 601
+    assert [w.shape for w in lstm.get_weights()] == [(1, 40), (10, 40), (40,)]
+    bias = lstm.get_weights()[2]
+    assert np.array_equal(bias, np.r_[np.zeros(10), np.ones(10), np.zeros(20)])  # forget = 1
+    assert layers.LSTM(10)(layers.LSTM(10, return_sequences=True)(visible)).shape == (None, 10)
+
+    # The headline model's encoder: Embedding(10000 -> 512) then LSTM(32).
+    headline = Input(shape=(100,), dtype="int32")
+    emb = layers.Embedding(output_dim=512, input_dim=10000, input_length=100)
+    enc = layers.LSTM(32)
+    out = enc(emb(headline))
+    assert out.shape == (None, 32)
+    assert emb.count_params() == 5_120_000 and enc.count_params() == 69_760
+
+    gru = layers.GRU(3)
+    gru(Input(shape=(None, 4)))
+    assert [w.shape for w in gru.get_weights()] == [(4, 9), (3, 9), (2, 9)]
+    rnn = layers.SimpleRNN(3)
+    rnn(Input(shape=(7, 4)))
+    assert [w.shape for w in rnn.get_weights()] == [(4, 3), (3, 3), (3,)]
+
+    for layer in (lstm, gru, rnn):
+        config = layer.get_config()
+        clone = type(layer).from_config(config)
+        assert clone.get_config() == config
+    assert lstm.get_config()["recurrent_activation"] == "sigmoid"
+    assert gru.get_config()["reset_after"] is True
+    with pytest.raises(ValueError, match="stateful"):
+        layers.LSTM(4, stateful=True)
+    with pytest.raises(ValueError, match="recurrent_activation"):
+        layers.GRU(4, recurrent_activation="softmax")
+
+
+def test_variable_length_sequences_build_one_program_per_length():
+    x = Input(shape=(None, 3))
+    lstm = layers.LSTM(4)
+    model = Model(x, layers.Dense(1)(lstm(x)))
+    assert lstm.output.shape == (None, 4)
+    model.compile("rmsprop", "mse")
+    short, long = rng.normal(size=(6, 5, 3)), rng.normal(size=(6, 9, 3))
+    k, r, b = [w.astype(np.float64) for w in lstm.get_weights()]
+    dk, db = model.layers[-1].get_weights()
+    for data in (short, long, short):
+        want = np_lstm(data, k, r, b)[1] @ dk + db
+        np.testing.assert_allclose(model.predict(data, verbose=0), want, rtol=1e-4, atol=1e-5)
+    model.fit(long, np.zeros((6, 1)), epochs=1, verbose=0)
+    train_lengths = sorted(key[-1][0][0] for key in model._programs if key[0] == "train")
+    assert train_lengths == [5, 9]
+    assert "(n, 9, 16)" in model.generated_source()  # the last program built: length 9
+    check_gradients(model, [rng.normal(size=(2, 3, 3))])  # a third length, in float64
+
+
+def test_dropout_is_inactive_in_inference_and_active_in_training():
+    x = Input(shape=(6, 4))
+    lstm = layers.LSTM(3, dropout=0.5, recurrent_dropout=0.5)
+    gru = layers.GRU(3, dropout=0.5, recurrent_dropout=0.5)
+    rnn = layers.SimpleRNN(3, dropout=0.5, recurrent_dropout=0.5)
+    model = Model(x, [lstm(x), gru(x), rnn(x)])
+    data = rng.normal(size=(5, 6, 4)).astype(np.float32)
+    got = model.predict(data, verbose=0)
+    want = [np_lstm(data, *lstm.get_weights())[1], np_gru(data, *gru.get_weights())[1],
+            np_simple_rnn(data, *rnn.get_weights())[1]]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+    model.compile("sgd", "mse")
+    targets = [w.astype(np.float32) for w in want]
+    # Against targets equal to the inference outputs, the inference loss is 0 and the
+    # training loss (masks active) is not.
+    assert model.test_on_batch(data, targets, return_dict=True)["loss"] == \
+        pytest.approx(0, abs=1e-9)
+    assert model.train_on_batch(data, targets, return_dict=True)["loss"] > 1e-4
