@@ -598,7 +598,7 @@ class CSVLogger(Callback):
         return v
 
     def on_epoch_end(self, epoch, logs=None):
-        from .codegen.cache import write_atomic
+        from .saving.files import atomic_path
 
         logs = logs or {}
         if self.keys is None:
@@ -614,9 +614,8 @@ class CSVLogger(Callback):
         writer.writerow({"epoch": epoch, **{k: self._value(logs.get(k, "NA"))
                                             for k in self.keys}})
         self._text += out.getvalue()
-        path = Path(self.filename)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, self._text.encode())
+        with atomic_path(self.filename) as tmp, open(tmp, "w", newline="") as fh:
+            fh.write(self._text)
 
 
 class LambdaCallback(Callback):
