@@ -226,7 +226,9 @@ def deserialize_layer(data, custom_objects=None, safe_mode=True):
         raise FileFormatError(f"expected a layer config with a 'class_name', got {data!r:.200}")
     class_name = data["class_name"]
     name = data.get("config", {}).get("name", data.get("name"))
-    if safe_mode and (class_name in UNSAFE_CLASSES or _contains_lambda(data.get("config"))):
+    nested_model = class_name in ("Functional", "Model", "Sequential")
+    if safe_mode and (class_name in UNSAFE_CLASSES or
+                      (not nested_model and _contains_lambda(data.get("config")))):
         raise FileFormatError(
             f"layer {name!r} ({class_name}) carries Python code, which loading would run; "
             "refused in safe mode. Load with safe_mode=False only if you trust the file")
@@ -306,7 +308,7 @@ def _functional_from_config(config, custom_objects, safe_mode):
     def revive(value):
         if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
             return tensor(*value["config"]["keras_history"], legacy=False, top=False)
-        if isinstance(value, list):
+        if isinstance(value, (list, tuple)):  # tuples: a live Keras get_config()
             return [revive(v) for v in value]
         if isinstance(value, dict):
             raise FileFormatError(f"unsupported node argument {value!r:.200}")
@@ -346,8 +348,8 @@ def _functional_from_config(config, custom_objects, safe_mode):
     def structure(value):
         if isinstance(value, dict):
             return {k: structure(v) for k, v in value.items()}
-        if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str) and \
-                isinstance(value[1], int):
+        if isinstance(value, (list, tuple)) and len(value) == 3 and \
+                isinstance(value[0], str) and isinstance(value[1], int):
             return tensor(*value, legacy=legacy, top=True)
         return [structure(v) for v in value]
 
