@@ -329,3 +329,28 @@ def test_keras_files_load_in_fnjit_with_same_predictions(tmp_path):
     mine.load_weights(tmp_path / "k.weights.h5")
     for want, got in zip(two.predict([XA, XB], verbose=0), mine.predict([XA, XB], verbose=0)):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_keras2_json_config_loads():
+    """A functional config as Keras 2 wrote it: inbound_nodes as [[name, node, tensor, {}]]."""
+    old = {"class_name": "Model", "keras_version": "2.2.4", "backend": "tensorflow", "config": {
+        "name": "model_1", "layers": [
+            {"name": "input_1", "class_name": "InputLayer", "inbound_nodes": [], "config": {
+                "batch_input_shape": [None, 3], "dtype": "float32", "sparse": False,
+                "name": "input_1"}},
+            {"name": "dense_1", "class_name": "Dense", "inbound_nodes": [[["input_1", 0, 0, {}]]],
+             "config": {"name": "dense_1", "trainable": True, "units": 2, "activation": "relu",
+                        "use_bias": True, "kernel_initializer": {
+                            "class_name": "VarianceScaling", "config": {
+                                "scale": 1.0, "mode": "fan_avg", "distribution": "uniform",
+                                "seed": None}},
+                        "bias_initializer": {"class_name": "Zeros", "config": {}},
+                        "kernel_regularizer": None, "bias_regularizer": None,
+                        "activity_regularizer": None, "kernel_constraint": None,
+                        "bias_constraint": None}}],
+        "input_layers": [["input_1", 0, 0]], "output_layers": [["dense_1", 0, 0]]}}
+    model = fnjit.models.model_from_json(json.dumps(old))
+    assert [type(layer).__name__ for layer in model.layers] == ["InputLayer", "Dense"]
+    assert model.outputs[0].shape == (None, 2) and model.get_layer("dense_1").activation == "relu"
+    init = model.get_layer("dense_1").kernel_initializer
+    assert (init.mode, init.distribution) == ("fan_avg", "uniform")
