@@ -9,6 +9,7 @@ native step updates them in place and `get_weights` sees the result without copy
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from dataclasses import dataclass
 
@@ -309,6 +310,9 @@ class Trainer:
             opt = self.optimizer
             self._slots = np.full((max(opt.slots, 1), store.params.size), opt.slot_init,
                                   store.dtype)
+            restore = self.__dict__.pop("_pending_slots", None)  # set by fnjit.saving
+            if restore is not None:
+                restore(store, self._slots)
         store.bind()
         return store
 
@@ -370,13 +374,11 @@ class Trainer:
         program = self._program("train", xs)
         program.module.seed(_random.draw_seed())
         steps = steps_per_epoch or math.ceil(n / batch_size)
-        self.history = History()
-        cbs = [self.history] + list(callbacks or [])
-        if verbose:
-            cbs.append(ProgbarLogger(verbose))
-        cblist = CallbackList(cbs, self, {"epochs": epochs, "steps": steps, "verbose": verbose,
-                                          "batch_size": batch_size, "samples": n})
-        batch_hooks = cblist.needs_batch_hooks or verbose == 1
+        cblist = self._callbacks(callbacks, verbose, {"epochs": epochs, "steps": steps,
+                                                      "verbose": verbose,
+                                                      "batch_size": batch_size, "samples": n},
+                                 history=True)
+        batch_hooks = cblist.needs_batch_hooks or (verbose == 1 and sys.stdout.isatty())
         self.stop_training = False
         cblist.on_train_begin({})
         for epoch in range(initial_epoch, epochs):
@@ -410,16 +412,33 @@ class Trainer:
         cblist.on_train_end({})
         return self.history
 
-    def _evaluate_arrays(self, xs, ys, batch_size, prefix=""):
+    def _callbacks(self, callbacks, verbose, params, history=False):
+        """Keras 3's order: the user's callbacks, then History, then the progress bar."""
+        cbs = list(callbacks or [])
+        if history:
+            self.history = next((cb for cb in cbs if isinstance(cb, History)), None)
+            if self.history is None:
+                self.history = History()
+                cbs.append(self.history)
+        if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
+            cbs.append(ProgbarLogger(verbose))
+        return CallbackList(cbs, self, params)
+
+    def _evaluate_arrays(self, xs, ys, batch_size, prefix="", cblist=None):
         program = self._program("train", xs)
         store = self._store
         store.bind()
         sums = np.zeros(program.n_logs)
         n = len(xs[0])
-        for lo in range(0, n, batch_size):
+        hooks = cblist is not None and cblist.needs("on_test_batch_begin", "on_test_batch_end")
+        for b, lo in enumerate(range(0, n, batch_size)):
             hi = min(lo + batch_size, n)
+            if hooks:
+                cblist.on_test_batch_begin(b, {})
             program.evaluate(store.params, store.state, [a[lo:hi] for a in xs],
                              [a[lo:hi] for a in ys], sums)
+            if hooks:
+                cblist.on_test_batch_end(b, self._logs_dict(sums, hi, prefix))
         return self._logs_dict(sums, n, prefix)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False,
@@ -427,7 +446,13 @@ class Trainer:
         kwargs.pop("sample_weight", None)
         kwargs.pop("steps", None)
         xs, ys = self._data(x, y)
-        logs = self._evaluate_arrays(xs, ys, int(batch_size or 32))
+        batch_size = int(batch_size or 32)
+        verbose = 1 if verbose == "auto" else verbose
+        cblist = self._callbacks(callbacks, verbose, {
+            "epochs": 1, "steps": math.ceil(len(xs[0]) / batch_size), "verbose": verbose})
+        cblist.on_test_begin({})
+        logs = self._evaluate_arrays(xs, ys, batch_size, cblist=cblist)
+        cblist.on_test_end(logs)
         return self._format(logs, return_dict)
 
     def _format(self, logs, return_dict):
@@ -443,10 +468,20 @@ class Trainer:
         store.bind()
         batch_size = int(batch_size or 32)
         n = len(xs[0])
+        verbose = 1 if verbose == "auto" else verbose
+        cblist = self._callbacks(callbacks, verbose, {
+            "epochs": 1, "steps": math.ceil(n / batch_size), "verbose": verbose})
+        hooks = cblist.needs("on_predict_batch_begin", "on_predict_batch_end")
+        cblist.on_predict_begin({})
         chunks = []
-        for lo in range(0, n, batch_size):
+        for b, lo in enumerate(range(0, n, batch_size)):
             hi = min(lo + batch_size, n)
+            if hooks:
+                cblist.on_predict_batch_begin(b, {})
             chunks.append(program.predict(store.params, store.state, [a[lo:hi] for a in xs]))
+            if hooks:
+                cblist.on_predict_batch_end(b, {"outputs": chunks[-1]})
+        cblist.on_predict_end({})
         if not chunks:
             outs = [np.zeros((0,) + tuple(program.graph.shape(o)[1:]), store.dtype)
                     for o in program.graph.outputs]
@@ -467,7 +502,7 @@ class Trainer:
 
     def predict_on_batch(self, x):
         n = len(self._inputs(x)[0])
-        return self.predict(x, batch_size=max(n, 1))
+        return self.predict(x, batch_size=max(n, 1), verbose=0)
 
     @property
     def metrics_names(self):

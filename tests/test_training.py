@@ -150,6 +150,6 @@ def test_train_test_predict_on_batch_and_fit_verbose_output(capsys):
     assert model.predict_on_batch(data).shape == (10, 2)
     model.fit(data, labels, epochs=2, batch_size=4, verbose=1)
     out = capsys.readouterr().out
-    assert "Epoch 1/2" in out and "Epoch 2/2" in out and "3/3 [" in out and "loss:" in out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out and "3/3 ━" in out and "loss:" in out
     model.fit(data, labels, epochs=1, verbose=0)
     assert capsys.readouterr().out == ""
