@@ -80,6 +80,7 @@ class Graph:
     inputs: list = field(default_factory=list)  # value names fed by the caller
     outputs: list = field(default_factory=list)  # value names returned by predict
     ops: list = field(default_factory=list)
+    floatx: str = "float32"  # the float type of the program (values, params, constants)
 
     def shape(self, name):
         return self.values[name].shape if name in self.values else self.params[name].shape
@@ -122,7 +123,7 @@ class Builder:
     """Fills a Graph. Names are made unique and stable: the same calls give the same names."""
 
     def __init__(self, floatx="float32"):
-        self.graph = Graph()
+        self.graph = Graph(floatx=floatx)
         self.floatx = floatx
         self._taken = set()
 

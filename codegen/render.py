@@ -103,8 +103,9 @@ class Var:
 class _Renderer:
     def __init__(self, graph: Graph):
         self.graph = graph
-        self.f = _NP_DTYPE[next(iter(graph.params.values())).dtype] if graph.params else \
-            "np.float32"
+        # The program's float type, for typed constants: from the graph, not from its params
+        # (a model may have none).
+        self.f = _NP_DTYPE[graph.floatx]
 
     def var(self, name):
         if name is None:

@@ -569,8 +569,15 @@ def permute_dimensions(x, pattern):
     if pattern == tuple(range(x.ndim)):
         return x
     inverse = tuple(int(i) for i in np.argsort(pattern))
-    return _emit("transpose", [x], tuple(x.shape[p] for p in pattern), perm=pattern,
-                 inverse=inverse)
+    out = tuple(x.shape[p] for p in pattern)
+    return _emit("transpose", [x], out, perm=pattern,
+                 strides=tuple(_strides(x.shape)[p] for p in pattern),
+                 inverse_strides=tuple(_strides(out)[p] for p in inverse))
+
+
+def _strides(shape):
+    """Element strides of a contiguous array (the batch axis, first, never matters)."""
+    return tuple(prod_shape(shape[d + 1:]) for d in range(len(shape)))
 
 
 def transpose(x, axes=None):

@@ -90,7 +90,8 @@ def test_keras1_merge_modes_match_todays_layers():
         np.testing.assert_allclose(legacy, new, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(got[2 * k], xa - xb, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(got[2 * k + 1], 2 * xa - xb, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(got[2 * k + 2], np.concatenate([xa, xb], axis=1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[2 * k + 2], np.concatenate([xa, xb], axis=1), rtol=1e-5,
+                               atol=1e-6)
 
 
 def test_keras1_merge_errors_are_clear():
