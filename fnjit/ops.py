@@ -677,7 +677,10 @@ def trace(ctx, fn, values, *, single=True, arguments=None, where=""):
     arg = syms[0] if single else syms
     try:
         out = fn(arg, **(arguments or {}))
-    except UnsupportedOperation:
+    except UnsupportedOperation as e:
+        where = where or ctx.origin
+        if where not in str(e):  # raised where no layer was known: name it
+            raise UnsupportedOperation(f"{where}: {e}") from e
         raise
     except (TypeError, AttributeError) as e:
         raise UnsupportedOperation(

@@ -12,62 +12,74 @@ from fnjit.ops import UnsupportedOperation
 
 rng = np.random.default_rng(11)
 
-# name -> (K expression of inputs x (n, 3, 4) and y (n, 3, 4), the same in numpy)
-CASES = {
-    "arithmetic": (lambda x, y: (x + y) * (x - 2.0) / (y * y + 1) - 3 / (x * x + 2) + 1.5 * y,
-                   lambda x, y: (x + y) * (x - 2.0) / (y * y + 1) - 3 / (x * x + 2) + 1.5 * y),
-    "negative_pow": (lambda x, y: -x + x ** 3 + 2.0 ** y + K.pow(K.square(y) + 1, 0.7) +
-                     K.power(K.square(x) + 1, y),
-                     lambda x, y: -x + x ** 3 + 2.0 ** y + (y * y + 1) ** 0.7 +
-                     (x * x + 1) ** y),
-    "unary": (lambda x, y: K.exp(x) + K.log(K.square(y) + 0.5) + K.sqrt(K.abs(x) + 1) +
-              K.sigmoid(y) * K.tanh(x) + K.relu(x) + K.elu(y),
-              lambda x, y: np.exp(x) + np.log(y * y + 0.5) + np.sqrt(np.abs(x) + 1) +
-              1 / (1 + np.exp(-y)) * np.tanh(x) + np.maximum(x, 0) +
-              np.where(y > 0, y, np.exp(y) - 1)),
-    "max_min_clip": (lambda x, y: K.maximum(x, y) + K.minimum(x, 0.3) * K.maximum(0.1, y) +
-                     K.clip(x, -0.5, 0.6) + K.minimum(x, y),
-                     lambda x, y: np.maximum(x, y) + np.minimum(x, 0.3) * np.maximum(0.1, y) +
-                     np.clip(x, -0.5, 0.6) + np.minimum(x, y)),
-    "broadcast": (lambda x, y: x * K.mean(y, axis=-1, keepdims=True) + x / (K.sum(y, 0) ** 2 + 1)
-                  - K.max(y, axis=(1, 2), keepdims=True) + K.mean(y) * K.min(x, axis=1, keepdims=True),
-                  lambda x, y: x * y.mean(-1, keepdims=True) + x / (y.sum(0) ** 2 + 1)
-                  - y.max(axis=(1, 2), keepdims=True) + y.mean() * x.min(axis=1)[:, None, :]),
-    "reductions": (lambda x, y: K.concatenate([K.sum(x * y, axis=1), K.max(x, axis=1),
-                                               K.min(y, axis=-2), K.expand_dims(K.mean(x, [1, 2]), 1),
-                                               K.var(y, axis=1), K.std(x, axis=1)], axis=-1),
-                   lambda x, y: np.concatenate([(x * y).sum(1), x.max(1), y.min(-2),
-                                                x.mean((1, 2))[:, None], y.var(1), x.std(1)],
-                                               axis=-1)),
-    "shapes": (lambda x, y: K.concatenate([K.reshape(x, (-1, 12)),
-                                           K.batch_flatten(K.permute_dimensions(y, (0, 2, 1))),
-                                           K.squeeze(K.expand_dims(K.sum(x, 1), 1), 1)]),
-               lambda x, y: np.concatenate([x.reshape(-1, 12),
-                                            y.transpose(0, 2, 1).reshape(-1, 12), x.sum(1)],
-                                           axis=1)),
-    "products": (lambda x, y: K.batch_flatten(K.batch_dot(x, y, axes=(2, 2))) +
-                 K.sum(K.dot(x, K.reshape(K.mean(y, axis=(0, 1)), (4, 1)))),
-                 lambda x, y: np.einsum("nik,njk->nij", x, y).reshape(-1, 9) +
-                 (x @ y.mean((0, 1)).reshape(4, 1)).sum()),
-    "softmax_normalize": (lambda x, y: K.softmax(x, axis=1) + K.softmax(y) +
-                          K.l2_normalize(x, axis=1) + K.cast(x, "float32"),
-                          lambda x, y: np.exp(x) / np.exp(x).sum(1, keepdims=True) +
-                          np.exp(y) / np.exp(y).sum(-1, keepdims=True) +
-                          x / np.sqrt((x * x).sum(1, keepdims=True)) + x),
-}
+# Pairs (K expression, the same in numpy) of inputs x, y (any sign) and p (positive), all of
+# shape (n, 3, 4): each op once, with as little glue as possible (compile time is the budget).
+ELEMENTWISE = [
+    (lambda x, y, p: x + y, lambda x, y, p: x + y),
+    (lambda x, y, p: x - 2.0, lambda x, y, p: x - 2.0),
+    (lambda x, y, p: 3 - x, lambda x, y, p: 3 - x),
+    (lambda x, y, p: x * y, lambda x, y, p: x * y),
+    (lambda x, y, p: 1.5 * x, lambda x, y, p: 1.5 * x),
+    (lambda x, y, p: x / p, lambda x, y, p: x / p),
+    (lambda x, y, p: 2 / p, lambda x, y, p: 2 / p),
+    (lambda x, y, p: -x, lambda x, y, p: -x),
+    (lambda x, y, p: p ** 1.7, lambda x, y, p: p ** 1.7),
+    (lambda x, y, p: 2.0 ** x, lambda x, y, p: 2.0 ** x),
+    (lambda x, y, p: K.pow(p, y), lambda x, y, p: p ** y),
+    (lambda x, y, p: K.exp(x), lambda x, y, p: np.exp(x)),
+    (lambda x, y, p: K.log(p), lambda x, y, p: np.log(p)),
+    (lambda x, y, p: K.sqrt(p), lambda x, y, p: np.sqrt(p)),
+    (lambda x, y, p: K.abs(x), lambda x, y, p: np.abs(x)),
+    (lambda x, y, p: K.square(x), lambda x, y, p: x * x),
+    (lambda x, y, p: K.maximum(x, y), lambda x, y, p: np.maximum(x, y)),
+    (lambda x, y, p: K.minimum(x, y), lambda x, y, p: np.minimum(x, y)),
+    (lambda x, y, p: K.maximum(x, 0.3), lambda x, y, p: np.maximum(x, 0.3)),
+    (lambda x, y, p: K.minimum(0.3, x), lambda x, y, p: np.minimum(x, 0.3)),
+    (lambda x, y, p: K.clip(x, -0.5, 0.6), lambda x, y, p: np.clip(x, -0.5, 0.6)),
+    (lambda x, y, p: K.sigmoid(x), lambda x, y, p: 1 / (1 + np.exp(-x))),
+    (lambda x, y, p: K.tanh(x), lambda x, y, p: np.tanh(x)),
+    (lambda x, y, p: K.relu(x), lambda x, y, p: np.maximum(x, 0)),
+    (lambda x, y, p: K.elu(x, 0.5), lambda x, y, p: np.where(x > 0, x, 0.5 * (np.exp(x) - 1))),
+    (lambda x, y, p: K.cast(x, "float32"), lambda x, y, p: x),
+]
+STRUCTURAL = [
+    (lambda x, y, p: K.sum(x, axis=1), lambda x, y, p: x.sum(1)),
+    (lambda x, y, p: K.mean(x, axis=[1, 2], keepdims=True),
+     lambda x, y, p: x.mean((1, 2), keepdims=True)),
+    (lambda x, y, p: K.max(x, axis=-1), lambda x, y, p: x.max(-1)),
+    (lambda x, y, p: K.min(x, axis=1), lambda x, y, p: x.min(1)),
+    (lambda x, y, p: K.var(x, axis=-1), lambda x, y, p: x.var(-1)),
+    # Broadcasting: from (n, 3, 1), from () (over the batch too), from (3,) (non-adjacent axes).
+    (lambda x, y, p: x * K.mean(y, axis=-1, keepdims=True),
+     lambda x, y, p: x * y.mean(-1, keepdims=True)),
+    (lambda x, y, p: x - K.mean(y), lambda x, y, p: x - y.mean()),
+    (lambda x, y, p: K.permute_dimensions(y, (0, 2, 1)) + K.sum(x, axis=[0, 2]),
+     lambda x, y, p: y.transpose(0, 2, 1) + x.sum((0, 2))),
+    (lambda x, y, p: K.concatenate([x, y], axis=1), lambda x, y, p: np.concatenate([x, y], 1)),
+    (lambda x, y, p: K.reshape(x, (-1, 2, 6)), lambda x, y, p: x.reshape(-1, 2, 6)),
+    (lambda x, y, p: K.squeeze(K.expand_dims(x, 2), 2), lambda x, y, p: x),
+    (lambda x, y, p: K.batch_dot(x, y, axes=(2, 2)),
+     lambda x, y, p: np.einsum("nik,njk->nij", x, y)),
+    (lambda x, y, p: K.dot(x, K.reshape(K.mean(y, axis=(0, 1)), (4, 1))),
+     lambda x, y, p: x @ y.mean((0, 1)).reshape(4, 1)),
+    (lambda x, y, p: K.softmax(x, axis=1),
+     lambda x, y, p: np.exp(x) / np.exp(x).sum(1, keepdims=True)),
+    (lambda x, y, p: K.l2_normalize(x, axis=1),
+     lambda x, y, p: x / np.sqrt((x * x).sum(1, keepdims=True))),
+]
 
 
-def test_each_backend_op_through_a_lambda():
-    x, y = keras.Input(shape=(3, 4)), keras.Input(shape=(3, 4))
-    names = list(CASES)
-    outs = [layers.Lambda(lambda t, f=CASES[k][0]: f(t[0], t[1]), name=k)([x, y])
-            for k in names]
-    model = keras.Model([x, y], outs)
+@pytest.mark.parametrize("cases", [ELEMENTWISE, STRUCTURAL], ids=["elementwise", "structural"])
+def test_each_backend_op_through_a_lambda(cases):
+    x, y, p = (keras.Input(shape=(3, 4)) for _ in range(3))
+    outs = layers.Lambda(lambda t: [f(*t) for f, _ in cases])([x, y, p])
+    model = keras.Model([x, y, p], outs)
     dx, dy = rng.normal(size=(4, 3, 4)), rng.normal(size=(4, 3, 4))
-    dx[np.abs(dx) < 0.05] += 0.1  # away from abs's kink
-    got = outputs_checking_gradients(model, [dx, dy], training=True, max_checks=40)
-    for k, g in zip(names, got):
-        np.testing.assert_allclose(g, CASES[k][1](dx, dy), rtol=1e-7, atol=1e-10, err_msg=k)
+    dx[np.abs(dx) < 0.05] += 0.1  # away from the kinks of abs, relu
+    dp = rng.uniform(0.5, 2.0, size=(4, 3, 4))
+    got = outputs_checking_gradients(model, [dx, dy, dp], training=True, max_checks=30)
+    for (_, ref), g in zip(cases, got):
+        np.testing.assert_allclose(g, ref(dx, dy, dp), rtol=1e-7, atol=1e-10)
 
 
 def test_lambda_output_shape_arguments_and_non_differentiable_ops():
@@ -90,7 +102,8 @@ def test_lambda_output_shape_arguments_and_non_differentiable_ops():
     (lambda t: np.exp(t), "numpy.exp"),
     (lambda t: np.mean(t, axis=1), "numpy.mean"),
     (lambda t: t.numpy(), "has no attribute 'numpy'"),
-    (lambda t: t if t > 0 else -t, "bool()"),
+    (lambda t: t if t > 0 else -t, "'>' not supported"),
+    (lambda t: t if K.greater(t, t * 0) else -t, "bool()"),
     (lambda t: 2.0, "returned float"),
     (lambda t: K.exp(np.ones(5)), "no constant arrays"),
 ])
