@@ -94,8 +94,9 @@ def check_gradients(model, xs, *, seed=0, eps=1e-6, rtol=1e-5, atol=1e-7, max_ch
 
 
 def predict64(model, xs):
-    """The model's float64 inference outputs (a list), through generated code."""
-    program, variables, _, _ = compile_for_check(model, wrt_inputs=False,
+    """The model's float64 inference outputs (a list), through generated code. The program is
+    the one check_gradients builds for the same inputs (same source: a cache hit there)."""
+    program, variables, _, _ = compile_for_check(model,
                                                  input_shapes=[np.shape(x)[1:] for x in xs])
     params, state = _flat(program, variables)
     xs = [np.ascontiguousarray(x, dtype=np.float64 if np.issubdtype(np.asarray(x).dtype,
