@@ -2,7 +2,7 @@
 
 from .base import Input, InputLayer, KerasTensor, Layer, Node, Variable
 from .core import Activation, Dense, Dropout, Flatten
-from .embedding import Embedding
+from .embeddings import Embedding
 from .merge import Add, Concatenate, add, concatenate
 from .recurrent import GRU, LSTM, SimpleRNN
 from .repeat_vector import RepeatVector
