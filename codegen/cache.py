@@ -99,10 +99,15 @@ def module_path(source: str) -> Path:
     return path
 
 
+def module_name(source: str) -> str:
+    """The import name of the generated module holding `source`."""
+    return "fnjit_generated_" + source_key(source)
+
+
 def load(source: str):
     """Import the generated module for `source` (from the cache when present)."""
     path = module_path(source)
-    name = "fnjit_generated_" + path.stem[len("fnjit_"):]
+    name = module_name(source)
     with _LOCK:
         mod = sys.modules.get(name)
         if mod is not None:

@@ -1,11 +1,13 @@
 """A compiled program: one graph rendered for a target, loaded, with its buffer layout.
 
-The generated module has up to four entry points, all native:
+The generated module has up to three entry points, all native, each compiled on first use:
 
     predict(params, state, *xs) -> outputs
     evaluate(params, state, *xs, *ys, logs)                  (inference losses and metrics)
-    gradients(params, state, grads, *xs, *ys, logs) -> input gradients
-    train_step(params, state, grads, slots, hyper, *xs, *ys, logs)
+    train_step(params, state, grads, slots, hyper, *xs, *ys, logs) -> input gradients
+
+(One fused training entry rather than gradients + update: each entry point costs a Numba
+compile of its own, about a second; gradients alone are a train step with SGD at rate 0.)
 
 `params` is the flat buffer of trainable weights, `state` of non-trainable ones, `grads` has
 the layout of `params`, `slots` one row per optimizer variable; `logs` accumulates losses and
@@ -23,6 +25,7 @@ from . import cache
 from .autodiff import plan_backward
 from .ir import Graph
 from .render import render_module
+from .threads import configure_blas
 
 
 class Target:
@@ -43,10 +46,13 @@ class CpuTarget(Target):
     name = "cpu"
 
     def render(self, graph, **kw):
-        return render_module(graph, **kw)
+        return render_module(graph, module_name=cache.module_name, **kw)
 
-    def load(self, source):
-        return cache.load(source)
+    def load(self, rendered):
+        """Import the kernel modules, then the driver that imports them."""
+        configure_blas()
+        kernels = [cache.load(source) for source in rendered.kernels.values()]
+        return cache.load(rendered.driver), kernels
 
 
 TARGETS = {"cpu": CpuTarget()}
@@ -75,9 +81,10 @@ def layout(graph: Graph):
 
 class Program:
     def __init__(self, graph: Graph, *, model_inputs, targets=(), losses=(), metrics=(),
-                 optimizer=None, wrt_inputs=(), header="", target="cpu"):
+                 optimizer="sgd", wrt_inputs=(), header="", target="cpu"):
         """`losses`: (value, weight) pairs; their weighted sum is what training minimises.
-        `metrics`: values reported as batch means. `optimizer`: an optimizer kernel name."""
+        `metrics`: values reported as batch means. `optimizer`: an optimizer kernel name
+        (templates/optimizers.j2)."""
         if target not in TARGETS:
             raise ValueError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
         self.graph = graph
@@ -85,11 +92,13 @@ class Program:
         self.slots, self.params_size, self.state_size = layout(graph)
         logs = list(losses) + [(m, 1.0) for m in metrics]
         plan = plan_backward(graph, list(losses), wrt_inputs) if losses else None
-        self.source = self.target.render(
+        self.rendered = self.target.render(
             graph, model_inputs=list(model_inputs), targets=list(targets), logs=logs, plan=plan,
             optimizer=optimizer, header=header)
-        self.module = self.target.load(self.source)
+        self.source = self.rendered.text()
+        self.module, self.kernel_modules = self.target.load(self.rendered)
         self.n_logs = len(logs)
+        self.optimizer = optimizer
         self._recorded = set()
         self._index_checks = [(list(model_inputs).index(b.input), b) for b in graph.index_inputs]
 
@@ -116,7 +125,8 @@ class Program:
         result = fn(*args)
         if entry not in self._recorded:  # first call compiled (or loaded) it: vouch for it
             self._recorded.add(entry)
-            cache.record_compiled(Path(self.module.__file__))
+            for mod in [self.module] + self.kernel_modules:
+                cache.record_compiled(Path(mod.__file__))
         return result
 
     def predict(self, params, state, xs):
@@ -127,10 +137,15 @@ class Program:
         self.check_indices(xs)
         self._call("evaluate", params, state, *xs, *ys, logs)
 
-    def gradients(self, params, state, grads, xs, ys, logs):
-        self.check_indices(xs)
-        return self._call("gradients", params, state, grads, *xs, *ys, logs)
-
     def train_step(self, params, state, grads, slots, hyper, xs, ys, logs):
+        """Returns the gradients of the `wrt_inputs`."""
         self.check_indices(xs)
-        self._call("train_step", params, state, grads, slots, hyper, *xs, *ys, logs)
+        return self._call("train_step", params, state, grads, slots, hyper, *xs, *ys, logs)
+
+    def gradients(self, params, state, grads, xs, ys, logs):
+        """Gradients without changing the params: a train step of SGD with rate 0."""
+        if self.optimizer != "sgd":
+            raise ValueError("gradients() needs a program compiled with optimizer='sgd'")
+        zero = np.zeros((1, max(params.size, 1)), params.dtype)
+        return self.train_step(params, state, grads, zero, np.zeros(2, params.dtype), xs, ys,
+                               logs)

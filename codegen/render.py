@@ -105,8 +105,11 @@ class Var:
 class _Renderer:
     def __init__(self, graph: Graph):
         self.graph = graph
-        self.f = _NP_DTYPE[next(iter(graph.params.values())).dtype] if graph.params else \
-            "np.float32"
+        # The program's float type: that of its weights, or of its float values when it has
+        # no weights (a parameter-free model compiled in float64 must not type as float32).
+        floats = [p.dtype for p in graph.params.values()] + \
+            [v.dtype for v in graph.values.values() if v.is_float]
+        self.f = _NP_DTYPE[floats[0]] if floats else "np.float32"
 
     def var(self, name):
         if name is None:
@@ -149,8 +152,8 @@ def needed_ops(graph: Graph, targets, training):
 
 
 def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPlan | None,
-                  optimizer: str | None, header: str) -> str:
-    """Render the whole generated module.
+                  optimizer: str | None, header: str, module_name) -> Rendered:
+    """Render a model's generated code. `module_name(source)` names a kernel module.
 
     `logs`: list of (value name, weight); entry k adds `weight * mean(value) * n` to logs[k],
     so that dividing the summed logs by the number of samples gives Keras' epoch averages.
@@ -170,21 +173,37 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
     else:
         backward = []
 
-    kernels = {}  # function name -> source; several ops may ask for the same kernel
+    # Kernels live in their own modules, one per distinct kernel text, named by content: a
+    # kernel is compiled once per machine (Numba's cache) and shared by every model using it;
+    # a new model only compiles its entry points.
+    kernel_modules = {}  # module name -> source
+    imports = {}  # function name -> (module name, its text)
 
-    def collect(view):
-        text = str(library(view.kind).kernels(view))
+    def collect(kind, text):
+        text = str(text).strip("\n")
+        if not text:
+            return
+        source = _ENV.get_template("kernel_module.py.j2").render(kind=kind, body=text)
+        name = module_name(source)
+        kernel_modules.setdefault(name, source)
         for chunk in _split_functions(text):
-            name = chunk.split("def ", 1)[1].split("(", 1)[0]
-            if kernels.setdefault(name, chunk) != chunk:
-                raise ValueError(f"template {view.kind}.j2 defines kernel {name!r} differently "
-                                 "from another template: kernel names must name their variant")
+            fn = chunk.split("def ", 1)[1].split("(", 1)[0]
+            if fn in imports and imports[fn][1] != chunk:
+                raise ValueError(f"template {kind}.j2 defines kernel {fn!r} differently from "
+                                 "another template: kernel names must name their variant")
+            imports.setdefault(fn, (name, chunk))
 
+    collect("_runtime", library("_runtime").kernels())
     for phase in phases.values():
         for _, v in phase:
-            collect(v)
+            collect(v.kind, library(v.kind).kernels(v))
     for _, v in backward:
-        collect(v)
+        collect(v.kind, library(v.kind).kernels(v))
+    if plan is not None:
+        collect("optimizers", library("optimizers").kernel(optimizer))
+    by_module = {}
+    for fn, (mod, _) in sorted(imports.items()):
+        by_module.setdefault(mod, []).append(fn)
 
     params = [r.var(p) for p, prm in graph.params.items() if prm.trainable]
     state = [r.var(p) for p, prm in graph.params.items() if not prm.trainable]
@@ -197,14 +216,30 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
             off += size
 
     template = _ENV.get_template("module.py.j2")
-    return template.render(
-        header=header, graph=graph, lib=library, kernels=list(kernels.values()), phases=phases,
+    driver = template.render(
+        header=header, graph=graph, lib=library, imports=by_module, phases=phases,
         backward=backward, plan=plan, optimizer=optimizer,
         inputs=[r.var(i) for i in model_inputs], targets=[r.var(t) for t in targets],
         outputs=[r.var(o) for o in graph.outputs], logs=[(r.var(n), w) for n, w in logs],
         params=params, state=state, offsets=offsets, var=r.var, gvar=r.gvar, f=r.f,
         input_grads=[(r.var(i), g) for i, g in (plan.input_grads.items() if plan else [])],
     )
+    return Rendered(driver, kernel_modules)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A model's generated code: the driver (entry points) and the kernel modules it imports."""
+
+    driver: str
+    kernels: dict  # module name -> source
+
+    def text(self):
+        """Everything, driver first, for reading (`fnjit dump`)."""
+        parts = [self.driver]
+        for name, source in self.kernels.items():
+            parts.append(f"\n# {'=' * 93}\n# module {name}\n# {'=' * 93}\n{source}")
+        return "".join(parts)
 
 
 def _split_functions(text):

@@ -8,11 +8,13 @@ from . import (
                activations,
                backend,
                callbacks,
+               datasets,
                initializers,
                layers,
                losses,
                metrics,
                optimizers,
+               saving,
                utils,
 )
 from .codegen import __version__
@@ -20,4 +22,5 @@ from .layers import Input
 from .models import Model, Sequential
 
 __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks",
-           "initializers", "layers", "losses", "metrics", "optimizers", "utils", "__version__"]
+           "datasets", "initializers", "layers", "losses", "metrics", "optimizers", "saving",
+           "utils", "__version__"]

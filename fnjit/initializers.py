@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -166,6 +167,8 @@ def get(identifier):
     """An initializer from a name, a class name, an instance or a callable(shape, dtype)."""
     if identifier is None:
         return None
+    if isinstance(identifier, dict):  # a serialised initializer, {"class_name", "config"}
+        return _from_dict(identifier)
     if isinstance(identifier, str):
         key = identifier if identifier in _BY_NAME else snake(identifier)
         if key not in _BY_NAME:
@@ -175,6 +178,17 @@ def get(identifier):
     if callable(identifier):
         return identifier
     raise ValueError(f"cannot interpret {identifier!r} as an initializer")
+
+
+def _from_dict(data):
+    name = data.get("class_name", "")
+    key = name if name in _BY_NAME else snake(name)
+    if key not in _BY_NAME:
+        raise ValueError(f"unknown initializer {name!r}; choose one of {sorted(_BY_NAME)}")
+    factory = _BY_NAME[key]
+    accepted = inspect.signature(factory).parameters
+    # Keras writes arguments fnjit does not have (input_axes, ...): keep the ones it takes.
+    return factory(**{k: v for k, v in (data.get("config") or {}).items() if k in accepted})
 
 
 def serialize(init):

@@ -153,12 +153,63 @@ class Model(Layer, Trainer):
                                print_fn=print_fn)
 
     def get_config(self):
-        from .saving import functional_config  # the saving issue provides it
+        from .saving import functional_config
 
         return functional_config(self)
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from .saving import model_from_config
+
+        return model_from_config(config, custom_objects,
+                                 class_name="Sequential" if cls is Sequential else None)
+
+    # ---- saving (fnjit/saving) ------------------------------------------------------------
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Save config, weights and compile settings: `.keras` (Keras 3) or `.h5` (Keras 2)."""
+        from .saving import save_model
+
+        save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True):
+        from .saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, by_name=False):
+        from .saving import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
+
+    def to_json(self, **kwargs):
+        from .saving import to_json
+
+        return to_json(self, **kwargs)
+
 
 Functional = Model
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """A model saved with `model.save` (by fnjit or Keras): `.keras` or Keras 2 `.h5`."""
+    from .saving import load_model as _load
+
+    return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
+
+
+def save_model(model, filepath, overwrite=True, **kwargs):
+    model.save(filepath, overwrite=overwrite, **kwargs)
+
+
+def model_from_json(json_string, custom_objects=None):
+    from .saving import model_from_json as _from_json
+
+    return _from_json(json_string, custom_objects=custom_objects)
+
+
+def clone_model(model):
+    """A new model with the same config and freshly initialised weights."""
+    return type(model).from_config(model.get_config())
 
 
 def _unique_model_name(cls):
@@ -213,7 +264,8 @@ def _map_graph(model):
                     f"Graph disconnected: layer {node.layer.name!r} needs tensor {t.name!r}, "
                     f"which cannot be computed from the model inputs "
                     f"{[t._history[0].name for t in model.inputs]}")
-        available.update(id(t) for t in node.output_tensors)
+        if not node.is_input:  # an Input that is not among the model's inputs feeds nothing
+            available.update(id(t) for t in node.output_tensors)
     for t in model.inputs:
         if id(t._history[0]) not in {id(n.layer) for n in order}:
             layer = t._history[0]

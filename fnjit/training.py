@@ -9,6 +9,7 @@ native step updates them in place and `get_weights` sees the result without copy
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from dataclasses import dataclass
 
@@ -104,8 +105,23 @@ class Trainer:
             kwargs.pop(ignored, None)
         if kwargs:
             raise TypeError(f"compile: unexpected arguments {sorted(kwargs)}")
-        self._ensure_graph()
-        self.optimizer = optimizers.get(optimizer)
+        optimizer = optimizers.get(optimizer)
+        args = (loss, metrics, loss_weights)
+        # Resolve now when the outputs are known (a Sequential without an input shape resolves
+        # at first use), before changing anything: a failed compile leaves the model as it was.
+        specs = self._output_specs(*args) if getattr(self, "inputs", None) else None
+        self.optimizer, self._target, self._compile_args = optimizer, target, args
+        self._outputs_spec = specs
+        self._slots = None
+        self.compiled = True
+        self._programs = {k: v for k, v in self._programs.items() if k[0] == "predict"}
+
+    def _resolve_compile(self):
+        if self._outputs_spec is None:
+            self._outputs_spec = self._output_specs(*self._compile_args)
+
+    def _output_specs(self, loss, metrics, loss_weights):
+        """Per-output losses, weights and metrics (needs the outputs' names and shapes)."""
         names = self.output_names
         loss_list = _per_output(loss, names, "loss")
         weights = _per_output(loss_weights if loss_weights is not None else 1.0, names,
@@ -119,18 +135,14 @@ class Trainer:
         specs = []
         for name, out, lss, w, mets in zip(names, self.outputs, loss_list, weights, metric_list):
             lname = losses.get(lss) if lss is not None else None
-            if isinstance(mets, (str,)) or callable(mets):
+            if isinstance(mets, str) or callable(mets):
                 mets = [mets]
             resolved = [resolve_metric(m, lname, out.shape) for m in (mets or [])]
             specs.append(OutputSpec(name, lname, float(w if w is not None else 1.0), resolved))
         if all(s.loss is None for s in specs):
             raise ValueError("compile: no loss given; pass loss=... (a name such as "
                              "'categorical_crossentropy', a list, or a dict by output name)")
-        self._outputs_spec = specs
-        self._slots = None
-        self._target = target
-        self.compiled = True
-        self._programs = {k: v for k, v in self._programs.items() if k[0] == "predict"}
+        return specs
 
     def _ensure_graph(self, x=None):
         ensure = getattr(self, "_ensure_built", None)
@@ -269,6 +281,7 @@ class Trainer:
         if not self.compiled:
             raise RuntimeError(f"model {self.name!r} must be compiled before training or "
                                "evaluation: call model.compile(optimizer, loss)")
+        self._resolve_compile()
         specs = self._outputs_spec
         shapes = [losses.target_shape(s.loss or "", t.shape) for s, t in zip(specs, self.outputs)]
         ys = self._arrays(y, self.outputs, self.output_names, "target", shapes,
@@ -283,6 +296,13 @@ class Trainer:
                                      f"[0, {k}); found {t[bad].ravel()[:5]}")
         return ys
 
+    def _data(self, x, y):
+        xs, ys = self._inputs(x), self._targets(y)
+        if len(xs[0]) != len(ys[0]):
+            raise ValueError(f"inputs and targets have different numbers of samples: "
+                             f"{len(xs[0])} input rows, {len(ys[0])} target rows")
+        return xs, ys
+
     # ---- steps ---------------------------------------------------------------------------
     def _train_buffers(self):
         store = self._store
@@ -290,6 +310,9 @@ class Trainer:
             opt = self.optimizer
             self._slots = np.full((max(opt.slots, 1), store.params.size), opt.slot_init,
                                   store.dtype)
+            restore = self.__dict__.pop("_pending_slots", None)  # set by fnjit.saving
+            if restore is not None:
+                restore(store, self._slots)
         store.bind()
         return store
 
@@ -327,8 +350,7 @@ class Trainer:
             raise TypeError(f"fit: unexpected arguments {sorted(kwargs)}")
         if class_weight is not None or sample_weight is not None:
             raise ValueError("fit: class_weight and sample_weight are not supported yet")
-        xs = self._inputs(x)
-        ys = self._targets(y)
+        xs, ys = self._data(x, y)
         batch_size = int(batch_size or 32)
         if batch_size <= 0:
             raise ValueError(f"fit: batch_size must be positive, got {batch_size}")
@@ -337,7 +359,7 @@ class Trainer:
         if validation_data is not None:
             if not isinstance(validation_data, (list, tuple)) or len(validation_data) < 2:
                 raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
-            val = (self._inputs(validation_data[0]), self._targets(validation_data[1]))
+            val = self._data(validation_data[0], validation_data[1])
         elif validation_split:
             if not 0 < validation_split < 1:
                 raise ValueError(f"fit: validation_split must be in (0, 1), got "
@@ -352,13 +374,11 @@ class Trainer:
         program = self._program("train", xs)
         program.module.seed(_random.draw_seed())
         steps = steps_per_epoch or math.ceil(n / batch_size)
-        self.history = History()
-        cbs = [self.history] + list(callbacks or [])
-        if verbose:
-            cbs.append(ProgbarLogger(verbose))
-        cblist = CallbackList(cbs, self, {"epochs": epochs, "steps": steps, "verbose": verbose,
-                                          "batch_size": batch_size, "samples": n})
-        batch_hooks = cblist.needs_batch_hooks or verbose == 1
+        cblist = self._callbacks(callbacks, verbose, {"epochs": epochs, "steps": steps,
+                                                      "verbose": verbose,
+                                                      "batch_size": batch_size, "samples": n},
+                                 history=True)
+        batch_hooks = cblist.needs_batch_hooks or (verbose == 1 and sys.stdout.isatty())
         self.stop_training = False
         cblist.on_train_begin({})
         for epoch in range(initial_epoch, epochs):
@@ -392,25 +412,47 @@ class Trainer:
         cblist.on_train_end({})
         return self.history
 
-    def _evaluate_arrays(self, xs, ys, batch_size, prefix=""):
+    def _callbacks(self, callbacks, verbose, params, history=False):
+        """Keras 3's order: the user's callbacks, then History, then the progress bar."""
+        cbs = list(callbacks or [])
+        if history:
+            self.history = next((cb for cb in cbs if isinstance(cb, History)), None)
+            if self.history is None:
+                self.history = History()
+                cbs.append(self.history)
+        if verbose and not any(isinstance(cb, ProgbarLogger) for cb in cbs):
+            cbs.append(ProgbarLogger(verbose))
+        return CallbackList(cbs, self, params)
+
+    def _evaluate_arrays(self, xs, ys, batch_size, prefix="", cblist=None):
         program = self._program("train", xs)
         store = self._store
         store.bind()
         sums = np.zeros(program.n_logs)
         n = len(xs[0])
-        for lo in range(0, n, batch_size):
+        hooks = cblist is not None and cblist.needs("on_test_batch_begin", "on_test_batch_end")
+        for b, lo in enumerate(range(0, n, batch_size)):
             hi = min(lo + batch_size, n)
+            if hooks:
+                cblist.on_test_batch_begin(b, {})
             program.evaluate(store.params, store.state, [a[lo:hi] for a in xs],
                              [a[lo:hi] for a in ys], sums)
+            if hooks:
+                cblist.on_test_batch_end(b, self._logs_dict(sums, hi, prefix))
         return self._logs_dict(sums, n, prefix)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False,
                  callbacks=None, **kwargs):
         kwargs.pop("sample_weight", None)
         kwargs.pop("steps", None)
-        xs = self._inputs(x)
-        ys = self._targets(y)
-        logs = self._evaluate_arrays(xs, ys, int(batch_size or 32))
+        xs, ys = self._data(x, y)
+        batch_size = int(batch_size or 32)
+        verbose = 1 if verbose == "auto" else verbose
+        cblist = self._callbacks(callbacks, verbose, {
+            "epochs": 1, "steps": math.ceil(len(xs[0]) / batch_size), "verbose": verbose})
+        cblist.on_test_begin({})
+        logs = self._evaluate_arrays(xs, ys, batch_size, cblist=cblist)
+        cblist.on_test_end(logs)
         return self._format(logs, return_dict)
 
     def _format(self, logs, return_dict):
@@ -426,10 +468,20 @@ class Trainer:
         store.bind()
         batch_size = int(batch_size or 32)
         n = len(xs[0])
+        verbose = 1 if verbose == "auto" else verbose
+        cblist = self._callbacks(callbacks, verbose, {
+            "epochs": 1, "steps": math.ceil(n / batch_size), "verbose": verbose})
+        hooks = cblist.needs("on_predict_batch_begin", "on_predict_batch_end")
+        cblist.on_predict_begin({})
         chunks = []
-        for lo in range(0, n, batch_size):
+        for b, lo in enumerate(range(0, n, batch_size)):
             hi = min(lo + batch_size, n)
+            if hooks:
+                cblist.on_predict_batch_begin(b, {})
             chunks.append(program.predict(store.params, store.state, [a[lo:hi] for a in xs]))
+            if hooks:
+                cblist.on_predict_batch_end(b, {"outputs": chunks[-1]})
+        cblist.on_predict_end({})
         if not chunks:
             outs = [np.zeros((0,) + tuple(program.graph.shape(o)[1:]), store.dtype)
                     for o in program.graph.outputs]
@@ -439,20 +491,18 @@ class Trainer:
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
-        xs = self._inputs(x)
-        ys = self._targets(y)
+        xs, ys = self._data(x, y)
         program = self._program("train", xs)
         sums = self._run_train_batch(program, xs, ys)
         return self._format(self._logs_dict(sums, len(xs[0])), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        xs = self._inputs(x)
-        ys = self._targets(y)
+        xs, ys = self._data(x, y)
         return self._format(self._evaluate_arrays(xs, ys, max(len(xs[0]), 1)), return_dict)
 
     def predict_on_batch(self, x):
         n = len(self._inputs(x)[0])
-        return self.predict(x, batch_size=max(n, 1))
+        return self.predict(x, batch_size=max(n, 1), verbose=0)
 
     @property
     def metrics_names(self):

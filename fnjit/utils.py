@@ -5,6 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import random as _random
+from .callbacks import Progbar
+from .plotting import model_to_dot, plot_model
+
+__all__ = ["to_categorical", "normalize", "set_random_seed", "plot_model", "model_to_dot",
+           "Progbar", "get_file"]
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
@@ -35,3 +40,34 @@ def set_random_seed(seed):
     """Seed initialisers, shuffling and dropout (and numpy's global generator)."""
     np.random.seed(seed)
     _random.set_seed(seed)
+
+
+def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None,
+             cache_subdir="datasets", hash_algorithm="auto", extract=False,
+             archive_format="auto", cache_dir=None, **kwargs):
+    """The local path of a file Keras would download to its cache. fnjit never downloads: the
+    file must already be at `cache_dir/cache_subdir/fname` (default ~/.keras/datasets/) or be
+    an existing path; with `file_hash` (or md5_hash) its content is checked."""
+    import hashlib
+    from pathlib import Path
+
+    from .datasets._local import cache_dir as default_cache_dir
+
+    if fname is None:
+        if origin is None:
+            raise ValueError("get_file: give fname (or origin, whose last part names the file)")
+        fname = origin.rstrip("/").split("/")[-1]
+    base = Path(cache_dir).expanduser() / cache_subdir if cache_dir else \
+        default_cache_dir().parent / cache_subdir
+    path = Path(fname).expanduser() if Path(fname).expanduser().is_file() else base / fname
+    if not path.is_file():
+        raise FileNotFoundError(f"get_file: {str(path)!r} does not exist. fnjit never "
+                                f"downloads; fetch {origin or fname} yourself and put it there")
+    wanted = file_hash or md5_hash
+    if wanted:
+        algo = "md5" if md5_hash or (hash_algorithm == "auto" and len(wanted) == 32) else \
+            ("sha256" if hash_algorithm == "auto" else hash_algorithm)
+        digest = hashlib.new(algo, path.read_bytes()).hexdigest()
+        if digest != wanted:
+            raise ValueError(f"get_file: {str(path)!r} has {algo} {digest}, expected {wanted}")
+    return str(path)

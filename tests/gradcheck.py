@@ -9,9 +9,9 @@ computed by the generated inference code.
 from __future__ import annotations
 
 import numpy as np
-from fnjit.codegen.program import Program
 
 from fnjit import backend
+from fnjit.codegen.program import Program
 from fnjit.lowering import lower_model
 
 
@@ -94,8 +94,9 @@ def check_gradients(model, xs, *, seed=0, eps=1e-6, rtol=1e-5, atol=1e-7, max_ch
 
 
 def predict64(model, xs):
-    """The model's float64 inference outputs (a list), through generated code. The program is
-    the one check_gradients builds for the same inputs (same source: a cache hit there)."""
+    """The model's float64 inference outputs (a list), through generated code."""
+    # The very program check_gradients compiles (input gradients included), so that a test
+    # checking forward and backward of one model pays for one compilation.
     program, variables, _, _ = compile_for_check(model,
                                                  input_shapes=[np.shape(x)[1:] for x in xs])
     params, state = _flat(program, variables)

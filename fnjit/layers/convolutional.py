@@ -1,0 +1,330 @@
+"""Convolution layers: Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D, and the Keras 1
+spellings Convolution1D / Convolution2D.
+
+All of them lower to channels_last ops (templates/conv.j2, templates/depthwise_conv.j2); a
+channels_first layer moves the channel axis with a `transpose` op on each side, which costs one
+pass over the input and one over the output (see bench/bench_cnn.py for the measured price).
+"""
+
+from __future__ import annotations
+
+from .. import activations, initializers
+from . import conv_utils as cu
+from .base import Layer
+
+_UNSUPPORTED = ("kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint",
+                "depthwise_regularizer", "pointwise_regularizer", "depthwise_constraint",
+                "pointwise_constraint", "lora_rank")
+
+
+def to_channels_last(ctx, x):
+    """(n, C, *S) -> (n, *S, C) as a `transpose` op."""
+    s = ctx.shape(x)
+    return ctx.op("transpose", [x], [(s[0],) + tuple(s[2:]) + (s[1],)], attrs={"lead": 1})[0]
+
+
+def to_channels_first(ctx, y):
+    """(n, *S, C) -> (n, C, *S) as a `transpose` op."""
+    s = ctx.shape(y)
+    return ctx.op("transpose", [y], [(s[0], s[-1]) + tuple(s[1:-1])],
+                  attrs={"lead": len(s) - 2})[0]
+
+
+class _BaseConv(Layer):
+    """What every convolution shares: geometry arguments, shapes, channels_first lowering."""
+
+    rank = 2
+
+    def __init__(self, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, bias_initializer="zeros",
+                 **kwargs):
+        for key in _UNSUPPORTED:
+            if kwargs.pop(key, None) is not None:
+                raise ValueError(f"{type(self).__name__}: {key} is not supported yet")
+        super().__init__(**kwargs)
+        what = f"{type(self).__name__} {self.name!r}"
+        self.kernel_size = cu.normalize_tuple(kernel_size, self.rank, "kernel_size", what)
+        self.strides = cu.normalize_tuple(strides, self.rank, "strides", what)
+        self.dilation_rate = cu.normalize_tuple(dilation_rate, self.rank, "dilation_rate", what)
+        self.padding = cu.normalize_padding(padding, what, allow_causal=self.rank == 1)
+        self.data_format = cu.normalize_data_format(data_format, what)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{what}: strides > 1 is not supported together with "
+                             f"dilation_rate > 1 (as in Keras); got strides={self.strides}, "
+                             f"dilation_rate={self.dilation_rate}")
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    @property
+    def _what(self):
+        return f"{type(self).__name__} {self.name!r}"
+
+    def _out_channels(self, in_channels):
+        raise NotImplementedError
+
+    def _check_input(self, input_shape):
+        cu.check_rank(self._what, input_shape, self.rank)
+        spatial, channels = cu.split_channels(input_shape, self.data_format)
+        if channels is None or any(d is None for d in spatial):
+            raise ValueError(f"{self._what}: the channel and spatial dimensions of its input "
+                             f"must be known, got input shape {tuple(input_shape)}")
+        return spatial, channels
+
+    def compute_output_shape(self, input_shape):
+        spatial, channels = self._check_input(input_shape)
+        out = [cu.output_length(n, k, s, self.padding, d) for n, k, s, d in
+               zip(spatial, self.kernel_size, self.strides, self.dilation_rate)]
+        shape = cu.join_channels(input_shape[0], out, self._out_channels(channels),
+                                 self.data_format)
+        cu.check_positive(self._what, input_shape, shape, self.data_format)
+        return shape
+
+    def _geometry(self, spatial):
+        """The op attrs strides, dilation, pad (top, left), as 2-D values."""
+        pads = [cu.pad_before(n, k, s, self.padding, d) for n, k, s, d in
+                zip(spatial, self.kernel_size, self.strides, self.dilation_rate)]
+        return {"strides": cu.as_2d(self.strides, 1), "dilation": cu.as_2d(self.dilation_rate, 1),
+                "pad": cu.as_2d(pads, 0)}
+
+    def _lower_channels_last(self, ctx, x):
+        raise NotImplementedError
+
+    def lower(self, ctx, inputs):
+        (x,) = inputs
+        if self.data_format == "channels_first":
+            x = to_channels_last(ctx, x)
+        y = self._lower_channels_last(ctx, x)
+        if self.data_format == "channels_first":
+            y = to_channels_first(ctx, y)
+        return [activations.lower(ctx, y, self.activation)]
+
+    def get_config(self):
+        return {**super().get_config(), "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding,
+                "data_format": self.data_format, "dilation_rate": self.dilation_rate,
+                "activation": self.activation, "use_bias": self.use_bias,
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                **{key: None for key in self._config_nones}}
+
+    _config_nones = ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                     "kernel_constraint", "bias_constraint")
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key, value in list(config.items()):
+            if key.endswith("_initializer") and isinstance(value, dict):
+                init = initializers.get(initializers.snake(value["class_name"]))
+                for attr, v in value.get("config", {}).items():
+                    setattr(init, attr, v)
+                config[key] = init
+        config.pop("activity_regularizer", None)
+        return cls(**config)
+
+
+class _Conv(_BaseConv):
+    """Conv1D / Conv2D: weights kernel (*kernel_size, cin, filters), bias (filters,)."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+        super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
+                         use_bias, bias_initializer, **kwargs)
+        if filters is None or int(filters) != filters or filters <= 0:
+            raise ValueError(f"{self._what}: filters must be a positive int, got {filters!r}")
+        if groups != 1:
+            raise ValueError(f"{self._what}: groups={groups!r} is not supported yet (only 1)")
+        self.filters = int(filters)
+        self.groups = 1
+        self.kernel_initializer = initializers.get(kernel_initializer)
+
+    def _out_channels(self, in_channels):
+        return self.filters
+
+    def build(self, input_shape):
+        _, channels = self._check_input(input_shape)
+        self.compute_output_shape(input_shape)
+        self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.filters),
+                                      self.kernel_initializer)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) \
+            if self.use_bias else None
+
+    def _lower_channels_last(self, ctx, x):
+        shape = ctx.shape(x)
+        spatial = shape[1:-1]
+        out = tuple(cu.output_length(n, k, s, self.padding, d) for n, k, s, d in
+                    zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
+        params = [ctx.param(self.kernel)] + ([ctx.param(self.bias)] if self.use_bias else [])
+        return ctx.op("conv", [x] + params, [(shape[0],) + out + (self.filters,)],
+                      attrs={**self._geometry(spatial), "use_bias": self.use_bias})[0]
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "groups": self.groups,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer)}
+
+
+class Conv1D(_Conv):
+    """1-D convolution over (batch, steps, channels); padding may also be 'causal'."""
+
+    rank = 1
+
+
+class Conv2D(_Conv):
+    """2-D convolution over (batch, height, width, channels) (or channels_first)."""
+
+    rank = 2
+
+
+class DepthwiseConv2D(_BaseConv):
+    """Each input channel convolved with its own `depth_multiplier` filters.
+    Weights (Keras 3 names): kernel (kh, kw, cin, depth_multiplier), bias (cin * dm,)."""
+
+    rank = 2
+
+    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
+                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+        super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
+                         use_bias, bias_initializer, **kwargs)
+        if int(depth_multiplier) != depth_multiplier or depth_multiplier <= 0:
+            raise ValueError(f"{self._what}: depth_multiplier must be a positive int, got "
+                             f"{depth_multiplier!r}")
+        self.depth_multiplier = int(depth_multiplier)
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+
+    _config_nones = ("depthwise_regularizer", "bias_regularizer", "activity_regularizer",
+                     "depthwise_constraint", "bias_constraint")
+
+    def _out_channels(self, in_channels):
+        return in_channels * self.depth_multiplier
+
+    def build(self, input_shape):
+        _, channels = self._check_input(input_shape)
+        self.compute_output_shape(input_shape)
+        self.kernel = self.add_weight("kernel", self.kernel_size +
+                                      (channels, self.depth_multiplier),
+                                      self.depthwise_initializer)
+        self.bias = self.add_weight("bias", (channels * self.depth_multiplier,),
+                                    self.bias_initializer) if self.use_bias else None
+
+    def _lower_channels_last(self, ctx, x):
+        shape = ctx.shape(x)
+        spatial = shape[1:-1]
+        out = tuple(cu.output_length(n, k, s, self.padding, d) for n, k, s, d in
+                    zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
+        params = [ctx.param(self.kernel)] + ([ctx.param(self.bias)] if self.use_bias else [])
+        return ctx.op("depthwise_conv", [x] + params,
+                      [(shape[0],) + out + (shape[-1] * self.depth_multiplier,)],
+                      attrs={**self._geometry(spatial), "use_bias": self.use_bias})[0]
+
+    def get_config(self):
+        return {**super().get_config(), "depth_multiplier": self.depth_multiplier,
+                "depthwise_initializer": initializers.serialize(self.depthwise_initializer)}
+
+
+class SeparableConv2D(_BaseConv):
+    """A depthwise convolution followed by a 1x1 convolution mixing the channels. Weights:
+    depthwise_kernel (kh, kw, cin, dm), pointwise_kernel (1, 1, cin * dm, filters), bias."""
+
+    rank = 2
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
+                         use_bias, bias_initializer, **kwargs)
+        if filters is None or int(filters) != filters or filters <= 0:
+            raise ValueError(f"{self._what}: filters must be a positive int, got {filters!r}")
+        if int(depth_multiplier) != depth_multiplier or depth_multiplier <= 0:
+            raise ValueError(f"{self._what}: depth_multiplier must be a positive int, got "
+                             f"{depth_multiplier!r}")
+        self.filters = int(filters)
+        self.depth_multiplier = int(depth_multiplier)
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+
+    _config_nones = ("depthwise_regularizer", "pointwise_regularizer", "bias_regularizer",
+                     "activity_regularizer", "depthwise_constraint", "pointwise_constraint",
+                     "bias_constraint")
+
+    def _out_channels(self, in_channels):
+        return self.filters
+
+    def build(self, input_shape):
+        _, channels = self._check_input(input_shape)
+        self.compute_output_shape(input_shape)
+        mid = channels * self.depth_multiplier
+        self.depthwise_kernel = self.add_weight(
+            "depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier),
+            self.depthwise_initializer)
+        self.pointwise_kernel = self.add_weight(
+            "pointwise_kernel", (1,) * self.rank + (mid, self.filters),
+            self.pointwise_initializer)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) \
+            if self.use_bias else None
+
+    def _lower_channels_last(self, ctx, x):
+        shape = ctx.shape(x)
+        spatial = shape[1:-1]
+        out = tuple(cu.output_length(n, k, s, self.padding, d) for n, k, s, d in
+                    zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
+        (mid,) = ctx.op("depthwise_conv", [x, ctx.param(self.depthwise_kernel)],
+                        [(shape[0],) + out + (shape[-1] * self.depth_multiplier,)],
+                        attrs={**self._geometry(spatial), "use_bias": False})
+        params = [ctx.param(self.pointwise_kernel)] + \
+            ([ctx.param(self.bias)] if self.use_bias else [])
+        return ctx.op("conv", [mid] + params, [(shape[0],) + out + (self.filters,)],
+                      attrs={"strides": (1, 1), "dilation": (1, 1), "pad": (0, 0),
+                             "use_bias": self.use_bias})[0]
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "depth_multiplier": self.depth_multiplier,
+                "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
+                "pointwise_initializer": initializers.serialize(self.pointwise_initializer)}
+
+
+# ---- Keras 1 spellings ---------------------------------------------------------------------
+
+_KERAS1_CONV = {"border_mode": ("padding", None), "init": ("kernel_initializer", None),
+                "dim_ordering": ("data_format", cu.dim_ordering), "bias": ("use_bias", None),
+                "W_regularizer": ("kernel_regularizer", None),
+                "b_regularizer": ("bias_regularizer", None),
+                "W_constraint": ("kernel_constraint", None),
+                "b_constraint": ("bias_constraint", None)}
+
+
+def _today(cls_name, filters, kernel_size, kwargs):
+    shown = {k: v for k, v in kwargs.items() if k not in ("name", "input_shape")}
+    return cu.call_text(cls_name, (filters, kernel_size), shown)
+
+
+def Convolution2D(nb_filter=None, nb_row=None, nb_col=None, **kwargs):
+    """Keras 1's Convolution2D(nb_filter, nb_row, nb_col, border_mode=, subsample=, init=):
+    a Conv2D, with a DeprecationWarning that shows today's spelling."""
+    filters = kwargs.pop("filters", nb_filter)
+    kernel_size = kwargs.pop("kernel_size", None)
+    if kernel_size is None:
+        kernel_size = (nb_row, nb_col) if nb_col is not None else nb_row
+    cu.translate_keras1("Convolution2D", kwargs, {**_KERAS1_CONV, "subsample": ("strides", None)})
+    cu.warn_keras1("Convolution2D", _today("Conv2D", filters, kernel_size, kwargs))
+    return Conv2D(filters, kernel_size, **kwargs)
+
+
+def Convolution1D(nb_filter=None, filter_length=None, **kwargs):
+    """Keras 1's Convolution1D(nb_filter, filter_length, border_mode=, subsample_length=):
+    a Conv1D, with a DeprecationWarning that shows today's spelling."""
+    filters = kwargs.pop("filters", nb_filter)
+    kernel_size = kwargs.pop("kernel_size", filter_length)
+    if "input_dim" in kwargs:  # Keras 1: input_dim = channels, input_length = steps
+        kwargs["input_shape"] = (kwargs.pop("input_length", None), kwargs.pop("input_dim"))
+    cu.translate_keras1("Convolution1D", kwargs,
+                        {**_KERAS1_CONV, "subsample_length": ("strides", None)})
+    cu.warn_keras1("Convolution1D", _today("Conv1D", filters, kernel_size, kwargs))
+    return Conv1D(filters, kernel_size, **kwargs)
+
+
+__all__ = ["Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Convolution1D",
+           "Convolution2D"]

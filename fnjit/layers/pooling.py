@@ -1,0 +1,159 @@
+"""Pooling layers: MaxPooling1D/2D, AveragePooling1D/2D (templates/pool.j2) and the global
+poolings (templates/global_pool.j2). Channels_first inputs need no transpose: pooling treats
+every channel alike, so each channel is pooled as a one-channel image."""
+
+from __future__ import annotations
+
+import math
+
+from . import conv_utils as cu
+from .base import Layer
+
+
+class _Pooling(Layer):
+    rank = 2
+    mode = "max"
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        renames = {"border_mode": ("padding", None),
+                   "dim_ordering": ("data_format", cu.dim_ordering)}
+        if self.rank == 1:
+            renames.update(pool_length=("pool_size", None), stride=("strides", None))
+        old = {k: v for k, v in kwargs.items() if k in renames}
+        if cu.translate_keras1(type(self).__name__, kwargs, renames):
+            cls = type(self).__name__
+            new = {renames[k][0]: kwargs[renames[k][0]] for k in old}
+            cu.warn_keras1(cu.call_text(cls, kwargs=old), cu.call_text(cls, kwargs=new))
+            pool_size = kwargs.pop("pool_size", pool_size)
+            strides = kwargs.pop("strides", strides)
+            padding = kwargs.pop("padding", padding)
+            data_format = kwargs.pop("data_format", data_format)
+        super().__init__(**kwargs)
+        what = f"{type(self).__name__} {self.name!r}"
+        self.pool_size = cu.normalize_tuple(pool_size, self.rank, "pool_size", what)
+        self.strides = cu.normalize_tuple(self.pool_size if strides is None else strides,
+                                          self.rank, "strides", what)
+        self.padding = cu.normalize_padding(padding, what)
+        self.data_format = cu.normalize_data_format(data_format, what)
+
+    @property
+    def _what(self):
+        return f"{type(self).__name__} {self.name!r}"
+
+    def compute_output_shape(self, input_shape):
+        cu.check_rank(self._what, input_shape, self.rank)
+        spatial, channels = cu.split_channels(input_shape, self.data_format)
+        if any(d is None for d in spatial):
+            raise ValueError(f"{self._what}: the spatial dimensions of its input must be known, "
+                             f"got input shape {tuple(input_shape)}")
+        out = [cu.output_length(n, k, s, self.padding) for n, k, s in
+               zip(spatial, self.pool_size, self.strides)]
+        shape = cu.join_channels(input_shape[0], out, channels, self.data_format)
+        cu.check_positive(self._what, input_shape, shape, self.data_format)
+        return shape
+
+    def lower(self, ctx, inputs):
+        (x,) = inputs
+        shape = ctx.shape(x)
+        spatial, _ = cu.split_channels(shape, self.data_format)
+        pads = [cu.pad_before(n, k, s, self.padding) for n, k, s in
+                zip(spatial, self.pool_size, self.strides)]
+        attrs = {"mode": self.mode, "pool_size": cu.as_2d(self.pool_size, 1),
+                 "strides": cu.as_2d(self.strides, 1), "pad": cu.as_2d(pads, 0),
+                 "data_format": self.data_format}
+        return ctx.op("pool", [x], [self.compute_output_shape(shape)], attrs=attrs)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding,
+                "strides": self.strides, "data_format": self.data_format}
+
+
+class MaxPooling1D(_Pooling):
+    rank, mode = 1, "max"
+
+
+class MaxPooling2D(_Pooling):
+    rank, mode = 2, "max"
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
+                 **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling1D(_Pooling):
+    rank, mode = 1, "avg"
+
+
+class AveragePooling2D(_Pooling):
+    rank, mode = 2, "avg"
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
+                 **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class _GlobalPooling(Layer):
+    rank = 2
+    mode = "max"
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        if "dim_ordering" in kwargs:
+            data_format = cu.dim_ordering(kwargs.pop("dim_ordering"))
+            cu.warn_keras1(f"{type(self).__name__}(dim_ordering=...)",
+                           f"{type(self).__name__}(data_format={data_format!r})")
+        super().__init__(**kwargs)
+        self.data_format = cu.normalize_data_format(data_format, type(self).__name__)
+        self.keepdims = bool(keepdims)
+
+    def compute_output_shape(self, input_shape):
+        what = f"{type(self).__name__} {self.name!r}"
+        cu.check_rank(what, input_shape, self.rank)
+        spatial, channels = cu.split_channels(input_shape, self.data_format)
+        if any(d is None for d in spatial) or channels is None:
+            raise ValueError(f"{what}: all non-batch dimensions of its input must be known, "
+                             f"got input shape {tuple(input_shape)}")
+        if self.keepdims:
+            return cu.join_channels(input_shape[0], (1,) * self.rank, channels,
+                                    self.data_format)
+        return (input_shape[0], channels)
+
+    def lower(self, ctx, inputs):
+        (x,) = inputs
+        shape = ctx.shape(x)
+        if math.prod(cu.split_channels(shape, self.data_format)[0]) == 0:
+            raise ValueError(f"{self.name}: empty spatial dimensions {shape}")
+        return ctx.op("global_pool", [x], [self.compute_output_shape(shape)],
+                      attrs={"mode": self.mode, "data_format": self.data_format})
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format,
+                "keepdims": self.keepdims}
+
+
+class GlobalMaxPooling1D(_GlobalPooling):
+    rank, mode = 1, "max"
+
+
+class GlobalMaxPooling2D(_GlobalPooling):
+    rank, mode = 2, "max"
+
+
+class GlobalAveragePooling1D(_GlobalPooling):
+    rank, mode = 1, "avg"
+
+
+class GlobalAveragePooling2D(_GlobalPooling):
+    rank, mode = 2, "avg"
+
+
+# Keras' short aliases.
+MaxPool1D, MaxPool2D = MaxPooling1D, MaxPooling2D
+AvgPool1D, AvgPool2D = AveragePooling1D, AveragePooling2D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+
+
+__all__ = ["MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
+           "GlobalAveragePooling2D", "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D",
+           "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D"]

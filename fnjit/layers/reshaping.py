@@ -1,0 +1,172 @@
+"""Spatial reshaping layers: ZeroPadding1D/2D and Cropping1D/2D (one shifted-window op,
+templates/pad.j2), UpSampling1D/2D (nearest, templates/upsample.j2). 1-D layers work on
+(batch, steps, features)."""
+
+from __future__ import annotations
+
+from . import conv_utils as cu
+from .base import Layer
+
+
+def _pairs(value, rank, what, layer):
+    """Keras' padding / cropping argument -> ((before, after),) * rank.
+    int: the same on every side; rank ints: symmetric per axis; rank pairs: as given."""
+    if isinstance(value, int):
+        value = (value,) * rank if rank > 1 else (value, value)
+    value = tuple(value)
+    if rank == 1:
+        return (cu.normalize_tuple(value, 2, what, layer, allow_zero=True),)
+    if len(value) != rank:
+        raise ValueError(f"{layer}: {what} must be an int, a tuple of {rank} ints or a tuple of "
+                         f"{rank} pairs of ints, got {value!r}")
+    return tuple(cu.normalize_tuple(v, 2, what, layer, allow_zero=True) for v in value)
+
+
+class _Window(Layer):
+    """The output is a window onto the input, shifted by `offset` and zero outside it."""
+
+    rank = 2
+    sign = 1  # +1: padding (grow), -1: cropping (shrink)
+    arg = "padding"
+
+    def __init__(self, amounts, data_format="channels_last", **kwargs):
+        super().__init__(**kwargs)
+        self._amounts = _pairs(amounts, self.rank, self.arg, self._what)
+        self.data_format = cu.normalize_data_format(data_format, self._what)
+
+    @property
+    def _what(self):
+        return f"{type(self).__name__} {self.name!r}"
+
+    def compute_output_shape(self, input_shape):
+        cu.check_rank(self._what, input_shape, self.rank)
+        spatial, channels = cu.split_channels(input_shape, self.data_format)
+        out = [None if n is None else n + self.sign * (a + b)
+               for n, (a, b) in zip(spatial, self._amounts)]
+        shape = cu.join_channels(input_shape[0], out, channels, self.data_format)
+        if any(d is not None and d <= 0 for d in out):
+            raise ValueError(f"{self._what}: {self.arg}={self._amounts} leaves nothing of an "
+                             f"input of shape {tuple(input_shape)}")
+        return shape
+
+    def lower(self, ctx, inputs):
+        (x,) = inputs
+        shape = ctx.shape(x)
+        if any(d is None for d in shape[1:]):
+            raise ValueError(f"{self._what}: all non-batch dimensions of its input must be "
+                             f"known, got {shape}")
+        offset = tuple(self.sign * before for before, _ in self._amounts)
+        offset = cu.as_2d(offset, 0)
+        return ctx.op("pad", [x], [self.compute_output_shape(shape)],
+                      attrs={"offset": offset, "data_format": self.data_format})
+
+
+class ZeroPadding1D(_Window):
+    rank, sign, arg = 1, 1, "padding"
+
+    def __init__(self, padding=1, **kwargs):
+        super().__init__(padding, **kwargs)
+
+    @property
+    def padding(self):
+        return self._amounts[0]
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}
+
+
+class ZeroPadding2D(_Window):
+    rank, sign, arg = 2, 1, "padding"
+
+    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
+        super().__init__(padding, data_format, **kwargs)
+
+    @property
+    def padding(self):
+        return self._amounts
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+
+
+class Cropping1D(_Window):
+    rank, sign, arg = 1, -1, "cropping"
+
+    def __init__(self, cropping=(1, 1), **kwargs):
+        super().__init__(cropping, **kwargs)
+
+    @property
+    def cropping(self):
+        return self._amounts[0]
+
+    def get_config(self):
+        return {**super().get_config(), "cropping": self.cropping}
+
+
+class Cropping2D(_Window):
+    rank, sign, arg = 2, -1, "cropping"
+
+    def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
+        super().__init__(cropping, data_format, **kwargs)
+
+    @property
+    def cropping(self):
+        return self._amounts
+
+    def get_config(self):
+        return {**super().get_config(), "cropping": self.cropping,
+                "data_format": self.data_format}
+
+
+class _UpSampling(Layer):
+    rank = 2
+
+    def __init__(self, size, data_format="channels_last", interpolation="nearest", **kwargs):
+        super().__init__(**kwargs)
+        what = f"{type(self).__name__} {self.name!r}"
+        self.size = cu.normalize_tuple(size, self.rank, "size", what)
+        self.data_format = cu.normalize_data_format(data_format, what)
+        if interpolation != "nearest":
+            raise ValueError(f"{what}: interpolation={interpolation!r} is not supported yet; "
+                             "only 'nearest'")
+        self.interpolation = interpolation
+
+    def compute_output_shape(self, input_shape):
+        cu.check_rank(f"{type(self).__name__} {self.name!r}", input_shape, self.rank)
+        spatial, channels = cu.split_channels(input_shape, self.data_format)
+        out = [None if n is None else n * s for n, s in zip(spatial, self.size)]
+        return cu.join_channels(input_shape[0], out, channels, self.data_format)
+
+    def lower(self, ctx, inputs):
+        (x,) = inputs
+        shape = ctx.shape(x)
+        if any(d is None for d in shape[1:]):
+            raise ValueError(f"{type(self).__name__} {self.name!r}: all non-batch dimensions "
+                             f"of its input must be known, got {shape}")
+        return ctx.op("upsample", [x], [self.compute_output_shape(shape)],
+                      attrs={"data_format": self.data_format})
+
+
+class UpSampling1D(_UpSampling):
+    rank = 1
+
+    def __init__(self, size=2, **kwargs):
+        super().__init__(size, **kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size[0]}
+
+
+class UpSampling2D(_UpSampling):
+    rank = 2
+
+    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
+        super().__init__(size, data_format, interpolation, **kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "data_format": self.data_format,
+                "interpolation": self.interpolation}
+
+
+__all__ = ["ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "UpSampling1D",
+           "UpSampling2D"]

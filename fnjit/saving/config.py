@@ -1,0 +1,381 @@
+"""Model configs in Keras 3's form, both ways: `functional_config(model)` writes what Keras 3's
+`Model.get_config()` writes; `model_from_config` rebuilds a model from that or from a Keras 2
+config (`inbound_nodes` as lists). Layers come from a registry by class name; no code from a
+file is ever run (a Lambda layer is refused unless `safe_mode=False`)."""
+
+from __future__ import annotations
+
+import json
+
+from .files import FileFormatError
+
+# Keras 3 config keys that fnjit's layers and optimizers do not take; dropped on load when they
+# hold their neutral value, refused (by the class itself) otherwise.
+_NEUTRAL = {
+    "quantization_config": (None,), "optional": (False,), "sparse": (False, None),
+    "ragged": (False, None), "lora_rank": (None,), "lora_alpha": (None,),
+    "weight_decay": (None, 0, 0.0), "clipnorm": (None,), "clipvalue": (None,),
+    "global_clipnorm": (None,), "use_ema": (False,), "ema_overwrite_frequency": (None,),
+    "loss_scale_factor": (None,), "gradient_accumulation_steps": (None,),
+    "synchronized": (False,),
+}
+_ALWAYS_DROPPED = ("ema_momentum", "shared_object_id", "build_config", "compile_config")
+# Classes whose config carries code: refused unless safe_mode=False.
+UNSAFE_CLASSES = ("Lambda",)
+
+_CUSTOM_OBJECTS: dict = {}
+
+
+def register_keras_serializable(package="Custom", name=None):
+    """Decorator registering a class so that files naming it can be loaded (as Keras')."""
+    def decorate(cls):
+        _CUSTOM_OBJECTS[name or cls.__name__] = cls
+        _CUSTOM_OBJECTS[f"{package}>{name or cls.__name__}"] = cls
+        return cls
+    return decorate
+
+
+def layer_registry(custom_objects=None):
+    """Class name -> class for every layer fnjit exports, the model classes, and the classes
+    registered or passed as custom_objects."""
+    from .. import layers
+    from ..layers.base import Layer
+    from ..models import Model, Sequential
+
+    table = {name: obj for name, obj in vars(layers).items()
+             if isinstance(obj, type) and issubclass(obj, Layer)}
+    table.update({"Functional": Model, "Model": Model, "Sequential": Sequential})
+    table.update(_CUSTOM_OBJECTS)
+    table.update(custom_objects or {})
+    return table
+
+
+# ---- writing ------------------------------------------------------------------------------
+
+def keras_class_name(layer):
+    from ..models import Model, Sequential
+
+    if isinstance(layer, Model) and not isinstance(layer, Sequential):
+        return "Functional"
+    return type(layer).__name__
+
+
+def _module_for(key):
+    for suffix, module in (("initializer", "keras.initializers"),
+                           ("regularizer", "keras.regularizers"),
+                           ("constraint", "keras.constraints")):
+        if key.endswith(suffix):
+            return module
+    return "keras.layers"
+
+
+def _keras_value(key, value):
+    """A config value as Keras 3 writes it: nested objects get `module` and `registered_name`."""
+    if isinstance(value, dict) and "class_name" in value and "config" in value:
+        return {"module": value.get("module", _module_for(key)),
+                "class_name": value["class_name"],
+                "config": {k: _keras_value(k, v) for k, v in value["config"].items()},
+                "registered_name": value.get("registered_name")}
+    if isinstance(value, tuple):
+        return [_keras_value(key, v) for v in value]
+    return value
+
+
+def _shape(shape):
+    return list(shape) if not isinstance(shape, list) else [_shape(s) for s in shape]
+
+
+def serialize_layer(layer):
+    """One layer (or nested model) as Keras 3 serialises it."""
+    from ..models import Model
+
+    if isinstance(layer, Model):
+        config = functional_config(layer)
+    else:
+        config = {k: _keras_value(k, v) for k, v in layer.get_config().items()}
+    out = {"module": _keras_module(layer), "class_name": keras_class_name(layer),
+           "config": config,
+           "registered_name": "Functional" if keras_class_name(layer) == "Functional" else None}
+    if layer._inbound_nodes and not getattr(layer, "_is_input_layer", False) and \
+            type(layer).__name__ != "InputLayer":
+        node = layer._inbound_nodes[0]
+        if node.input_tensors:
+            shapes = [list(t.shape) for t in node.input_tensors]
+            out["build_config"] = {"input_shape": shapes[0] if node.single_input else shapes}
+    return out
+
+
+def _keras_module(layer):
+    name = keras_class_name(layer)
+    if name == "Functional":
+        return "keras.src.models.functional"
+    if name == "Sequential":
+        return "keras"
+    return "keras.layers"
+
+
+def functional_config(model):
+    """`model.get_config()` in Keras 3's form (Functional or Sequential)."""
+    from ..models import Sequential
+
+    if isinstance(model, Sequential):
+        return _sequential_config(model)
+    own = {id(n) for n in model._ordered_nodes()}
+
+    def kept_index(layer, node_index):
+        return sum(1 for n in layer._inbound_nodes[:node_index] if id(n) in own)
+
+    def tensor_config(t):
+        layer, node_index, tensor_index = t._history
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": list(t.shape), "dtype": t.dtype,
+                           "keras_history": [layer.name, kept_index(layer, node_index),
+                                             tensor_index]}}
+
+    def history(t):
+        # Keras counts a functional model's own (construction) node first in input_layers and
+        # output_layers; fnjit's models have no such node.
+        layer, node_index, tensor_index = t._history
+        shift = 1 if keras_class_name(layer) == "Functional" else 0
+        return [layer.name, kept_index(layer, node_index) + shift, tensor_index]
+
+    layers = []
+    for layer in model.layers:
+        entry = serialize_layer(layer)
+        entry["name"] = layer.name
+        entry["inbound_nodes"] = []
+        for node in layer._inbound_nodes:
+            if id(node) not in own or not node.input_tensors:
+                continue
+            tensors = [tensor_config(t) for t in node.input_tensors]
+            entry["inbound_nodes"].append(
+                {"args": [tensors[0] if node.single_input else tensors], "kwargs": {}})
+        layers.append(entry)
+
+    def structure(tensors, keys, single):
+        if keys:
+            return {k: history(t) for k, t in zip(keys, tensors)}
+        return history(tensors[0]) if single else [history(t) for t in tensors]
+
+    return {"name": model.name, "trainable": model.trainable, "layers": layers,
+            "input_layers": structure(model.inputs, model._input_keys, model._single_input),
+            "output_layers": structure(model.outputs, model._output_keys,
+                                       model._single_output)}
+
+
+def _sequential_config(model):
+    layers = []
+    if model._input_tensor is not None:
+        inp = model._input_tensor._history[0]
+        layers.append({"module": "keras.layers", "class_name": "InputLayer",
+                       "config": inp.get_config(), "registered_name": None})
+    layers += [serialize_layer(layer) for layer in model._stack]
+    config = {"name": model.name, "trainable": model.trainable, "dtype": model.dtype,
+              "layers": layers}
+    if model._input_tensor is not None:
+        config["build_input_shape"] = list(model._input_tensor.shape)
+    return config
+
+
+def model_to_dict(model, compile_config=None):
+    """The whole config.json of a .keras file (or `to_json`)."""
+    out = serialize_layer(model)
+    shape = None
+    if getattr(model, "inputs", None):
+        shapes = [list(t.shape) for t in model.inputs]
+        shape = shapes[0] if len(shapes) == 1 else shapes
+    out["build_config"] = {"input_shape": shape if keras_class_name(model) == "Sequential"
+                           else None}
+    if compile_config is not None:
+        out["compile_config"] = compile_config
+    return out
+
+
+# ---- reading ------------------------------------------------------------------------------
+
+def _contains_lambda(value):
+    if isinstance(value, dict):
+        if value.get("class_name") == "__lambda__" or value.get("function_type") == "lambda":
+            return True
+        return any(_contains_lambda(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_lambda(v) for v in value)
+    return False
+
+
+def clean_config(config):
+    """A Keras layer config made fit for fnjit's constructors: DTypePolicy objects become their
+    name, nested initializers become instances, neutral Keras-only keys go."""
+    from .. import initializers
+
+    out = {}
+    for key, value in config.items():
+        if key in _ALWAYS_DROPPED or (key in _NEUTRAL and value in _NEUTRAL[key]):
+            continue
+        if key == "dtype" and isinstance(value, dict):
+            value = value.get("config", {}).get("name", "float32")
+        elif key.endswith("_initializer") and isinstance(value, dict):
+            value = initializers.get(value)
+        out[key] = value
+    return out
+
+
+def deserialize_layer(data, custom_objects=None, safe_mode=True):
+    """A layer (or model) from its serialised dict."""
+    if not isinstance(data, dict) or "class_name" not in data:
+        raise FileFormatError(f"expected a layer config with a 'class_name', got {data!r:.200}")
+    class_name = data["class_name"]
+    name = data.get("config", {}).get("name", data.get("name"))
+    nested_model = class_name in ("Functional", "Model", "Sequential")
+    if safe_mode and (class_name in UNSAFE_CLASSES or
+                      (not nested_model and _contains_lambda(data.get("config")))):
+        raise FileFormatError(
+            f"layer {name!r} ({class_name}) carries Python code, which loading would run; "
+            "refused in safe mode. Load with safe_mode=False only if you trust the file")
+    registry = layer_registry(custom_objects)
+    cls = registry.get(class_name) or registry.get(data.get("registered_name") or "")
+    if cls is None:
+        raise FileFormatError(f"layer {name!r} is of class {class_name!r}, which fnjit does not "
+                              "have; pass custom_objects={" + repr(class_name) + ": cls} if "
+                              "you have an implementation")
+    from ..models import Model
+
+    if isinstance(cls, type) and issubclass(cls, Model):
+        return model_from_config(data["config"], custom_objects, safe_mode, class_name)
+    try:
+        return cls.from_config(clean_config(data.get("config", {})))
+    except TypeError as e:
+        raise FileFormatError(f"layer {name!r} ({class_name}): its config does not fit fnjit's "
+                              f"{class_name}: {e}") from None
+
+
+def model_from_config(config, custom_objects=None, safe_mode=True, class_name=None):
+    """A Model or Sequential from `model.get_config()` output (Keras 3 or Keras 2 form); a
+    full serialised dict (with 'class_name' and 'config') is accepted too."""
+    if "class_name" in config and "config" in config:
+        return deserialize_layer(config, custom_objects, safe_mode)
+    if class_name == "Sequential" or "input_layers" not in config:
+        return _sequential_from_config(config, custom_objects, safe_mode)
+    return _functional_from_config(config, custom_objects, safe_mode)
+
+
+def _sequential_from_config(config, custom_objects, safe_mode):
+    from ..models import Sequential
+
+    layer_list = config["layers"] if isinstance(config, dict) else config  # Keras 1: a list
+    model = Sequential(name=config.get("name") if isinstance(config, dict) else None)
+    for entry in layer_list:
+        model.add(deserialize_layer(entry, custom_objects, safe_mode))
+    shape = config.get("build_input_shape") if isinstance(config, dict) else None
+    if not getattr(model, "inputs", None) and shape:
+        model.build(tuple(shape))
+    if isinstance(config, dict) and config.get("trainable") is False:
+        model.trainable = False
+    return model
+
+
+def _is_legacy_node(node_data):
+    return isinstance(node_data, list)
+
+
+def _functional_from_config(config, custom_objects, safe_mode):
+    from ..layers.base import KerasTensor
+    from ..models import Model
+
+    created, pending, kinds = {}, {}, {}
+    for entry in config["layers"]:
+        layer = deserialize_layer(entry, custom_objects, safe_mode)
+        name = entry.get("name", layer.name)
+        created[name] = layer
+        kinds[name] = entry.get("class_name")
+        pending[name] = list(entry.get("inbound_nodes") or [])
+
+    def first_node_shift(name, legacy):
+        # Keras 2 counts a nested model's construction node everywhere; Keras 3 only in
+        # input_layers / output_layers (see functional_config).
+        return 1 if kinds.get(name) in (("Functional", "Model", "Sequential") if legacy
+                                        else ("Functional",)) else 0
+
+    def tensor(name, node_index, tensor_index, legacy, top):
+        if name not in created:
+            raise FileFormatError(f"a node refers to layer {name!r}, which the config lacks")
+        layer = created[name]
+        index = node_index - (first_node_shift(name, legacy) if legacy or top else 0)
+        if index >= len(layer._inbound_nodes):
+            raise IndexError(index)  # not created yet: retry after other layers
+        return layer._inbound_nodes[index].output_tensors[tensor_index]
+
+    def revive(value):
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            return tensor(*value["config"]["keras_history"], legacy=False, top=False)
+        if isinstance(value, (list, tuple)):  # tuples: a live Keras get_config()
+            return [revive(v) for v in value]
+        if isinstance(value, dict):
+            raise FileFormatError(f"unsupported node argument {value!r:.200}")
+        return value
+
+    def call(name, node_data):
+        layer = created[name]
+        if _is_legacy_node(node_data):
+            tensors = [tensor(d[0], d[1], d[2], legacy=True, top=False) for d in node_data]
+            return layer(tensors[0] if len(tensors) == 1 else tensors)
+        args = revive(node_data.get("args", []))
+        for key, value in (node_data.get("kwargs") or {}).items():
+            if isinstance(revive(value), KerasTensor):
+                raise FileFormatError(f"layer {name!r} is called with tensor argument {key!r}, "
+                                      "which fnjit does not support")
+        return layer(args[0] if len(args) == 1 else args)
+
+    while any(pending.values()):
+        progress = False
+        for entry in config["layers"]:
+            name = entry.get("name")
+            while pending.get(name):
+                try:
+                    call(name, pending[name][0])
+                except IndexError:
+                    break
+                pending[name].pop(0)
+                progress = True
+        if not progress:
+            stuck = {k: len(v) for k, v in pending.items() if v}
+            raise FileFormatError(f"the model config's graph cannot be rebuilt: layers {stuck} "
+                                  "wait for inputs that are never created")
+
+    legacy = any(_is_legacy_node(n) for e in config["layers"]
+                 for n in (e.get("inbound_nodes") or []))
+
+    def structure(value):
+        if isinstance(value, dict):
+            return {k: structure(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)) and len(value) == 3 and \
+                isinstance(value[0], str) and isinstance(value[1], int):
+            return tensor(*value, legacy=legacy, top=True)
+        return [structure(v) for v in value]
+
+    inputs, outputs = structure(config["input_layers"]), structure(config["output_layers"])
+    if legacy and isinstance(outputs, list) and len(outputs) == 1:
+        outputs = outputs[0]
+    if legacy and isinstance(inputs, list) and len(inputs) == 1:
+        inputs = inputs[0]
+    model = Model(inputs, outputs, name=config.get("name"))
+    if config.get("trainable") is False:
+        model.trainable = False
+    return model
+
+
+def to_json(model, **kwargs):
+    return json.dumps(model_to_dict(model), **kwargs)
+
+
+def model_from_json(json_string, custom_objects=None, safe_mode=True):
+    """A model (uncompiled, freshly initialised weights) from `model.to_json()` output, Keras 3's
+    or Keras 2's."""
+    try:
+        data = json.loads(json_string)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"model_from_json: not valid JSON ({e})") from None
+    if not isinstance(data, dict) or "class_name" not in data:
+        raise ValueError("model_from_json: expected a JSON object with 'class_name' and "
+                         "'config' (the output of model.to_json())")
+    return deserialize_layer(data, custom_objects, safe_mode)

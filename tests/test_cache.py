@@ -1,0 +1,104 @@
+"""The code cache across processes: hits, corrupt entries, concurrent compiles, no write access."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from fnjit.codegen import cache
+
+WORKER = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import fnjit as keras
+    from fnjit import layers
+    keras.utils.set_random_seed(0)
+    x = keras.Input(shape=(4,))
+    model = keras.Model(x, layers.Dense(3, activation="softmax")(layers.Dense(5)(x)))
+    model.compile("rmsprop", "categorical_crossentropy")
+    data = np.linspace(-1, 1, 32).reshape(8, 4).astype("float32")
+    loss = model.train_on_batch(data, np.eye(3)[np.arange(8) % 3])
+    program = model._program("train")
+    step = program.module.train_step
+    print(json.dumps({"loss": float(loss), "hits": step.stats.cache_hits and
+                      sum(step.stats.cache_hits.values()),
+                      "misses": sum(step.stats.cache_misses.values()),
+                      "file": program.module.__file__}))
+""")
+
+
+def run_worker(cache_dir, env_extra=None):
+    env = dict(os.environ, FNJIT_CACHE_DIR=str(cache_dir), **(env_extra or {}))
+    # cwd outside the checkout: the installed package is what runs.
+    proc = subprocess.run([sys.executable, "-c", WORKER], capture_output=True, text=True,
+                          env=env, timeout=300, cwd=cache_dir.parent)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_second_process_loads_from_cache_and_corrupt_entries_are_recompiled(tmp_path):
+    first = run_worker(tmp_path)
+    assert first["misses"] >= 1
+    second = run_worker(tmp_path)
+    assert second["misses"] == 0 and second["hits"] >= 1
+    assert second["loss"] == first["loss"]
+
+    # Truncate every compiled entry and the generated source: detected, rewritten, recompiled.
+    pycache = tmp_path / "__pycache__"
+    entries = sorted(pycache.iterdir())
+    assert any(p.suffix == ".nbi" for p in entries) and any(p.suffix == ".nbc" for p in entries)
+    for p in entries:
+        p.write_bytes(p.read_bytes()[: max(1, p.stat().st_size // 2)])
+    src = tmp_path / os.path.basename(first["file"])
+    src.write_text(src.read_text()[:100])
+    third = run_worker(tmp_path)
+    assert third["misses"] >= 1 and third["loss"] == first["loss"]
+    fourth = run_worker(tmp_path)  # and the repaired cache is trusted again
+    assert fourth["misses"] == 0
+
+
+def test_flipped_byte_in_compiled_code_is_not_trusted(tmp_path):
+    first = run_worker(tmp_path)
+    nbc = sorted(p for p in (tmp_path / "__pycache__").iterdir() if p.suffix == ".nbc")
+    data = bytearray(nbc[0].read_bytes())
+    data[len(data) // 2] ^= 0xFF  # still unpicklable or not: the checksum says no
+    nbc[0].write_bytes(bytes(data))
+    again = run_worker(tmp_path)
+    assert again["loss"] == first["loss"]
+
+
+def test_two_processes_compiling_the_same_model_at_once(tmp_path):
+    env = dict(os.environ, FNJIT_CACHE_DIR=str(tmp_path))
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env,
+                              cwd=tmp_path.parent) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1] for o in outs]
+    losses = {json.loads(o[0].strip().splitlines()[-1])["loss"] for o in outs}
+    assert len(losses) == 1
+    assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_cache_dir_falls_back_to_a_private_directory(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        out = run_worker(locked / "cache")
+        assert "locked" not in out["file"]
+    finally:
+        locked.chmod(0o700)
+
+
+def test_cache_file_name_is_the_hash_of_source_and_versions(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNJIT_CACHE_DIR", str(tmp_path))
+    a = cache.module_path("x = 1\n")
+    b = cache.module_path("x = 2\n")
+    assert a != b and a.read_text() == "x = 1\n"
+    assert cache.module_path("x = 1\n") == a
+    monkeypatch.setattr(cache, "versions", lambda: "numba=0.0")
+    assert cache.module_path("x = 1\n") != a
