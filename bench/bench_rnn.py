@@ -14,16 +14,19 @@ import time
 BATCH, STEPS_T, FEATURES, UNITS = 32, 100, 1, 10
 
 
-def median_ms(step, n):
-    for _ in range(5):  # warm up (and compile)
-        step()
-    times = []
+def median_ms(steps, n):
+    """Median milliseconds per call of each step function. The steps take turns, so that a
+    change in machine load (shared machines) affects them all alike."""
+    for step in steps.values():
+        for _ in range(5):  # warm up (and compile)
+            step()
+    times = {name: [] for name in steps}
     for _ in range(n):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return 1e3 * times[len(times) // 2]
+        for name, step in steps.items():
+            t0 = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - t0)
+    return {name: 1e3 * sorted(t)[len(t) // 2] for name, t in times.items()}
 
 
 def fnjit_steps(x, y):
@@ -164,16 +167,16 @@ def main():
     y = (rng.random(BATCH) > 0.5).astype(np.float32)
 
     native, on_batch = fnjit_steps(x, y)
-    results = {"fnjit (native step)": median_ms(native, args.steps),
-               "fnjit (train_on_batch)": median_ms(on_batch, args.steps),
-               "numpy": median_ms(numpy_step_fn(x, y), args.steps)}
+    steps = {"fnjit (native step)": native, "fnjit (train_on_batch)": on_batch,
+             "numpy": numpy_step_fn(x, y)}
     try:
         import torch
 
         torch.set_num_threads(args.threads)
-        results["pytorch eager"] = median_ms(torch_step_fn(x, y), args.steps)
+        steps["pytorch eager"] = torch_step_fn(x, y)
     except ImportError:
         print("(PyTorch not importable: skipped)")
+    results = median_ms(steps, args.steps)
     base = results["fnjit (native step)"]
     print(f"LSTM(10) on 100x1, batch {BATCH}, binary crossentropy, RMSprop: median train step "
           f"over {args.steps} steps, {args.threads} thread(s)")
