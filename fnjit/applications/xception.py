@@ -7,8 +7,18 @@ here by name; the repeated blocks are written as loops.
 from __future__ import annotations
 
 from .. import backend
-from ..layers import (Activation, BatchNormalization, Conv2D, Dense, GlobalAveragePooling2D,
-                      GlobalMaxPooling2D, Input, MaxPooling2D, SeparableConv2D, add)
+from ..layers import (
+    Activation,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    Input,
+    MaxPooling2D,
+    SeparableConv2D,
+    add,
+)
 from ..models import Model
 
 
