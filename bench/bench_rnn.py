@@ -9,24 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
+
+from timing import median_ms
 
 BATCH, STEPS_T, FEATURES, UNITS = 32, 100, 1, 10
-
-
-def median_ms(steps, n):
-    """Median milliseconds per call of each step function. The steps take turns, so that a
-    change in machine load (shared machines) affects them all alike."""
-    for step in steps.values():
-        for _ in range(5):  # warm up (and compile)
-            step()
-    times = {name: [] for name in steps}
-    for _ in range(n):
-        for name, step in steps.items():
-            t0 = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - t0)
-    return {name: 1e3 * sorted(t)[len(t) // 2] for name, t in times.items()}
 
 
 def fnjit_steps(x, y):
