@@ -50,6 +50,13 @@ class TimeDistributed(Layer):
             return list(self.layer.weights)
         return list(self.layer.non_trainable_weights)
 
+    def keras_weight_groups(self):
+        """Keras 3 saves the wrapped layer's weights under `layer/` in that layer's own layout;
+        the wrapper's own `vars` are empty (see fnjit/saving/weights.py)."""
+        from ..saving.weights import layer_groups
+
+        return {"vars": [], **layer_groups(self.layer, "layer/")}
+
     def lower(self, ctx, inputs):
         from ..lowering import lower_functional
 
