@@ -84,12 +84,9 @@ class TimeDistributed(Layer):
 
     @classmethod
     def from_config(cls, config):
-        from .. import layers, models
+        # The wrapped layer's config is a serialised layer like any in a model file: it gets the
+        # same cleaning of Keras-only keys (quantization_config, DTypePolicy objects, ...).
+        from ..saving.config import deserialize_layer
 
         config = dict(config)
-        inner = config.pop("layer")
-        name = inner["class_name"]
-        klass = getattr(layers, name, None) or getattr(models, name, None)
-        if klass is None:
-            raise ValueError(f"TimeDistributed.from_config: unknown layer class {name!r}")
-        return cls(klass.from_config(inner["config"]), **config)
+        return cls(deserialize_layer(config.pop("layer")), **config)
