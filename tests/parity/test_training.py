@@ -57,3 +57,17 @@ def test_every_activation_by_name_matches_keras():
         return [lib.layers.Dense(2, activation=n, name=f"act_{n}")(inputs[0]) for n in names]
 
     compare(Case("activations", build, [(3,)]))
+
+
+def test_shared_layer_and_nested_model_match_keras():
+    """A layer used twice (its gradients summed) and a model used as a layer, directly and
+    inside TimeDistributed: the weight order of the whole model and the summed gradients."""
+    def build(lib, inputs):
+        L = lib.layers
+        shared = L.Dense(3, activation="tanh")
+        i = lib.Input((3,))
+        inner = lib.Model(i, L.Dense(2, activation="sigmoid")(L.Dense(4)(i)))
+        a, b = shared(inputs[0]), shared(inputs[1])
+        return [inner(a), L.TimeDistributed(inner)(L.RepeatVector(2)(b)), L.Add()([a, b])]
+
+    compare(Case("shared-nested", build, [(3,), (3,)]))
