@@ -22,3 +22,22 @@ def pytest_configure(config):
     # Keep test compilations out of the user's cache (unless the caller chose a directory).
     os.environ.setdefault("FNJIT_CACHE_DIR", str(Path(config.rootpath) / ".pytest_cache" /
                                                  "fnjit"))
+
+
+PARITY = Path(__file__).parent / "parity"
+
+
+def _inside_parity(arg, cwd):
+    path = (Path(cwd) / arg.split("::")[0]).resolve()
+    return path == PARITY or PARITY in path.parents
+
+
+def pytest_ignore_collect(collection_path, config):
+    """tests/parity (every layer against Keras 3, minutes of compiling) runs only when asked for:
+    with `-m parity` (tox -e parity) or when named on the command line."""
+    if Path(collection_path) != PARITY:
+        return None
+    cwd = config.invocation_params.dir
+    asked = "parity" in (config.getoption("markexpr") or "") or any(
+        _inside_parity(a, cwd) for a in config.args)
+    return None if asked else True

@@ -171,6 +171,33 @@ def test_nested_model_and_shared_layer_config_round_trip(tmp_path):
         assert f["layers/functional/layers/dense/vars/0"].shape == (3, 2)
 
 
+def test_keras3_layout_of_sublayer_weights(tmp_path):
+    """Keras 3 keeps an RNN's weights in its cell and a wrapper's in the wrapped layer (as Keras
+    3.15 writes them: layers/lstm/cell/vars/0, layers/time_distributed/layer/vars/0), the
+    layer's own vars empty; a wrapped model keeps its own layers/... below `layer`."""
+    x = Input((4, 3))
+    y = layers.LSTM(2, return_sequences=True)(x)
+    y = layers.TimeDistributed(layers.Dense(2))(y)
+    i = Input((2,))
+    inner = Model(i, layers.Dense(3)(i), name="inner")
+    y = layers.TimeDistributed(inner)(y)
+    model = Model(x, layers.SimpleRNN(1)(layers.GRU(2, return_sequences=True)(y)))
+    model.save_weights(tmp_path / "w.weights.h5")
+    with h5py.File(tmp_path / "w.weights.h5") as f:
+        groups = []
+        f.visit(lambda name: groups.append(name) if isinstance(f[name], h5py.Dataset) else None)
+    expected = ["layers/lstm/cell/vars/0", "layers/lstm/cell/vars/1", "layers/lstm/cell/vars/2",
+                "layers/time_distributed/layer/vars/0", "layers/time_distributed/layer/vars/1",
+                "layers/time_distributed_1/layer/layers/dense/vars/0",
+                "layers/time_distributed_1/layer/layers/dense/vars/1"]
+    assert sorted(g for g in groups if "gru" not in g and "simple" not in g) == expected
+    assert {"layers/gru/cell/vars/2", "layers/simple_rnn/cell/vars/2"} <= set(groups)
+    fresh = Model.from_config(model.get_config())
+    fresh.load_weights(tmp_path / "w.weights.h5")
+    for want, got in zip(model.get_weights(), fresh.get_weights()):
+        np.testing.assert_array_equal(got, want)
+
+
 def _lambda_config():
     return {"module": "keras.src.models.functional", "class_name": "Functional", "config": {
         "name": "f", "trainable": True, "layers": [

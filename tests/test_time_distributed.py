@@ -2,6 +2,7 @@
 guide's multiple-output model, and the batch factor of folded values in generated code."""
 
 import numpy as np
+import pytest
 from gradcheck import check_gradients, predict64
 
 from fnjit import Input, Model, Sequential, layers
@@ -68,3 +69,19 @@ def test_guide_multiple_output_model():
     assert config["layer"]["class_name"] == "Dense"
     clone = layers.TimeDistributed.from_config(config)
     assert clone.layer.units == 1
+
+
+def test_config_written_by_keras3_loads():
+    """Keras 3.15 writes its wrapped layer's config with keys fnjit's constructors do not take
+    (quantization_config, a DTypePolicy object); they are cleaned as in any model file."""
+    config = {"name": "td", "trainable": True, "dtype": "float32", "layer": {
+        "module": "keras.layers", "class_name": "Dense", "registered_name": None,
+        "config": {"name": "dense", "trainable": True, "units": 2, "activation": "relu",
+                   "use_bias": True, "quantization_config": None,
+                   "dtype": {"module": "keras", "class_name": "DTypePolicy",
+                             "config": {"name": "float32"}, "registered_name": None}}}}
+    td = layers.TimeDistributed.from_config(config)
+    assert (type(td.layer).__name__, td.layer.units, td.layer.activation) == ("Dense", 2, "relu")
+    with pytest.raises(ValueError, match="'Nope'"):
+        layers.TimeDistributed.from_config({**config, "layer": {"class_name": "Nope",
+                                                                 "config": {}}})

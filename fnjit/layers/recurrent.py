@@ -140,6 +140,11 @@ class _Recurrent(Layer):
         return ctx.op(self.kind, [x] + params, outs, saved_shapes=list(roles.values()),
                       attrs={**self._attrs(), "saved": tuple(roles)})
 
+    def keras_weight_groups(self):
+        """Keras 3 keeps an RNN's weights in its cell (LSTMCell, ...): saved under `cell/vars`,
+        the layer's own `vars` empty (see fnjit/saving/weights.py)."""
+        return {"vars": [], "cell/vars": list(self._weights)}
+
     # ---- config ---------------------------------------------------------------------------
     def get_config(self):
         return {**super().get_config(), "return_sequences": self.return_sequences,

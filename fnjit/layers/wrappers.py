@@ -50,6 +50,13 @@ class TimeDistributed(Layer):
             return list(self.layer.weights)
         return list(self.layer.non_trainable_weights)
 
+    def keras_weight_groups(self):
+        """Keras 3 saves the wrapped layer's weights under `layer/` in that layer's own layout;
+        the wrapper's own `vars` are empty (see fnjit/saving/weights.py)."""
+        from ..saving.weights import layer_groups
+
+        return {"vars": [], **layer_groups(self.layer, "layer/")}
+
     def lower(self, ctx, inputs):
         from ..lowering import lower_functional
 
@@ -77,12 +84,9 @@ class TimeDistributed(Layer):
 
     @classmethod
     def from_config(cls, config):
-        from .. import layers, models
+        # The wrapped layer's config is a serialised layer like any in a model file: it gets the
+        # same cleaning of Keras-only keys (quantization_config, DTypePolicy objects, ...).
+        from ..saving.config import deserialize_layer
 
         config = dict(config)
-        inner = config.pop("layer")
-        name = inner["class_name"]
-        klass = getattr(layers, name, None) or getattr(models, name, None)
-        if klass is None:
-            raise ValueError(f"TimeDistributed.from_config: unknown layer class {name!r}")
-        return cls(klass.from_config(inner["config"]), **config)
+        return cls(deserialize_layer(config.pop("layer")), **config)

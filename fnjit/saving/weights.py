@@ -4,9 +4,11 @@ Keras 3 (`.weights.h5`, and `model.weights.h5` inside a `.keras` file): one grou
 addressed not by the layer's name but by its class name in snake case made unique in the order
 of `model.layers` (`layers/dense`, `layers/dense_1`, ...), each with `vars/0`, `vars/1`, ... in
 the order the layer created its trainable then its non-trainable weights. A nested model is a
-group with its own `layers/...`. A layer whose weights do not sit directly in `vars` (an RNN's
-`cell/vars`, a wrapper's `layer/vars`) says so with `keras_weight_groups()`, returning
-{subpath: [Variable]}.
+group with its own `layers/...`. Keras keeps a weight under the object that owns it, so a layer
+that holds its weights in a sub-layer has them one group down: an RNN's in `cell/vars` (its
+LSTMCell), a wrapper's in `layer/...` (the wrapped layer's own layout, a model's included),
+with the layer's own `vars` empty. Such a layer says where with `keras_weight_groups()`,
+returning {subpath: [Variable]} (`layer_groups` gives a sub-layer's part).
 
 Keras 2 (`.h5`): `layer_names` lists the layers; each layer group lists `weight_names`, the
 datasets' paths inside it (`dense_1/kernel:0`); a full-model file nests all this under
@@ -28,11 +30,16 @@ def own_variables(layer):
         [w for w in layer._weights if not w.trainable]
 
 
-def _groups_of(layer):
+def layer_groups(layer, prefix=""):
+    """{subpath: [Variable]} of one layer (or nested model) in Keras 3's layout, each subpath
+    starting with `prefix`."""
+    from ..models import Model
+
+    if isinstance(layer, Model):
+        return {path: variables for path, _, variables in keras3_entries(layer, prefix)}
     hook = getattr(layer, "keras_weight_groups", None)
-    if hook is not None:
-        return hook()
-    return {"vars": own_variables(layer)}
+    groups = hook() if hook is not None else {"vars": own_variables(layer)}
+    return {prefix + sub: variables for sub, variables in groups.items()}
 
 
 def keras3_entries(model, prefix="", visited=None):
@@ -52,7 +59,8 @@ def keras3_entries(model, prefix="", visited=None):
         if isinstance(layer, Model):
             out += keras3_entries(layer, path + "/", visited)
         else:
-            out += [(f"{path}/{sub}", layer, vars_) for sub, vars_ in _groups_of(layer).items()]
+            out += [(f"{path}/{sub}", layer, vars_)
+                    for sub, vars_ in layer_groups(layer).items()]
     return out
 
 
