@@ -247,3 +247,26 @@ def test_guide_cnn_shapes_params_and_training():
     model.compile("rmsprop", "binary_crossentropy")
     losses = [model.train_on_batch(images[:32], labels[:32]) for _ in range(6)]
     assert losses[-1] < losses[0] * 0.8, losses
+
+
+def test_shared_conv_on_two_input_sizes_and_channels_first_inception():
+    """The guides' snippets: one Conv2D called on (32, 32, 3) and (64, 64, 3); the Keras 1
+    Inception module on a channels_first (3, 256, 256) input."""
+    from fnjit import backend
+
+    a, b = Input(shape=(32, 32, 3)), Input(shape=(64, 64, 3))
+    conv = Conv2D(16, (3, 3), padding="same")
+    conv(a)
+    assert conv.input_shape == (None, 32, 32, 3)
+    conv(b)
+    assert conv.get_input_shape_at(1) == (None, 64, 64, 3)
+    assert conv.get_output_shape_at(1) == (None, 64, 64, 16)
+
+    backend.set_image_data_format("channels_first")
+    with pytest.warns(DeprecationWarning):
+        img = Input(shape=(3, 256, 256))
+        t1 = Convolution2D(64, 1, 1, border_mode="same", activation="relu")(img)
+        t1 = Convolution2D(64, 3, 3, border_mode="same", activation="relu")(t1)
+        t3 = layers.MaxPooling2D((3, 3), strides=(1, 1), border_mode="same")(img)
+        t3 = Convolution2D(64, 1, 1, border_mode="same", activation="relu")(t3)
+    assert layers.concatenate([t1, t3], axis=1).shape == (None, 128, 256, 256)

@@ -87,3 +87,17 @@ def test_dropout_is_identity_in_inference_and_masks_in_training():
     loss = model.train_on_batch(data, data)
     assert loss == pytest.approx(1.0)
     assert model.test_on_batch(data, data) == pytest.approx(0.0)
+
+
+def test_flatten_channels_first_flattens_in_channels_last_order():
+    from fnjit import backend
+
+    backend.set_image_data_format("channels_first")
+    x = Input(shape=(2, 3, 4))
+    model = Model(x, layers.Dense(2)(layers.Flatten()(x)))
+    data = rng.normal(size=(3, 2, 3, 4))
+    (out,) = predict64(model, [data])
+    k, b = model.get_weights()
+    want = data.transpose(0, 2, 3, 1).reshape(3, -1) @ k + b
+    np.testing.assert_allclose(out, want, rtol=1e-7)
+    check_gradients(model, [data])

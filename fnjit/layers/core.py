@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .. import activations, initializers
+from .. import activations, backend, initializers
 from .base import Layer
 
 
@@ -110,9 +110,12 @@ class Flatten(Layer):
         shape = ctx.shape(x)
         if len(shape) == 2:
             return [x]
-        if self.data_format == "channels_first" and len(shape) > 2:
-            raise ValueError(f"Flatten {self.name!r}: data_format='channels_first' is not "
-                             "supported yet")
+        # As Keras: channels_first data is flattened in channels_last order, so that the
+        # weights of the Dense layer after it do not depend on the data format.
+        if (self.data_format or backend.image_data_format()) == "channels_first":
+            from .convolutional import to_channels_last
+
+            x = to_channels_last(ctx, x)
         return ctx.op("reshape", [x], [self.compute_output_shape(shape)])
 
     def get_config(self):
