@@ -96,6 +96,7 @@ class Graph:
     inputs: list = field(default_factory=list)  # value names fed by the caller
     outputs: list = field(default_factory=list)  # value names returned by predict
     ops: list = field(default_factory=list)
+    floatx: str = "float32"  # the float type of the program (values, params, constants)
 
     index_inputs: list = field(default_factory=list)  # IndexBound: checked before each call
 
@@ -145,7 +146,7 @@ class Builder:
     """Fills a Graph. Names are made unique and stable: the same calls give the same names."""
 
     def __init__(self, floatx="float32"):
-        self.graph = Graph()
+        self.graph = Graph(floatx=floatx)
         self.floatx = floatx
         self._taken = set()
 

@@ -105,11 +105,9 @@ class Var:
 class _Renderer:
     def __init__(self, graph: Graph):
         self.graph = graph
-        # The program's float type: that of its weights, or of its float values when it has
-        # no weights (a parameter-free model compiled in float64 must not type as float32).
-        floats = [p.dtype for p in graph.params.values()] + \
-            [v.dtype for v in graph.values.values() if v.is_float]
-        self.f = _NP_DTYPE[floats[0]] if floats else "np.float32"
+        # The program's float type, for typed constants: from the graph, not from its params
+        # (a model may have none).
+        self.f = _NP_DTYPE[graph.floatx]
 
     def var(self, name):
         if name is None:

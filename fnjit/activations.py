@@ -4,6 +4,8 @@ are the numpy forms, for use outside compiled code."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 ELEMENTWISE = ("relu", "sigmoid", "tanh", "elu", "selu", "softplus", "softsign", "hard_sigmoid",
@@ -48,8 +50,13 @@ def lower(ctx, x, name, axis=-1):
     if name == "linear":
         return x
     if name == "softmax":
-        if axis not in (-1, len(ctx.shape(x)) - 1):
-            raise ValueError(f"{ctx.origin}: softmax over axis {axis} is not supported yet; "
-                             "only the last axis")
-        return ctx.op("softmax", [x], [ctx.shape(x)])[0]
+        shape = ctx.shape(x)
+        if not -len(shape) <= axis < len(shape) or (axis % len(shape) == 0 and shape[0] is None):
+            raise ValueError(f"{ctx.origin}: softmax over axis {axis} of a tensor of shape "
+                             f"{shape}: the axis must exist and not be the batch axis")
+        axis %= len(shape)
+        inner = math.prod(shape[axis + 1:])
+        # The last axis (or one followed by axes of size 1) works on rows; others on 3-D views.
+        attrs = {"size": shape[axis], "inner": inner} if inner > 1 else None
+        return ctx.op("softmax", [x], [shape], attrs=attrs)[0]
     return ctx.op("activation", [x], [ctx.shape(x)], attrs={"fn": name}, hint=name)[0]

@@ -1,7 +1,7 @@
 """Global settings (`floatx`, `epsilon`, `image_data_format`) and naming, as in `keras.backend`.
 
-The differentiable K operations that Lambda layers and custom losses use live here too as the
-layers issue adds them.
+The differentiable K operations that Lambda layers, custom losses and metrics use (K.mean,
+K.exp, K.batch_dot, ...) are defined in fnjit/ops.py and exported here.
 """
 
 from __future__ import annotations
@@ -63,3 +63,7 @@ def unique_name(prefix: str) -> str:
     count = _NAME_COUNTS.get(prefix, 0)
     _NAME_COUNTS[prefix] = count + 1
     return prefix if count == 0 else f"{prefix}_{count}"
+
+
+# The differentiable operations, last: fnjit/ops.py reads the settings above at call time.
+from .ops import *  # noqa: E402, F401, F403

@@ -75,10 +75,15 @@ class SparseCategoricalCrossentropy(Loss):
     fn = "sparse_categorical_crossentropy"
 
 
-def get(identifier) -> str:
-    """The canonical name of a loss given by name, function, class or instance."""
+def get(identifier):
+    """A built-in loss's canonical name, given by name, function, class or instance; or, for a
+    user function of (y_true, y_pred) written with fnjit.backend (K) ops, that function (a Loss
+    subclass instance with a `call` method gives its bound `call`)."""
     if isinstance(identifier, Loss):
-        return identifier.fn
+        if identifier.fn:
+            return identifier.fn
+        if hasattr(identifier, "call"):
+            return _named(identifier.call, identifier.name or type(identifier).__name__)
     if isinstance(identifier, type) and issubclass(identifier, Loss) and identifier.fn:
         return identifier.fn
     name = getattr(identifier, "__name__", identifier) if callable(identifier) else identifier
@@ -86,8 +91,19 @@ def get(identifier) -> str:
         name = ALIASES.get(name, name)
         if name in CANONICAL:
             return name
+    if callable(identifier) and not isinstance(identifier, type):
+        return identifier
     raise ValueError(f"unknown loss {identifier!r}; choose one of "
-                     f"{sorted(CANONICAL + tuple(ALIASES))}")
+                     f"{sorted(CANONICAL + tuple(ALIASES))} or pass a function of "
+                     "(y_true, y_pred) written with fnjit.backend (K) operations")
+
+
+def _named(fn, name):
+    def loss(y_true, y_pred):
+        return fn(y_true, y_pred)
+
+    loss.__name__ = name
+    return loss
 
 
 def target_shape(loss, output_shape):
@@ -97,6 +113,24 @@ def target_shape(loss, output_shape):
 
 
 def lower(ctx, loss, y_pred, y_true):
-    """The per-row loss value of `loss` (one value per row of the last axis)."""
+    """The loss value: per row of the last axis for a built-in loss; whatever a user function
+    returns otherwise (its mean over every element is the loss, as Keras averages), given a
+    batch axis if it has none."""
+    if callable(loss):
+        return lower_function(ctx, loss, y_pred, y_true, "loss")
     return ctx.op("loss", [y_pred, y_true], [ctx.shape(y_pred)[:-1]], attrs={"fn": loss},
                   hint=loss)[0]
+
+
+def lower_function(ctx, fn, y_pred, y_true, what):
+    """Trace a user function fn(y_true, y_pred) of K operations into the graph."""
+    from . import ops
+
+    name = getattr(fn, "__name__", type(fn).__name__)
+    outer, ctx.origin = ctx.origin, f"{what} {name!r} ({ctx.origin})"
+    ctx.hint = name
+    try:
+        (value,), _ = ops.trace(ctx, lambda ys: fn(*ys), [y_true, y_pred], single=False)
+        return ops.per_sample(ctx, value)
+    finally:
+        ctx.origin = outer

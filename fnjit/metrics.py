@@ -16,6 +16,11 @@ def resolve(identifier, loss, output_shape):
     name = getattr(identifier, "__name__", identifier) if callable(identifier) else identifier
     if not isinstance(name, str):
         raise ValueError(f"unknown metric {identifier!r}")
+    known = name in ("accuracy", "acc") + ACCURACIES or name in losses.CANONICAL or \
+        name in losses.ALIASES
+    if callable(identifier) and not known:
+        # A user function of (y_true, y_pred) with K ops, shown in logs under its name.
+        return name, "function", identifier
     if name in ("accuracy", "acc"):
         if output_shape[-1] == 1 or loss == "binary_crossentropy":
             fn = "binary_accuracy"
@@ -34,6 +39,8 @@ def resolve(identifier, loss, output_shape):
 
 
 def lower(ctx, kind, fn, y_pred, y_true):
+    if kind == "function":
+        return losses.lower_function(ctx, fn, y_pred, y_true, "metric")
     if kind == "loss":
         return losses.lower(ctx, fn, y_pred, y_true)
     return ctx.op("metric", [y_pred, y_true], [ctx.shape(y_pred)[:-1]], attrs={"fn": fn},

@@ -59,7 +59,7 @@ class ParamStore:
 @dataclass
 class OutputSpec:
     name: str
-    loss: str | None
+    loss: object  # a built-in loss name, a user function of (y_true, y_pred), or None
     weight: float
     metrics: list  # (display name, kind, fn)
 

@@ -3,7 +3,9 @@
 `check_gradients(model, xs)` compiles `model` in float64 with the loss
 L = sum_k mean((y_k - t_k)^2) against fixed random targets, then compares every weight
 gradient and every float input gradient of the generated code with central differences of L,
-computed by the generated inference code.
+computed by the generated inference code; with `training=True`, by the generated training
+forward instead (for layers whose training maths differs, such as batch normalization: the
+state it updates is restored before every evaluation).
 """
 
 from __future__ import annotations
@@ -46,8 +48,20 @@ def _flat(program, variables):
     return params, state
 
 
-def check_gradients(model, xs, *, seed=0, eps=1e-6, rtol=1e-5, atol=1e-7, max_checks=60):
+def check_gradients(model, xs, **kw):
     """Assert generated gradients match central finite differences. Returns the gradients."""
+    _, grads, input_grads = _check(model, xs, **kw)
+    return grads, input_grads
+
+
+def outputs_checking_gradients(model, xs, **kw):
+    """check_gradients, returning the model's float64 inference outputs (a list) computed by
+    the same compiled program: one compilation for a forward and a backward test."""
+    return _check(model, xs, **kw)[0]
+
+
+def _check(model, xs, *, seed=0, eps=1e-6, rtol=1e-5, atol=1e-7, max_checks=60,
+           training=False):
     program, variables, float_inputs, in_names = compile_for_check(
         model, input_shapes=[np.shape(x)[1:] for x in xs])
     rng = np.random.default_rng(seed)
@@ -61,14 +75,18 @@ def check_gradients(model, xs, *, seed=0, eps=1e-6, rtol=1e-5, atol=1e-7, max_ch
 
     def loss(p, inputs):
         logs = np.zeros(program.n_logs)
-        program.evaluate(p, state, inputs, ts, logs)
+        if training:  # the training forward, on a copy of the state it may update
+            program.gradients(p, state.copy(), np.zeros_like(p), inputs, ts, logs)
+        else:
+            program.evaluate(p, state, inputs, ts, logs)
         return logs.sum() / n
 
     grads = np.zeros_like(params)
     logs = np.zeros(program.n_logs)
-    input_grads = program.gradients(params, state, grads, xs, ts, logs)
+    input_grads = program.gradients(params, state.copy(), grads, xs, ts, logs)
     assert np.isclose(logs.sum() / n, loss(params, xs), rtol=1e-9, atol=1e-12), \
-        "training-mode and inference-mode losses differ (dropout or batch norm in the model?)"
+        "training-mode and inference-mode losses differ (dropout or batch norm in the model? " \
+        "then pass training=True)"
 
     def numeric(f, x, i):
         old = x.flat[i]
@@ -90,7 +108,7 @@ def check_gradients(model, xs, *, seed=0, eps=1e-6, rtol=1e-5, atol=1e-7, max_ch
             num = numeric(lambda: loss(params, xs), x, i)
             assert np.isclose(g.flat[i], num, rtol=rtol, atol=atol), \
                 f"input gradient {i}: generated {g.flat[i]!r}, finite differences {num!r}"
-    return grads, input_grads
+    return list(outs), grads, input_grads
 
 
 def predict64(model, xs):

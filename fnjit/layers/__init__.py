@@ -1,11 +1,33 @@
 """Layers, with Keras' names. `from fnjit.layers import Dense` as `from keras.layers ...`."""
 
 from . import convolutional, pooling, reshaping
+from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .base import Input, InputLayer, KerasTensor, Layer, Node, Variable
 from .convolutional import *  # noqa: F403
 from .core import Activation, Dense, Dropout, Flatten
 from .embedding import Embedding
-from .merge import Add, Concatenate, add, concatenate
+from .lambda_layer import Lambda
+from .merge import (
+                    Add,
+                    Average,
+                    Concatenate,
+                    Dot,
+                    Maximum,
+                    Merge,
+                    Minimum,
+                    Multiply,
+                    Subtract,
+                    add,
+                    average,
+                    concatenate,
+                    dot,
+                    maximum,
+                    merge,
+                    minimum,
+                    multiply,
+                    subtract,
+)
+from .normalization import BatchNormalization
 from .pooling import *  # noqa: F403
 from .recurrent import GRU, LSTM, SimpleRNN
 from .repeat_vector import RepeatVector
@@ -13,6 +35,10 @@ from .reshaping import *  # noqa: F403
 from .wrappers import TimeDistributed
 
 __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Node", "Variable", "Activation",
-           "Dense", "Dropout", "Flatten", "Add", "Concatenate", "add", "concatenate",
-           "GRU", "LSTM", "SimpleRNN", "Embedding", "RepeatVector", "TimeDistributed"]
+           "Dense", "Dropout", "Flatten", "Embedding", "Lambda", "BatchNormalization",
+           "GRU", "LSTM", "SimpleRNN", "RepeatVector", "TimeDistributed",
+           "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax",
+           "Add", "Average", "Concatenate", "Dot", "Maximum", "Merge", "Minimum", "Multiply",
+           "Subtract", "add", "average", "concatenate", "dot", "maximum", "merge", "minimum",
+           "multiply", "subtract"]
 __all__ += convolutional.__all__ + pooling.__all__ + reshaping.__all__

@@ -8,7 +8,7 @@ pass over the input and one over the output (see bench/bench_cnn.py for the meas
 
 from __future__ import annotations
 
-from .. import activations, initializers
+from .. import activations, initializers, ops
 from . import conv_utils as cu
 from .base import Layer
 
@@ -18,16 +18,15 @@ _UNSUPPORTED = ("kernel_regularizer", "bias_regularizer", "kernel_constraint", "
 
 
 def to_channels_last(ctx, x):
-    """(n, C, *S) -> (n, *S, C) as a `transpose` op."""
-    s = ctx.shape(x)
-    return ctx.op("transpose", [x], [(s[0],) + tuple(s[2:]) + (s[1],)], attrs={"lead": 1})[0]
+    """(n, C, *S) -> (n, *S, C)."""
+    r = len(ctx.shape(x))
+    return ops.permute_value(ctx, x, (0,) + tuple(range(2, r)) + (1,))
 
 
 def to_channels_first(ctx, y):
-    """(n, *S, C) -> (n, C, *S) as a `transpose` op."""
-    s = ctx.shape(y)
-    return ctx.op("transpose", [y], [(s[0], s[-1]) + tuple(s[1:-1])],
-                  attrs={"lead": len(s) - 2})[0]
+    """(n, *S, C) -> (n, C, *S)."""
+    r = len(ctx.shape(y))
+    return ops.permute_value(ctx, y, (0, r - 1) + tuple(range(1, r - 1)))
 
 
 class _BaseConv(Layer):

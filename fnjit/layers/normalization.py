@@ -1,0 +1,96 @@
+"""BatchNormalization (templates/batchnorm.j2)."""
+
+from __future__ import annotations
+
+import math
+
+from .. import initializers
+from .base import Layer
+
+_INITIALIZERS = ("beta_initializer", "gamma_initializer", "moving_mean_initializer",
+                 "moving_variance_initializer")
+
+
+class BatchNormalization(Layer):
+    """Normalises each channel (the `axis`) with the batch statistics in training and the moving
+    statistics in inference, then scales by gamma and shifts by beta. Weights, Keras' order:
+    [gamma, beta, moving_mean, moving_variance]; the moving statistics are non-trainable and
+    updated by every training step. A layer with trainable=False runs in inference mode."""
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, synchronized=False, **kwargs):
+        for legacy in ("renorm", "renorm_clipping", "renorm_momentum", "fused",
+                       "virtual_batch_size", "adjustment", "mode"):
+            kwargs.pop(legacy, None)
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            if len(axis) != 1:
+                raise ValueError(f"BatchNormalization {self.name!r}: one axis is supported, "
+                                 f"got axis={axis}")
+            axis = axis[0]
+        self.axis = int(axis)
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        if self.epsilon <= 0:
+            raise ValueError(f"BatchNormalization {self.name!r}: epsilon must be positive, got "
+                             f"{epsilon}")
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.synchronized = synchronized
+        for key, value in zip(_INITIALIZERS, (beta_initializer, gamma_initializer,
+                                              moving_mean_initializer,
+                                              moving_variance_initializer)):
+            setattr(self, key, initializers.get(value))
+
+    def _channel_axis(self, input_shape):
+        rank = len(input_shape)
+        if not -rank <= self.axis < rank or self.axis % rank == 0:
+            raise ValueError(f"BatchNormalization {self.name!r}: axis={self.axis} must be a "
+                             f"non-batch axis of the input shape {tuple(input_shape)}")
+        return self.axis % rank
+
+    def build(self, input_shape):
+        axis = self._channel_axis(input_shape)
+        if input_shape[axis] is None:
+            raise ValueError(f"BatchNormalization {self.name!r}: axis {self.axis} of the input "
+                             f"shape {tuple(input_shape)} must be known")
+        shape = (input_shape[axis],)
+        self.gamma = self.add_weight("gamma", shape, self.gamma_initializer) \
+            if self.scale else None
+        self.beta = self.add_weight("beta", shape, self.beta_initializer) \
+            if self.center else None
+        self.moving_mean = self.add_weight("moving_mean", shape, self.moving_mean_initializer,
+                                           trainable=False)
+        self.moving_variance = self.add_weight("moving_variance", shape,
+                                               self.moving_variance_initializer, trainable=False)
+
+    def lower(self, ctx, inputs):
+        (x,) = inputs
+        shape = ctx.shape(x)
+        axis = self._channel_axis(shape)
+        weights = [w for w in (self.gamma, self.beta) if w is not None]
+        params = [ctx.param(w) for w in weights + [self.moving_mean, self.moving_variance]]
+        channels = shape[axis]
+        attrs = {"channels": channels, "inner": math.prod(shape[axis + 1:]),
+                 "epsilon": self.epsilon, "momentum": self.momentum, "center": self.center,
+                 "scale": self.scale, "batch_stats": self.trainable}
+        return ctx.op("batchnorm", [x] + params, [shape], attrs=attrs,
+                      saved_shapes=[(channels,), (channels,)])
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
+                "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                **{k: initializers.serialize(getattr(self, k)) for k in _INITIALIZERS},
+                "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,
+                "gamma_constraint": None, "synchronized": self.synchronized}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in _INITIALIZERS:
+            if isinstance(config.get(key), dict):
+                config[key] = initializers.get(initializers.snake(config[key]["class_name"]))
+        return cls(**config)
