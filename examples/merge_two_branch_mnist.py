@@ -68,7 +68,8 @@ def function_as_merge_mode():
     right_input = Input(shape=(784,), name='right_input')
     right_branch = Dense(32, name='right_branch')(right_input)
     merged = Merge([left_branch, right_branch], mode=lambda x: x[0] - x[1])
-    predictions = Dense(10, activation='softmax')(merged)
+    # A Merge layer built on tensors (Keras 1) is already connected: its output is the result.
+    predictions = Dense(10, activation='softmax')(merged.output)
     model = Model([left_input, right_input], predictions)
     model.compile(optimizer='rmsprop', loss='categorical_crossentropy', metrics=['accuracy'])
     (train_views, targets), (test_views, test_targets) = load_data()
