@@ -17,23 +17,13 @@ import os
 import time
 
 import numpy as np
+from timing import median_ms
 
 import fnjit as keras
 from fnjit import layers
 
 BATCH = 32
 LR, RHO, EPS = 0.001, 0.9, 1e-7  # Keras' RMSprop defaults
-
-
-def median_ms(step, steps, warmup=3):
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(steps):
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
-    return 1e3 * float(np.median(times))
 
 
 def data(seed=0):
@@ -68,7 +58,7 @@ def bench_fnjit(steps, data_format="channels_last"):
     t = time.perf_counter()
     model.train_on_batch(x, y)
     first = time.perf_counter() - t
-    return median_ms(lambda: model.train_on_batch(x, y), steps), first
+    return median_ms({"fnjit": lambda: model.train_on_batch(x, y)}, steps)["fnjit"], first
 
 
 # ---- numpy, the same maths -------------------------------------------------------------------
@@ -158,7 +148,7 @@ class NumpyCNN:
 def bench_numpy(steps, weights):
     x, y = data()
     net = NumpyCNN(weights)
-    return median_ms(lambda: net.step(x, y), steps)
+    return median_ms({"numpy": lambda: net.step(x, y)}, steps)["numpy"]
 
 
 # ---- PyTorch -----------------------------------------------------------------------------
@@ -184,7 +174,7 @@ def bench_torch(steps):
         loss.backward()
         opt.step()
 
-    return median_ms(step, steps), torch.get_num_threads()
+    return median_ms({"torch": step}, steps)["torch"], torch.get_num_threads()
 
 
 def main():

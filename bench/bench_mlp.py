@@ -14,27 +14,18 @@ optimizer update at two sizes (the measurement behind using plain @jit there).
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+from timing import median_ms
 
 import fnjit as keras
 from fnjit import layers
 
-
-def median_ms(fn, repeat):
-    for _ in range(10):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1e3
+THREADS = [1]
 
 
 def fnjit_model():
@@ -75,7 +66,7 @@ def torch_step(weights):
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(THREADS[0])
     net = torch.nn.Sequential(torch.nn.Linear(784, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64),
                               torch.nn.ReLU(), torch.nn.Linear(64, 10))
     with torch.no_grad():
@@ -130,8 +121,9 @@ def parallel_probe(repeat):
     for size in (55_050, 8_000_000):
         p, g, v = (np.random.rand(size).astype(np.float32) for _ in range(3))
         consts = [np.float32(c) for c in (0.001, 0.9, 0.1, 1e-7)]
-        ts = median_ms(lambda: serial(p, g, v, *consts), max(repeat // 10, 20))
-        tp = median_ms(lambda: parallel(p, g, v, *consts), max(repeat // 10, 20))
+        t = median_ms({"serial": lambda: serial(p, g, v, *consts),
+                       "parallel": lambda: parallel(p, g, v, *consts)}, max(repeat // 10, 20))
+        ts, tp = t["serial"], t["parallel"]
         rows.append((size, ts, tp))
     return rows
 
@@ -139,11 +131,20 @@ def parallel_probe(repeat):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=300)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="BLAS threads for every library (fnjit, numpy, PyTorch)")
     args = ap.parse_args()
+    # Every library gets the same thread count: two BLAS pools spinning on 2 cores made one
+    # side 10-100x slower in early runs, which measures the contention, not the library.
+    os.environ["FNJIT_BLAS_THREADS"] = str(args.threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(args.threads)
+    THREADS[0] = args.threads
     rng = np.random.default_rng(0)
     results = {}
     print(f"numba {__import__('numba').__version__}, numpy {np.__version__}, "
-          f"{os.cpu_count()} cores")
+          f"{os.cpu_count()} cores, {args.threads} BLAS thread(s) everywhere")
     print(f"{'batch':>5} {'fnjit fit-step':>15} {'fnjit native':>13} {'numpy':>9} "
           f"{'torch':>9} {'numpy/fnjit':>12} {'torch/fnjit':>12}")
     for batch in (32, 256):
@@ -151,22 +152,25 @@ def main():
         x = rng.random((batch, 784), dtype=np.float32)
         y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, batch)]
         model.train_on_batch(x, y)
-        t_fnjit = median_ms(lambda: model.train_on_batch(x, y), args.repeat)
-        program = model._program("train")
+        program = model._program("train", [x])
         store = model._store
         logs = np.zeros(program.n_logs)
         hyper = model.optimizer.hyper(store.dtype)
         step = program.module.train_step
-        t_native = median_ms(lambda: step(store.params, store.state, store.grads, model._slots,
-                                          hyper, x, y, logs), args.repeat)
         ref = NumpyMLP(model.get_weights())
-        t_numpy = median_ms(lambda: ref.step(x, y), args.repeat)
-        t_torch = None
+        steps = {
+            "fnjit": lambda: model.train_on_batch(x, y),
+            "native": lambda: step(store.params, store.state, store.grads, model._slots, hyper,
+                                   x, y, logs),
+            "numpy": lambda: ref.step(x, y),
+        }
         made = torch_step(model.get_weights())
         if made:
             tstep, torch = made
             tx, ty = torch.from_numpy(x), torch.from_numpy(y.argmax(1))
-            t_torch = median_ms(lambda: tstep(tx, ty), args.repeat)
+            steps["torch"] = lambda: tstep(tx, ty)
+        t = median_ms(steps, args.repeat)
+        t_fnjit, t_native, t_numpy, t_torch = t["fnjit"], t["native"], t["numpy"], t.get("torch")
         results[batch] = dict(fnjit=t_fnjit, native=t_native, numpy=t_numpy, torch=t_torch)
         torch_txt = f"{t_torch:9.3f}" if t_torch else f"{'-':>9}"
         ratio = f"{t_torch / t_fnjit:12.2f}" if t_torch else f"{'-':>12}"

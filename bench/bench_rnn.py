@@ -9,21 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
+
+from timing import median_ms
 
 BATCH, STEPS_T, FEATURES, UNITS = 32, 100, 1, 10
-
-
-def median_ms(step, n):
-    for _ in range(5):  # warm up (and compile)
-        step()
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return 1e3 * times[len(times) // 2]
 
 
 def fnjit_steps(x, y):
@@ -164,16 +153,16 @@ def main():
     y = (rng.random(BATCH) > 0.5).astype(np.float32)
 
     native, on_batch = fnjit_steps(x, y)
-    results = {"fnjit (native step)": median_ms(native, args.steps),
-               "fnjit (train_on_batch)": median_ms(on_batch, args.steps),
-               "numpy": median_ms(numpy_step_fn(x, y), args.steps)}
+    steps = {"fnjit (native step)": native, "fnjit (train_on_batch)": on_batch,
+             "numpy": numpy_step_fn(x, y)}
     try:
         import torch
 
         torch.set_num_threads(args.threads)
-        results["pytorch eager"] = median_ms(torch_step_fn(x, y), args.steps)
+        steps["pytorch eager"] = torch_step_fn(x, y)
     except ImportError:
         print("(PyTorch not importable: skipped)")
+    results = median_ms(steps, args.steps)
     base = results["fnjit (native step)"]
     print(f"LSTM(10) on 100x1, batch {BATCH}, binary crossentropy, RMSprop: median train step "
           f"over {args.steps} steps, {args.threads} thread(s)")

@@ -5,7 +5,7 @@ from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .base import Input, InputLayer, KerasTensor, Layer, Node, Variable
 from .convolutional import *  # noqa: F403
 from .core import Activation, Dense, Dropout, Flatten
-from .embedding import Embedding
+from .embeddings import Embedding
 from .lambda_layer import Lambda
 from .merge import (
                     Add,
