@@ -2,7 +2,7 @@
 convolutional base (no top, random weights) shared by two camera inputs of 250x250 RGB images.
 
 Calling the same model twice reuses its weights: the merged model has one Xception's
-20,861,480 parameters. Then one training step of the same construction at 71x71 (the smallest
+20,861,480 parameters. Then three training steps of the same construction at 71x71 (the smallest
 input Xception takes), so the example runs in seconds. Run:  python examples/siamese_xception.py
 """
 
@@ -30,13 +30,13 @@ if __name__ == "__main__":
     print("left features:", left_features.shape, " merged:", merged_features.shape)
     print(f"Xception base: {xception_base.count_params():,} parameters, used twice")
 
-    # One step of a depth head on the shared base, at 71x71.
+    # A few steps of a depth head on the shared base, at 71x71.
     left, right = Input(shape=(71, 71, 3)), Input(shape=(71, 71, 3))
     merged = layers.concatenate([xception_base(left), xception_base(right)])
     depth = layers.Dense(1)(layers.GlobalAveragePooling2D()(merged))
     model = Model([left, right], depth)
-    model.compile(optimizer='sgd', loss='mse')
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=1e-4), loss='mse')
     rng = np.random.default_rng(0)
     a, b = rng.random((2, 71, 71, 3)), rng.random((2, 71, 71, 3))
-    for step in range(2):
+    for step in range(3):
         print(f"step {step}: loss {float(model.train_on_batch([a, b], np.ones((2, 1)))):.4f}")
