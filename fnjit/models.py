@@ -138,13 +138,32 @@ class Model(Layer, Trainer):
             if len(want) != len(got) or any(w is not None and w != g for w, g in zip(want, got)):
                 raise ValueError(f"model {self.name!r}: input {mine._history[0].name!r} expects "
                                  f"shape {mine.shape}, got a tensor of shape {t.shape}")
-        outs = [KerasTensor(t.shape, t.dtype, name=f"{self.name}/out{i}")
-                for i, t in enumerate(self.outputs)]
+        shapes = [t.shape for t in self.outputs]
+        if any(tuple(t.shape) != tuple(mine.shape) for t, mine in zip(tensors, self.inputs)):
+            # A more specific input (250x250 images for a model built on (None, None, 3)):
+            # Keras infers the outputs' shapes from it.
+            shapes = self.compute_output_shape([t.shape for t in tensors])
+            shapes = shapes if isinstance(shapes, list) else [shapes]
+        outs = [KerasTensor(shape, t.dtype, name=f"{self.name}/out{i}")
+                for i, (shape, t) in enumerate(zip(shapes, self.outputs))]
         Node(self, tensors, outs, not isinstance(inputs, (list, tuple, dict)))
         return outs[0] if len(outs) == 1 else outs
 
     def compute_output_shape(self, input_shape):
-        shapes = [t.shape for t in self.outputs]
+        """The outputs' shapes for inputs of `input_shape` (one shape per input), node by node
+        through the graph with each layer's compute_output_shape."""
+        given = [input_shape] if len(self.inputs) == 1 and not (
+            isinstance(input_shape, list) and isinstance(input_shape[0], (tuple, list))) \
+            else list(input_shape)
+        known = {id(t): tuple(s) for t, s in zip(self.inputs, given)}
+        for node in self._ordered_nodes():
+            if isinstance(node.layer, InputLayer):
+                continue
+            ins = [known.get(id(t), tuple(t.shape)) for t in node.input_tensors]
+            outs = node.layer.compute_output_shape(ins[0] if node.single_input else ins)
+            for t, shape in zip(node.output_tensors, outs if isinstance(outs, list) else [outs]):
+                known[id(t)] = tuple(shape)
+        shapes = [known.get(id(t), tuple(t.shape)) for t in self.outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
     # ---- display -----------------------------------------------------------------------------

@@ -28,7 +28,9 @@ def _is_chain(model):
 
 def _row(fields, positions):
     line = ""
-    for field, pos in zip(fields, positions):
+    for i, (field, pos) in enumerate(zip(fields, positions)):
+        if i:  # a field that fills its column is cut one short: "time_distributed_1 (TimeDistribu"
+            line = line[:-1] + " "
         line += str(field)
         line = line[:pos]
         line += " " * (pos - len(line))

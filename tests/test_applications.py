@@ -10,8 +10,12 @@ def test_xception_parameter_counts_match_keras():
     assert applications.Xception(weights=None).count_params() == 22_910_480
     base = applications.Xception(weights=None, include_top=False)
     assert base.count_params() == 20_861_480
-    assert base.outputs[0].shape == (None, 10, 10, 2048)
-    assert base.get_layer("block14_sepconv2_act").output_shape == (None, 10, 10, 2048)
+    # Without its top and an input_shape, Keras' Xception takes images of any size.
+    assert base.inputs[0].shape == (None, None, None, 3)
+    assert base.outputs[0].shape == (None, None, None, 2048)
+    assert base(layers.Input(shape=(299, 299, 3))).shape == (None, 10, 10, 2048)
+    sized = applications.Xception(weights=None, include_top=False, input_shape=(299, 299, 3))
+    assert sized.get_layer("block14_sepconv2_act").output_shape == (None, 10, 10, 2048)
     pooled = applications.Xception(weights=None, include_top=False, input_shape=(150, 150, 3),
                                    pooling="max")
     assert pooled.outputs[0].shape == (None, 2048)

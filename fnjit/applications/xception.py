@@ -26,7 +26,10 @@ def _input_shape(input_shape, include_top):
     channels_first = backend.image_data_format() == "channels_first"
     default = (3, 299, 299) if channels_first else (299, 299, 3)
     if input_shape is None:
-        return default
+        # Keras (obtain_input_shape): without the top, images of any size (at least 71x71).
+        if include_top:
+            return default
+        return (3, None, None) if channels_first else (None, None, 3)
     input_shape = tuple(input_shape)
     if include_top and input_shape != default:
         raise ValueError(f"Xception: with include_top=True the input shape must be {default}, "

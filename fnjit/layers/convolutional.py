@@ -65,9 +65,11 @@ class _BaseConv(Layer):
     def _check_input(self, input_shape):
         cu.check_rank(self._what, input_shape, self.rank)
         spatial, channels = cu.split_channels(input_shape, self.data_format)
-        if channels is None or any(d is None for d in spatial):
-            raise ValueError(f"{self._what}: the channel and spatial dimensions of its input "
-                             f"must be known, got input shape {tuple(input_shape)}")
+        # Spatial dimensions may be None (a sequence of any length): the model is lowered for
+        # the concrete shape of the data at hand. The channels size the kernel.
+        if channels is None:
+            raise ValueError(f"{self._what}: the channel dimension of its input must be known, "
+                             f"got input shape {tuple(input_shape)}")
         return spatial, channels
 
     def compute_output_shape(self, input_shape):

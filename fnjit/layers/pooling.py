@@ -43,9 +43,6 @@ class _Pooling(Layer):
     def compute_output_shape(self, input_shape):
         cu.check_rank(self._what, input_shape, self.rank)
         spatial, channels = cu.split_channels(input_shape, self.data_format)
-        if any(d is None for d in spatial):
-            raise ValueError(f"{self._what}: the spatial dimensions of its input must be known, "
-                             f"got input shape {tuple(input_shape)}")
         out = [cu.output_length(n, k, s, self.padding) for n, k, s in
                zip(spatial, self.pool_size, self.strides)]
         shape = cu.join_channels(input_shape[0], out, channels, self.data_format)
@@ -109,8 +106,8 @@ class _GlobalPooling(Layer):
         what = f"{type(self).__name__} {self.name!r}"
         cu.check_rank(what, input_shape, self.rank)
         spatial, channels = cu.split_channels(input_shape, self.data_format)
-        if any(d is None for d in spatial) or channels is None:
-            raise ValueError(f"{what}: all non-batch dimensions of its input must be known, "
+        if channels is None:
+            raise ValueError(f"{what}: the channel dimension of its input must be known, "
                              f"got input shape {tuple(input_shape)}")
         if self.keepdims:
             return cu.join_channels(input_shape[0], (1,) * self.rank, channels,
