@@ -138,6 +138,11 @@ class Layer:
     def from_config(cls, config):
         return cls(**config)
 
+    @property
+    def _what(self):
+        """How error messages name this layer: `Conv2D 'conv2d_1'`."""
+        return f"{type(self).__name__} {self.name!r}"
+
     # ---- weights -----------------------------------------------------------------------
     def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True, dtype=None):
         init = initializers.get(initializer)

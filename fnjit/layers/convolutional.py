@@ -55,10 +55,6 @@ class _BaseConv(Layer):
         self.use_bias = bool(use_bias)
         self.bias_initializer = initializers.get(bias_initializer)
 
-    @property
-    def _what(self):
-        return f"{type(self).__name__} {self.name!r}"
-
     def _out_channels(self, in_channels):
         raise NotImplementedError
 
@@ -74,12 +70,16 @@ class _BaseConv(Layer):
 
     def compute_output_shape(self, input_shape):
         spatial, channels = self._check_input(input_shape)
-        out = [cu.output_length(n, k, s, self.padding, d) for n, k, s, d in
-               zip(spatial, self.kernel_size, self.strides, self.dilation_rate)]
+        out = self._output_spatial(spatial)
         shape = cu.join_channels(input_shape[0], out, self._out_channels(channels),
                                  self.data_format)
         cu.check_positive(self._what, input_shape, shape, self.data_format)
         return shape
+
+    def _output_spatial(self, spatial):
+        """The output's spatial sizes for input sizes `spatial` (None stays None)."""
+        return tuple(cu.output_length(n, k, s, self.padding, d) for n, k, s, d in
+                     zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
 
     def _geometry(self, spatial):
         """The op attrs strides, dilation, pad (top, left), as 2-D values."""
@@ -154,8 +154,7 @@ class _Conv(_BaseConv):
     def _lower_channels_last(self, ctx, x):
         shape = ctx.shape(x)
         spatial = shape[1:-1]
-        out = tuple(cu.output_length(n, k, s, self.padding, d) for n, k, s, d in
-                    zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
+        out = self._output_spatial(spatial)
         params = [ctx.param(self.kernel)] + ([ctx.param(self.bias)] if self.use_bias else [])
         return ctx.op("conv", [x] + params, [(shape[0],) + out + (self.filters,)],
                       attrs={**self._geometry(spatial), "use_bias": self.use_bias})[0]
@@ -212,8 +211,7 @@ class DepthwiseConv2D(_BaseConv):
     def _lower_channels_last(self, ctx, x):
         shape = ctx.shape(x)
         spatial = shape[1:-1]
-        out = tuple(cu.output_length(n, k, s, self.padding, d) for n, k, s, d in
-                    zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
+        out = self._output_spatial(spatial)
         params = [ctx.param(self.kernel)] + ([ctx.param(self.bias)] if self.use_bias else [])
         return ctx.op("depthwise_conv", [x] + params,
                       [(shape[0],) + out + (shape[-1] * self.depth_multiplier,)],
@@ -269,8 +267,7 @@ class SeparableConv2D(_BaseConv):
     def _lower_channels_last(self, ctx, x):
         shape = ctx.shape(x)
         spatial = shape[1:-1]
-        out = tuple(cu.output_length(n, k, s, self.padding, d) for n, k, s, d in
-                    zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
+        out = self._output_spatial(spatial)
         (mid,) = ctx.op("depthwise_conv", [x, ctx.param(self.depthwise_kernel)],
                         [(shape[0],) + out + (shape[-1] * self.depth_multiplier,)],
                         attrs={**self._geometry(spatial), "use_bias": False})

@@ -36,10 +36,6 @@ class _Pooling(Layer):
         self.padding = cu.normalize_padding(padding, what)
         self.data_format = cu.normalize_data_format(data_format, what)
 
-    @property
-    def _what(self):
-        return f"{type(self).__name__} {self.name!r}"
-
     def compute_output_shape(self, input_shape):
         cu.check_rank(self._what, input_shape, self.rank)
         spatial, channels = cu.split_channels(input_shape, self.data_format)

@@ -35,10 +35,6 @@ class _Window(Layer):
         self._amounts = _pairs(amounts, self.rank, self.arg, self._what)
         self.data_format = cu.normalize_data_format(data_format, self._what)
 
-    @property
-    def _what(self):
-        return f"{type(self).__name__} {self.name!r}"
-
     def compute_output_shape(self, input_shape):
         cu.check_rank(self._what, input_shape, self.rank)
         spatial, channels = cu.split_channels(input_shape, self.data_format)
