@@ -10,9 +10,7 @@ The comparison: predictions before training (forward, weight layout), then for e
 from the same initial weights: the loss of each of three train_on_batch steps, the weights after
 them (every gradient and the update rule) and the predictions after them. Errors are relative
 to the array's largest magnitude; a weight's error is relative to its largest change in
-training (floored at a thousandth of the weight's magnitude, for weights that move by rounding
-noise only), which is stricter than relative to the weight (the change is what the step
-computed).
+training, which is stricter than relative to the weight (the change is what the step computed).
 Both libraries run in float32; the observed errors are float32 rounding (about 1e-7 on outputs,
 a few 1e-6 on weights), far inside the tolerances, and are printed at the end of the run.
 """
@@ -79,9 +77,13 @@ def case(name, kwargs, input_shape, id=None, **options):
     shapes = input_shape if isinstance(input_shape, list) else [input_shape]
     multi = isinstance(input_shape, list)
     int_inputs = options.get("int_inputs")
+    # A bias before a normalising layer has zero gradient in exact arithmetic: in float32 it
+    # moves by rounding noise, which RMSprop amplifies differently in each library.
+    pre_bias = options.pop("pre_bias", True)
 
     def build(lib, inputs):
-        xs = inputs if int_inputs else [lib.layers.Dense(s[-1], name=f"pre_{i}")(x)
+        xs = inputs if int_inputs else [lib.layers.Dense(s[-1], use_bias=pre_bias,
+                                                         name=f"pre_{i}")(x)
                                          for i, (x, s) in enumerate(zip(inputs, shapes))]
         layer = getattr(lib.layers, name)(**{k: _resolve(lib, v) for k, v in kwargs.items()})
         return layer(xs if multi else xs[0])
@@ -207,10 +209,7 @@ def compare(c: Case, optimizers=None):
             floss = float(np.asarray(fmodel.train_on_batch(x, y)))
             note("loss", close(floss, kloss, OUTPUT_RTOL, f"{c.id} {opt}: loss of step {step}"))
         for name, start, kw, fw in zip(names, w0, kmodel.get_weights(), fmodel.get_weights()):
-            # Relative to the largest change, but never below a thousandth of the weight's
-            # magnitude: a weight whose gradient is zero in exact arithmetic (a Dense bias
-            # before BatchNormalization) moves by float32 noise only (~1e-9) in both libraries.
-            change = max(float(np.max(np.abs(kw - start))), 1e-3 * float(np.max(np.abs(kw))))
+            change = float(np.max(np.abs(kw - start)))
             note("weights", close(fw, kw, WEIGHT_RTOL,
                                   f"{c.id} {opt}: weight {name} after {STEPS} steps "
                                   "(error relative to its largest change)",
