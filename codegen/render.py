@@ -98,13 +98,19 @@ class Var:
         return f"np.zeros({self.dims}, {self.np_dtype})"
 
     @property
-    def per_sample(self):
-        """Number of elements per batch sample (all elements when unbatched)."""
-        k = self.batch_factor
+    def row_size(self):
+        """Elements per row of the leading dimension (all elements when unbatched): what a
+        reshape to (-1, ...) of this value must keep whole."""
+        k = 1
         for d in self.shape:
             if d is not None:
                 k *= d
         return k
+
+    @property
+    def per_sample(self):
+        """Elements per batch sample: a row times the rows per sample (the batch factor)."""
+        return self.batch_factor * self.row_size
 
 
 class _Renderer:

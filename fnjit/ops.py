@@ -577,8 +577,13 @@ def permute_value(ctx, value, pattern):
     shape = ctx.shape(value)
     inverse = tuple(int(i) for i in np.argsort(pattern))
     out = tuple(shape[p] for p in pattern)
+    r = len(shape)
+    # A rotation moves the first k per-sample axes to the end (channels_first <-> last): each
+    # sample is then one matrix transpose, done in cache-sized tiles.
+    rotate = next((k for k in range(1, r - 1) if tuple(pattern) ==
+                   (0,) + tuple(range(k + 1, r)) + tuple(range(1, k + 1))), 0)
     return ctx.op("transpose", [value], [out],
-                  attrs={"perm": tuple(pattern),
+                  attrs={"perm": tuple(pattern), "rotate": rotate,
                          "strides": tuple(_strides(shape)[p] for p in pattern),
                          "inverse_strides": tuple(_strides(out)[p] for p in inverse)})[0]
 

@@ -85,3 +85,28 @@ def test_config_written_by_keras3_loads():
     with pytest.raises(ValueError, match="'Nope'"):
         layers.TimeDistributed.from_config({**config, "layer": {"class_name": "Nope",
                                                                  "config": {}}})
+
+
+def test_time_distributed_channels_first_conv_and_global_pooling():
+    """Values inside TimeDistributed hold n * t rows: channel moves and global pooling must
+    view each row, not each sample (regression: both once reshaped by sample)."""
+    from gradcheck import check_gradients, predict64
+
+    from fnjit import Input, Model, backend, layers
+
+    backend.set_image_data_format("channels_first")
+    frame = Input(shape=(2, 4, 4))
+    pooled = layers.GlobalAveragePooling2D()(layers.Conv2D(3, 2, activation="tanh")(frame))
+    vision = Model(frame, pooled)
+    video = Input(shape=(3, 2, 4, 4))
+    model = Model(video, layers.TimeDistributed(vision)(video))
+    data = np.random.default_rng(5).normal(size=(2, 3, 2, 4, 4))
+    (out,) = predict64(model, [data])
+    k, b = vision.get_weights()
+    x = data.transpose(0, 1, 3, 4, 2)  # channels last: (n, t, 4, 4, 2)
+    conv = np.zeros((2, 3, 3, 3, 3))
+    for i in range(3):
+        for j in range(3):
+            conv[:, :, i, j] = np.einsum("ntabc,abcf->ntf", x[:, :, i:i + 2, j:j + 2], k) + b
+    np.testing.assert_allclose(out, np.tanh(conv).mean(axis=(2, 3)), rtol=1e-6)
+    check_gradients(model, [data])
