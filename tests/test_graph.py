@@ -169,3 +169,10 @@ def test_keras1_model_spelling_warns_and_works():
 def test_import_as_keras_exposes_the_guides_names():
     assert keras.layers.Dense is layers.Dense and keras.Input is Input
     assert keras.models.Model is Model and keras.models.Sequential is Sequential
+
+
+def test_keras1_dense_spelling_warns_and_works():
+    with pytest.warns(DeprecationWarning, match=r"use Dense\(3, kernel_initializer='zeros'\)"):
+        dense = layers.Dense(output_dim=3, init="zeros")
+    model = Model(x := Input(shape=(2,)), dense(x))
+    assert model.count_params() == 9 and not model.get_weights()[0].any()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 from .. import activations, backend, initializers
 from .base import Layer
@@ -14,7 +15,13 @@ class Dense(Layer):
     def __init__(self, units=None, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, **kwargs):
+                 bias_constraint=None, output_dim=None, init=None, **kwargs):
+        if output_dim is not None or init is not None:  # Keras 1
+            units = output_dim if units is None else units
+            kernel_initializer = init if init is not None else kernel_initializer
+            warnings.warn(f"Dense(output_dim=..., init=...) is Keras 1; use Dense({units}"
+                          + (f", kernel_initializer={init!r}" if init is not None else "") + ")",
+                          DeprecationWarning, stacklevel=2)
         super().__init__(**kwargs)
         if units is None or int(units) != units or units <= 0:
             raise ValueError(f"Dense {self.name!r}: units must be a positive int, got {units!r}")
