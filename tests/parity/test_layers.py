@@ -55,6 +55,10 @@ LAYERS = [
     case("Conv1D", dict(filters=3, kernel_size=3, strides=2, padding="same"), X2),
     case("Conv1D", dict(filters=2, kernel_size=2, dilation_rate=2, padding="causal"), X2),
     case("Conv2D", dict(filters=3, kernel_size=2, strides=2, padding="same"), X3),
+    # channels_first: (channels, rows, cols) inputs, the channel axis moved around the kernels.
+    case("Conv2D", dict(filters=3, kernel_size=2, data_format="channels_first"), (2, 5, 4)),
+    case("SeparableConv2D", dict(filters=2, kernel_size=2, padding="same",
+                                 data_format="channels_first"), (3, 4, 4)),
     case("Conv2D", dict(filters=2, kernel_size=(3, 2), dilation_rate=(2, 1), use_bias=False), X3),
     case("Conv2D", dict(filters=2, kernel_size=3, strides=(1, 2), padding="same",
                         activation="relu"), X3),
