@@ -1,7 +1,8 @@
 """'How to use the Keras functional API for deep learning' (seeds 000 and 004), with fnjit.
 
 Each section of the guide builds one model, prints its summary and plots its graph; this
-program does the same for all of them, at the guide's sizes:
+program does the same for all of them, at the guide's sizes (tests/test_guides.py checks and
+trains the models these functions build):
 
     standard models      multilayer perceptron, convolutional network, recurrent network
                          (and 004's convolutional network without Flatten)
@@ -45,7 +46,7 @@ def multilayer_perceptron():
     hidden3 = Dense(10, activation='relu')(hidden2)
     output = Dense(1, activation='sigmoid')(hidden3)
     model = Model(inputs=visible, outputs=output)
-    show(model, 'multilayer_perceptron_graph.png')  # Total params: 551
+    return model  # Total params: 551
 
 
 def convolutional_neural_network():
@@ -58,7 +59,7 @@ def convolutional_neural_network():
     hidden1 = Dense(10, activation='relu')(flat)
     output = Dense(1, activation='sigmoid')(hidden1)
     model = Model(inputs=visible, outputs=output)
-    show(model, 'convolutional_neural_network.png')  # Total params: 35,813
+    return model  # Total params: 35,813
 
 
 def convolutional_neural_network_without_flatten():
@@ -71,7 +72,7 @@ def convolutional_neural_network_without_flatten():
     hidden1 = Dense(10, activation='relu')(pool2)
     output = Dense(1, activation='sigmoid')(hidden1)
     model = Model(inputs=visible, outputs=output)
-    show(model, 'convolutional_neural_network_004.png')  # Total params: 8,933
+    return model  # Total params: 8,933
 
 
 def recurrent_neural_network():
@@ -80,7 +81,7 @@ def recurrent_neural_network():
     hidden2 = Dense(10, activation='relu')(hidden1)
     output = Dense(1, activation='sigmoid')(hidden2)
     model = Model(inputs=visible, outputs=output)
-    show(model, 'recurrent_neural_network.png')  # Total params: 601
+    return model  # Total params: 601
 
 
 def shared_input_layer():
@@ -101,7 +102,7 @@ def shared_input_layer():
     # prediction output
     output = Dense(1, activation='sigmoid')(hidden1)
     model = Model(inputs=visible, outputs=output)
-    show(model, 'shared_input_layer.png')  # Total params: 415,045
+    return model  # Total params: 415,045
 
 
 def shared_feature_extraction_layer():
@@ -120,7 +121,7 @@ def shared_feature_extraction_layer():
     # output
     output = Dense(1, activation='sigmoid')(merge)
     model = Model(inputs=visible, outputs=output)
-    show(model, 'shared_feature_extractor.png')  # Total params: 1,151
+    return model  # Total params: 1,151
 
 
 def multiple_inputs():
@@ -145,7 +146,7 @@ def multiple_inputs():
     hidden2 = Dense(10, activation='relu')(hidden1)
     output = Dense(1, activation='sigmoid')(hidden2)
     model = Model(inputs=[visible1, visible2], outputs=output)
-    show(model, 'multiple_inputs.png')  # Total params: 49,699
+    return model  # Total params: 49,699
 
 
 def multiple_outputs():
@@ -161,7 +162,7 @@ def multiple_outputs():
     output2 = TimeDistributed(Dense(1, activation='linear'))(extract)
     # output
     model = Model(inputs=visible, outputs=[output1, output2])
-    show(model, 'multiple_outputs.png')  # Total params: 1,452
+    return model  # Total params: 1,452
 
 
 if __name__ == "__main__":
@@ -172,4 +173,4 @@ if __name__ == "__main__":
                     multiple_outputs):
         print(f"# {section.__name__.replace('_', ' ').capitalize()}")
         K.clear_session()  # each guide program starts from a fresh session (names from 0)
-        section()
+        show(section(), f"{section.__name__}.png")

@@ -15,8 +15,10 @@ arguments are swapped), the test checks that fnjit says so clearly and runs the 
 """
 
 import io
+import sys
 import warnings
 from contextlib import redirect_stdout
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,6 +39,11 @@ from fnjit.layers import (
     TimeDistributed,
 )
 from fnjit.models import Model, Sequential
+
+# The "How to use the functional API" models are built by the example program itself, so that
+# the guide's code is written once and what the example prints is what is checked here.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+import functional_api_models as guide_models  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -462,12 +469,7 @@ def test_keras1_visual_and_video_question_answering():
 
 def test_multilayer_perceptron():
     r = rng()
-    visible = Input(shape=(10,))
-    hidden1 = Dense(10, activation='relu')(visible)
-    hidden2 = Dense(20, activation='relu')(hidden1)
-    hidden3 = Dense(10, activation='relu')(hidden2)
-    output = Dense(1, activation='sigmoid')(hidden3)
-    model = Model(inputs=visible, outputs=output)
+    model = guide_models.multilayer_perceptron()
     check_summary(model, 551, [("InputLayer", (None, 10), 0), ("Dense", (None, 10), 110),
                                ("Dense", (None, 20), 220), ("Dense", (None, 10), 210),
                                ("Dense", (None, 1), 11)])
@@ -487,15 +489,7 @@ def images_brighter_left(r, n, shape):
 
 def test_convolutional_neural_network():
     r = rng()
-    visible = Input(shape=(64, 64, 1))
-    conv1 = Conv2D(32, kernel_size=4, activation='relu')(visible)
-    pool1 = MaxPooling2D(pool_size=(2, 2))(conv1)
-    conv2 = Conv2D(16, kernel_size=4, activation='relu')(pool1)
-    pool2 = MaxPooling2D(pool_size=(2, 2))(conv2)
-    flat = Flatten()(pool2)
-    hidden1 = Dense(10, activation='relu')(flat)
-    output = Dense(1, activation='sigmoid')(hidden1)
-    model = Model(inputs=visible, outputs=output)
+    model = guide_models.convolutional_neural_network()
     check_summary(model, 35_813, [
         ("InputLayer", (None, 64, 64, 1), 0), ("Conv2D", (None, 61, 61, 32), 544),
         ("MaxPooling2D", (None, 30, 30, 32), 0), ("Conv2D", (None, 27, 27, 16), 8_208),
@@ -509,16 +503,7 @@ def test_convolutional_neural_network():
 def test_convolutional_network_without_flatten_004():
     # 004 drops the Flatten: Dense then works on the last axis of a 4-D tensor.
     r = rng()
-    from fnjit.layers.convolutional import Conv2D
-    from fnjit.layers.pooling import MaxPooling2D
-    visible = Input(shape=(64, 64, 1))
-    conv1 = Conv2D(32, kernel_size=4, activation='relu')(visible)
-    pool1 = MaxPooling2D(pool_size=(2, 2))(conv1)
-    conv2 = Conv2D(16, kernel_size=4, activation='relu')(pool1)
-    pool2 = MaxPooling2D(pool_size=(2, 2))(conv2)
-    hidden1 = Dense(10, activation='relu')(pool2)
-    output = Dense(1, activation='sigmoid')(hidden1)
-    model = Model(inputs=visible, outputs=output)
+    model = guide_models.convolutional_neural_network_without_flatten()
     check_summary(model, 8_933, [
         ("InputLayer", (None, 64, 64, 1), 0), ("Conv2D", (None, 61, 61, 32), 544),
         ("MaxPooling2D", (None, 30, 30, 32), 0), ("Conv2D", (None, 27, 27, 16), 8_208),
@@ -537,12 +522,7 @@ def sequences(r, n, steps=100):
 
 def test_recurrent_neural_network():
     r = rng()
-    from fnjit.layers.recurrent import LSTM
-    visible = Input(shape=(100, 1))
-    hidden1 = LSTM(10)(visible)
-    hidden2 = Dense(10, activation='relu')(hidden1)
-    output = Dense(1, activation='sigmoid')(hidden2)
-    model = Model(inputs=visible, outputs=output)
+    model = guide_models.recurrent_neural_network()
     check_summary(model, 601, [("InputLayer", (None, 100, 1), 0), ("LSTM", (None, 10), 480),
                                ("Dense", (None, 10), 110), ("Dense", (None, 1), 11)])
     model.compile(optimizer='adam', loss='binary_crossentropy')
@@ -555,20 +535,10 @@ def test_recurrent_neural_network():
 # --------------------------------------------------------------------------------------------
 
 def test_shared_input_layer(tmp_path):
-    r = rng()
-    from fnjit.layers.merge import concatenate
     from fnjit.utils import plot_model
-    visible = Input(shape=(64, 64, 1))
-    conv1 = Conv2D(32, kernel_size=4, activation='relu')(visible)
-    pool1 = MaxPooling2D(pool_size=(2, 2))(conv1)
-    flat1 = Flatten()(pool1)
-    conv2 = Conv2D(16, kernel_size=8, activation='relu')(visible)
-    pool2 = MaxPooling2D(pool_size=(2, 2))(conv2)
-    flat2 = Flatten()(pool2)
-    merge = concatenate([flat1, flat2])
-    hidden1 = Dense(10, activation='relu')(merge)
-    output = Dense(1, activation='sigmoid')(hidden1)
-    model = Model(inputs=visible, outputs=output)
+
+    r = rng()
+    model = guide_models.shared_input_layer()
     check_summary(model, 415_045, [
         ("InputLayer", (None, 64, 64, 1), 0), ("Conv2D", (None, 61, 61, 32), 544),
         ("Conv2D", (None, 57, 57, 16), 1_040), ("MaxPooling2D", (None, 30, 30, 32), 0),
@@ -584,17 +554,7 @@ def test_shared_input_layer(tmp_path):
 
 def test_shared_feature_extraction_layer():
     r = rng()
-    from fnjit.layers.merge import concatenate
-    from fnjit.layers.recurrent import LSTM
-    visible = Input(shape=(100, 1))
-    extract1 = LSTM(10)(visible)
-    interp1 = Dense(10, activation='relu')(extract1)
-    interp11 = Dense(10, activation='relu')(extract1)
-    interp12 = Dense(20, activation='relu')(interp11)
-    interp13 = Dense(10, activation='relu')(interp12)
-    merge = concatenate([interp1, interp13])
-    output = Dense(1, activation='sigmoid')(merge)
-    model = Model(inputs=visible, outputs=output)
+    model = guide_models.shared_feature_extraction_layer()
     check_summary(model, 1_151, [
         ("InputLayer", (None, 100, 1), 0), ("LSTM", (None, 10), 480),
         ("Dense", (None, 10), 110), ("Dense", (None, 20), 220), ("Dense", (None, 10), 110),
@@ -606,24 +566,7 @@ def test_shared_feature_extraction_layer():
 
 def test_multiple_inputs():
     r = rng()
-    from fnjit.layers.merge import concatenate
-    visible1 = Input(shape=(64, 64, 1))
-    conv11 = Conv2D(32, kernel_size=4, activation='relu')(visible1)
-    pool11 = MaxPooling2D(pool_size=(2, 2))(conv11)
-    conv12 = Conv2D(16, kernel_size=4, activation='relu')(pool11)
-    pool12 = MaxPooling2D(pool_size=(2, 2))(conv12)
-    flat1 = Flatten()(pool12)
-    visible2 = Input(shape=(32, 32, 3))
-    conv21 = Conv2D(32, kernel_size=4, activation='relu')(visible2)
-    pool21 = MaxPooling2D(pool_size=(2, 2))(conv21)
-    conv22 = Conv2D(16, kernel_size=4, activation='relu')(pool21)
-    pool22 = MaxPooling2D(pool_size=(2, 2))(conv22)
-    flat2 = Flatten()(pool22)
-    merge = concatenate([flat1, flat2])
-    hidden1 = Dense(10, activation='relu')(merge)
-    hidden2 = Dense(10, activation='relu')(hidden1)
-    output = Dense(1, activation='sigmoid')(hidden2)
-    model = Model(inputs=[visible1, visible2], outputs=output)
+    model = guide_models.multiple_inputs()
     check_summary(model, 49_699, [
         ("InputLayer", (None, 64, 64, 1), 0), ("InputLayer", (None, 32, 32, 3), 0),
         ("Conv2D", (None, 61, 61, 32), 544), ("Conv2D", (None, 29, 29, 32), 1_568),
@@ -641,15 +584,7 @@ def test_multiple_inputs():
 
 def test_multiple_outputs():
     r = rng()
-    from fnjit.layers.recurrent import LSTM
-    from fnjit.layers.wrappers import TimeDistributed
-    visible = Input(shape=(100, 1))
-    extract = LSTM(10, return_sequences=True)(visible)
-    class11 = LSTM(10)(extract)
-    class12 = Dense(10, activation='relu')(class11)
-    output1 = Dense(1, activation='sigmoid')(class12)
-    output2 = TimeDistributed(Dense(1, activation='linear'))(extract)
-    model = Model(inputs=visible, outputs=[output1, output2])
+    model = guide_models.multiple_outputs()
     check_summary(model, 1_452, [
         ("InputLayer", (None, 100, 1), 0), ("LSTM", (None, 100, 10), 480),
         ("LSTM", (None, 10), 840), ("Dense", (None, 10), 110), ("Dense", (None, 1), 11),
