@@ -5,6 +5,7 @@ The guide feeds the convnet 100 random 100x100 RGB images with random labels for
 and leaves the LSTM's x_train undefined. Here the convnet is the guide's (7,998,250 weights)
 and its data is 32 synthetic images whose class is a tinted colour channel plus noise, for 3
 epochs; the LSTM reads sequences of word ids whose label says whether word 1 occurs.
+tests/test_guides.py checks the models the `*_model` functions build.
 Run:  python examples/sequential_convnet_lstm.py
 """
 
@@ -16,16 +17,8 @@ from fnjit.models import Sequential
 from fnjit.optimizers import SGD
 
 
-def vgg_like_convnet():
-    # Dummy data: class k (of 3) brightens colour channel k.
-    rng = np.random.default_rng(0)
-    classes = rng.integers(0, 3, 48)
-    images = rng.random((48, 100, 100, 3)).astype("float32")
-    images[np.arange(48), :, :, classes] += 0.5
-    x_train, x_test = images[:32], images[32:]
-    y_train = keras.utils.to_categorical(classes[:32], num_classes=10)
-    y_test = keras.utils.to_categorical(classes[32:], num_classes=10)
-
+def vgg_like_convnet_model():
+    """The guide's VGG-like convnet (7,998,250 weights)."""
     model = Sequential()
     # input: 100x100 images with 3 channels -> (100, 100, 3) tensors.
     # this applies 32 convolution filters of size 3x3 each.
@@ -43,6 +36,34 @@ def vgg_like_convnet():
     model.add(Dense(256, activation='relu'))
     model.add(Dropout(0.5))
     model.add(Dense(10, activation='softmax'))
+    return model
+
+
+def lstm_classifier_model(max_features):
+    """The guide's LSTM sequence classifier."""
+    model = Sequential()
+    # input_dim: Size of the vocabulary
+    # output_dim: Dimension of the dense embedding.
+    model.add(Embedding(input_dim=max_features, output_dim=256))
+    # LSTM layer with 128 memory units/neurons.
+    model.add(LSTM(128))
+    model.add(Dropout(0.5))
+    # Dense output layer with a single neuron.
+    model.add(Dense(1, activation='sigmoid'))
+    return model
+
+
+def vgg_like_convnet():
+    # Dummy data: class k (of 3) brightens colour channel k.
+    rng = np.random.default_rng(0)
+    classes = rng.integers(0, 3, 48)
+    images = rng.random((48, 100, 100, 3)).astype("float32")
+    images[np.arange(48), :, :, classes] += 0.5
+    x_train, x_test = images[:32], images[32:]
+    y_train = keras.utils.to_categorical(classes[:32], num_classes=10)
+    y_test = keras.utils.to_categorical(classes[32:], num_classes=10)
+
+    model = vgg_like_convnet_model()
     model.summary()
 
     sgd = SGD(lr=0.01, decay=1e-6, momentum=0.9, nesterov=True)
@@ -61,15 +82,7 @@ def lstm_sequence_classification():
     y = y.astype("float32").reshape(-1, 1)
     x_train, y_train, x_test, y_test = x[:512], y[:512], x[512:], y[512:]
 
-    model = Sequential()
-    # input_dim: Size of the vocabulary
-    # output_dim: Dimension of the dense embedding.
-    model.add(Embedding(input_dim=max_features, output_dim=256))
-    # LSTM layer with 128 memory units/neurons.
-    model.add(LSTM(128))
-    model.add(Dropout(0.5))
-    # Dense output layer with a single neuron.
-    model.add(Dense(1, activation='sigmoid'))
+    model = lstm_classifier_model(max_features)
 
     model.compile(loss='binary_crossentropy',
                   optimizer='rmsprop',

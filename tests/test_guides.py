@@ -44,6 +44,7 @@ from fnjit.models import Model, Sequential
 # the guide's code is written once and what the example prints is what is checked here.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 import functional_api_models as guide_models  # noqa: E402
+import sequential_convnet_lstm as guide_sequential  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -1065,19 +1066,7 @@ def test_vgg_like_convnet():
     from fnjit.optimizers import SGD
 
     r = rng()
-    model = Sequential()
-    model.add(Conv2D(32, (3, 3), activation='relu', input_shape=(100, 100, 3)))
-    model.add(Conv2D(32, (3, 3), activation='relu'))
-    model.add(MaxPooling2D(pool_size=(2, 2)))
-    model.add(Dropout(0.25))
-    model.add(Conv2D(64, (3, 3), activation='relu'))
-    model.add(Conv2D(64, (3, 3), activation='relu'))
-    model.add(MaxPooling2D(pool_size=(2, 2)))
-    model.add(Dropout(0.25))
-    model.add(Flatten())
-    model.add(Dense(256, activation='relu'))
-    model.add(Dropout(0.5))
-    model.add(Dense(10, activation='softmax'))
+    model = guide_sequential.vgg_like_convnet_model()
     # The guide's comments: 98x98x32, 96x96x32, 48x48x32, 46x46x64, 44x44x64, 22x22x64, 30,976.
     check_summary(model, 7_998_250, [
         ("Conv2D", (None, 98, 98, 32), 896), ("Conv2D", (None, 96, 96, 32), 9_248),
@@ -1099,11 +1088,7 @@ def test_vgg_like_convnet():
 def test_sequence_classification_with_lstm():
     r = rng()
     max_features = 1024
-    model = Sequential()
-    model.add(Embedding(input_dim=max_features, output_dim=256))
-    model.add(LSTM(128))
-    model.add(Dropout(0.5))
-    model.add(Dense(1, activation='sigmoid'))
+    model = guide_sequential.lstm_classifier_model(max_features)
     model.compile(loss='binary_crossentropy', optimizer='rmsprop', metrics=['accuracy'])
     x_train = r.integers(1, max_features, size=(32, 20))
     y_train = binary(x_train[:, -1] - max_features / 2)
