@@ -17,7 +17,7 @@ from fnjit.codegen.program import Program
 from fnjit.lowering import lower_model
 
 
-def compile_for_check(model, wrt_inputs=True, training_ops=False, input_shapes=None):
+def compile_for_check(model, wrt_inputs=True, input_shapes=None):
     old = backend.floatx()
     backend.set_floatx("float64")
     try:
