@@ -59,6 +59,18 @@ TARGETS = {"cpu": CpuTarget()}
 
 
 @dataclass(frozen=True)
+class Update:
+    """How a train step updates the params after the backward pass (templates/optimizers.j2):
+    gradients clipped (`clip`: "norm" per param, "global_norm", "value", or None; threshold
+    hyper[0]), the `decayed` params shrunk (w -= w * hyper[1]), then the rule `kernel`
+    (its scalars hyper[2:])."""
+
+    kernel: str = "sgd"
+    clip: str | None = None
+    decayed: tuple = ()  # names of the params that weight decay applies to
+
+
+@dataclass(frozen=True)
 class Slot:
     """Where one param lives in its flat buffer."""
 
@@ -81,10 +93,10 @@ def layout(graph: Graph):
 
 class Program:
     def __init__(self, graph: Graph, *, model_inputs, targets=(), losses=(), metrics=(),
-                 optimizer="sgd", wrt_inputs=(), header="", target="cpu"):
+                 optimizer=Update(), wrt_inputs=(), header="", target="cpu"):
         """`losses`: (value, weight) pairs; their weighted sum is what training minimises.
-        `metrics`: values reported as batch means. `optimizer`: an optimizer kernel name
-        (templates/optimizers.j2)."""
+        `metrics`: values reported as batch means. `optimizer`: the `Update` the train step
+        ends with."""
         if target not in TARGETS:
             raise ValueError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
         self.graph = graph
@@ -144,8 +156,8 @@ class Program:
 
     def gradients(self, params, state, grads, xs, ys, logs):
         """Gradients without changing the params: a train step of SGD with rate 0."""
-        if self.optimizer != "sgd":
-            raise ValueError("gradients() needs a program compiled with optimizer='sgd'")
+        if self.optimizer != Update():
+            raise ValueError("gradients() needs a program compiled with plain SGD (Update())")
         zero = np.zeros((1, max(params.size, 1)), params.dtype)
-        return self.train_step(params, state, grads, zero, np.zeros(2, params.dtype), xs, ys,
+        return self.train_step(params, state, grads, zero, np.zeros(4, params.dtype), xs, ys,
                                logs)

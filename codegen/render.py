@@ -161,7 +161,7 @@ def needed_ops(graph: Graph, targets, training):
 
 
 def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPlan | None,
-                  optimizer: str | None, header: str, module_name) -> Rendered:
+                  optimizer, header: str, module_name) -> Rendered:
     """Render a model's generated code. `module_name(source)` names a kernel module.
 
     `logs`: list of (value name, weight); entry k adds `weight * mean(value) * n` to logs[k],
@@ -209,7 +209,10 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
     for _, v in backward:
         collect(v.kind, library(v.kind).kernels(v))
     if plan is not None:
-        collect("optimizers", library("optimizers").kernel(optimizer))
+        if not str(library("optimizers").rule(optimizer.kernel)).strip():
+            raise ValueError(f"templates/optimizers.j2 has no update rule "
+                             f"{optimizer.kernel!r}")
+        collect("optimizers", library("optimizers").kernels(optimizer))
     by_module = {}
     for fn, (mod, _) in sorted(imports.items()):
         by_module.setdefault(mod, []).append(fn)

@@ -84,17 +84,8 @@ def _object_name(value):
 
 def _optimizer_from(data):
     from .. import optimizers
-    from .config import clean_config
 
-    if isinstance(data, str):
-        return optimizers.get(data)
-    cls = {c.__name__.lower(): c for c in (optimizers.SGD, optimizers.RMSprop,
-                                           optimizers.Adagrad, optimizers.Adam)}
-    name = data.get("class_name", "")
-    if name.lower() not in cls:
-        raise ValueError(f"optimizer {name!r} is not available in fnjit")
-    config = clean_config(data.get("config") or {})
-    return cls[name.lower()](**config)
+    return optimizers.deserialize(data)
 
 
 def restore_compile(model, config, path):

@@ -155,12 +155,20 @@ def close(got, want, rtol, what, scale=None):
     return err
 
 
+def _optimizer(lib, name, kwargs):
+    """A `learning_rate` given as `(schedule name, kwargs)` becomes that schedule of `lib`."""
+    lr = kwargs.get("learning_rate")
+    if isinstance(lr, tuple):
+        kwargs = {**kwargs, "learning_rate": getattr(lib.optimizers.schedules, lr[0])(**lr[1])}
+    return getattr(lib.optimizers, name)(**kwargs)
+
+
 def keras_optimizer(name, **kwargs):
-    return getattr(keras.optimizers, name)(**kwargs)
+    return _optimizer(keras, name, kwargs)
 
 
 def fnjit_optimizer(name, **kwargs):
-    return getattr(fnjit.optimizers, name)(**kwargs)
+    return _optimizer(fnjit, name, kwargs)
 
 
 OPTIMIZERS = {"SGD": dict(learning_rate=0.1), "RMSprop": dict(learning_rate=0.01)}

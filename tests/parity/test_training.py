@@ -38,6 +38,36 @@ OPTIMIZERS = {
     "rmsprop_momentum": ("RMSprop", dict(learning_rate=0.01, rho=0.8, momentum=0.5)),
     "adagrad": ("Adagrad", dict(learning_rate=0.1, initial_accumulator_value=0.2)),
     "adam": ("Adam", dict(learning_rate=0.01, beta_1=0.8, beta_2=0.9)),
+    "adam_amsgrad": ("Adam", dict(learning_rate=0.01, beta_1=0.8, beta_2=0.9, amsgrad=True)),
+    "adamw": ("AdamW", dict(learning_rate=0.01, weight_decay=0.5)),
+    "adamax": ("Adamax", dict(learning_rate=0.01, beta_1=0.8, beta_2=0.9)),
+    "nadam": ("Nadam", dict(learning_rate=0.01, beta_1=0.8, beta_2=0.9)),
+    "adadelta": ("Adadelta", dict(learning_rate=1.0, rho=0.8)),
+    "ftrl": ("Ftrl", dict(learning_rate=0.1, l1_regularization_strength=0.01,
+                          l2_regularization_strength=0.1,
+                          l2_shrinkage_regularization_strength=0.05, beta=0.1)),
+    "lion": ("Lion", dict(learning_rate=0.01, beta_1=0.8, beta_2=0.9)),
+    "rmsprop_centered": ("RMSprop", dict(learning_rate=0.01, rho=0.8, centered=True)),
+    "rmsprop_centered_momentum": ("RMSprop", dict(learning_rate=0.01, centered=True,
+                                                  momentum=0.5)),
+    "clipnorm": ("SGD", dict(learning_rate=0.5, clipnorm=0.05)),
+    "global_clipnorm": ("Adam", dict(learning_rate=0.01, global_clipnorm=0.05)),
+    "clipvalue": ("SGD", dict(learning_rate=0.5, clipvalue=0.01)),
+    "weight_decay": ("SGD", dict(learning_rate=0.1, momentum=0.5, weight_decay=0.3)),
+    "ftrl_weight_decay": ("Ftrl", dict(learning_rate=0.1, weight_decay=0.3)),
+    "exponential_decay": ("Adam", dict(learning_rate=("ExponentialDecay", dict(
+        initial_learning_rate=0.05, decay_steps=1, decay_rate=0.5)), weight_decay=0.2)),
+    "piecewise_constant": ("SGD", dict(learning_rate=("PiecewiseConstantDecay", dict(
+        boundaries=[0, 1], values=[0.5, 0.1, 0.01])))),
+    "polynomial_decay": ("SGD", dict(learning_rate=("PolynomialDecay", dict(
+        initial_learning_rate=0.5, decay_steps=2, power=2.0, cycle=True)))),
+    "inverse_time_decay": ("RMSprop", dict(learning_rate=("InverseTimeDecay", dict(
+        initial_learning_rate=0.05, decay_steps=1, decay_rate=2.0, staircase=True)))),
+    "cosine_decay_warmup": ("SGD", dict(learning_rate=("CosineDecay", dict(
+        initial_learning_rate=0.1, decay_steps=2, alpha=0.1, warmup_target=0.5,
+        warmup_steps=1)))),
+    "cosine_decay_restarts": ("SGD", dict(learning_rate=("CosineDecayRestarts", dict(
+        initial_learning_rate=0.5, first_decay_steps=1, t_mul=2.0, m_mul=0.5, alpha=0.1)))),
 }
 
 
