@@ -3,8 +3,9 @@
 The generated module has up to three entry points, all native, each compiled on first use:
 
     predict(params, state, *xs) -> outputs
-    evaluate(params, state, *xs, *ys, logs)                  (inference losses and metrics)
-    train_step(params, state, grads, slots, hyper, *xs, *ys, logs) -> input gradients
+    evaluate(params, state, *xs, *ys, logs) -> reported       (inference losses and metrics)
+    train_step(params, state, grads, slots, hyper, *xs, *ys, logs)
+        -> (input gradients, reported)
 
 (One fused training entry rather than gradients + update: each entry point costs a Numba
 compile of its own, about a second; gradients alone are a train step with SGD at rate 0.)
@@ -93,10 +94,11 @@ def layout(graph: Graph):
 
 class Program:
     def __init__(self, graph: Graph, *, model_inputs, targets=(), losses=(), metrics=(),
-                 optimizer=Update(), wrt_inputs=(), header="", target="cpu"):
+                 optimizer=Update(), wrt_inputs=(), header="", target="cpu", report=()):
         """`losses`: (value, weight) pairs; their weighted sum is what training minimises.
         `metrics`: values reported as batch means. `optimizer`: the `Update` the train step
-        ends with."""
+        ends with. `report`: values evaluate and train_step return besides (predictions for
+        stateful metrics)."""
         if target not in TARGETS:
             raise ValueError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
         self.graph = graph
@@ -106,7 +108,7 @@ class Program:
         plan = plan_backward(graph, list(losses), wrt_inputs) if losses else None
         self.rendered = self.target.render(
             graph, model_inputs=list(model_inputs), targets=list(targets), logs=logs, plan=plan,
-            optimizer=optimizer, header=header)
+            optimizer=optimizer, header=header, report=list(report))
         self.source = self.rendered.text()
         self.module, self.kernel_modules = self.target.load(self.rendered)
         self.n_logs = len(logs)
@@ -146,11 +148,12 @@ class Program:
         return self._call("predict", params, state, *xs)
 
     def evaluate(self, params, state, xs, ys, logs):
+        """Returns the `report` values."""
         self.check_indices(xs)
-        self._call("evaluate", params, state, *xs, *ys, logs)
+        return self._call("evaluate", params, state, *xs, *ys, logs)
 
     def train_step(self, params, state, grads, slots, hyper, xs, ys, logs):
-        """Returns the gradients of the `wrt_inputs`."""
+        """Returns (the gradients of the `wrt_inputs`, the `report` values)."""
         self.check_indices(xs)
         return self._call("train_step", params, state, grads, slots, hyper, *xs, *ys, logs)
 
@@ -160,4 +163,4 @@ class Program:
             raise ValueError("gradients() needs a program compiled with plain SGD (Update())")
         zero = np.zeros((1, max(params.size, 1)), params.dtype)
         return self.train_step(params, state, grads, zero, np.zeros(4, params.dtype), xs, ys,
-                               logs)
+                               logs)[0]

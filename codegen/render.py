@@ -161,14 +161,16 @@ def needed_ops(graph: Graph, targets, training):
 
 
 def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPlan | None,
-                  optimizer, header: str, module_name) -> Rendered:
+                  optimizer, header: str, module_name, report=()) -> Rendered:
     """Render a model's generated code. `module_name(source)` names a kernel module.
 
     `logs`: list of (value name, weight); entry k adds `weight * mean(value) * n` to logs[k],
     so that dividing the summed logs by the number of samples gives Keras' epoch averages.
+    `report`: values that evaluate and train_step also return (the predictions that stateful
+    metrics accumulate in Python).
     """
     r = _Renderer(graph)
-    log_values = [name for name, _ in logs]
+    log_values = [name for name, _ in logs] + list(report)
     phases = {}
     phases["predict"] = [(op, r.view(op, False, i)) for i, op in
                          enumerate(needed_ops(graph, graph.outputs, False))]
@@ -239,6 +241,7 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
         outputs=[r.var(o) for o in graph.outputs], logs=[(r.var(n), w) for n, w in logs],
         params=params, state=state, offsets=offsets, var=r.var, gvar=r.gvar, f=r.f,
         input_grads=[(r.var(i), g) for i, g in (plan.input_grads.items() if plan else [])],
+        report=[r.var(v) for v in report],
     )
     return Rendered(driver, kernel_modules)
 

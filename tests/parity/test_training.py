@@ -32,6 +32,45 @@ def test_saturated_probabilities_clip_as_in_keras(loss):
     compare(c, optimizers={"SGD": dict(learning_rate=0.5)})
 
 
+LOSS_CLASSES = {  # id: (class, kwargs, head activation, targets)
+    "huber": ("Huber", dict(delta=0.3), None, "normal"),
+    "log_cosh": ("LogCosh", {}, None, "normal"),
+    "poisson": ("Poisson", {}, "softplus", "positive"),
+    "kl_divergence": ("KLDivergence", {}, "softmax", "onehot"),
+    "cosine_similarity": ("CosineSimilarity", {}, None, "normal"),
+    "hinge": ("Hinge", {}, "tanh", "binary"),
+    "squared_hinge": ("SquaredHinge", {}, None, "binary"),
+    "categorical_hinge": ("CategoricalHinge", {}, None, "onehot"),
+    "mape": ("MeanAbsolutePercentageError", {}, None, "normal"),
+    "msle": ("MeanSquaredLogarithmicError", {}, "softplus", "positive"),
+    "bce_logits_smoothing": ("BinaryCrossentropy", dict(from_logits=True, label_smoothing=0.2),
+                             None, "binary"),
+    "cce_logits_smoothing": ("CategoricalCrossentropy",
+                             dict(from_logits=True, label_smoothing=0.2), None, "onehot"),
+    "cce_smoothing": ("CategoricalCrossentropy", dict(label_smoothing=0.2), "softmax",
+                      "onehot"),
+    "scce_logits": ("SparseCategoricalCrossentropy", dict(from_logits=True), None, "sparse"),
+    "binary_focal": ("BinaryFocalCrossentropy", dict(apply_class_balancing=True, gamma=1.5),
+                     "sigmoid", "binary"),
+    "binary_focal_logits": ("BinaryFocalCrossentropy", dict(from_logits=True,
+                                                            label_smoothing=0.1),
+                            None, "binary"),
+    "categorical_focal": ("CategoricalFocalCrossentropy", dict(alpha=0.4, gamma=2.5), "softmax",
+                          "onehot"),
+    "categorical_focal_logits": ("CategoricalFocalCrossentropy", dict(from_logits=True),
+                                 None, "onehot"),
+    "huber_sum": ("Huber", dict(reduction="sum"), None, "normal"),
+}
+
+
+@pytest.mark.parametrize("which", list(LOSS_CLASSES))
+def test_loss_class_matches_keras(which):
+    name, kwargs, head, targets = LOSS_CLASSES[which]
+    c = case("Dense", dict(units=4, activation="tanh"), (3,), id=which,
+             loss=(name, kwargs), head_activation=head, targets=targets)
+    compare(c, optimizers={"SGD": dict(learning_rate=0.1)})
+
+
 OPTIMIZERS = {
     "sgd_momentum": ("SGD", dict(learning_rate=0.1, momentum=0.9)),
     "sgd_nesterov": ("SGD", dict(learning_rate=0.1, momentum=0.9, nesterov=True)),
