@@ -16,6 +16,7 @@ metrics as n * batch mean.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +98,9 @@ class Program:
             optimizer=optimizer, header=header)
         self.source = self.rendered.text()
         self.module, self.kernel_modules = self.target.load(self.rendered)
+        # The driver module stays loaded while this program lives (see cache.release).
+        cache.acquire(self.module)
+        weakref.finalize(self, cache.release, self.module.__name__)
         self.n_logs = len(logs)
         self.optimizer = optimizer
         self._recorded = set()

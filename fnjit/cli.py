@@ -2,7 +2,8 @@
 
     fnjit dump path/to/script.py:model [--out DIR] [--ir] [--kind train|predict]
     fnjit dump package.module:model
-    fnjit cache dir | clear
+    fnjit cache dir | info | prune [--max-mb MB] | clear
+    fnjit --version
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 
 from .codegen import cache
+from .codegen.atomic import write_atomic
 
 
 def load_target(spec: str):
@@ -51,14 +53,32 @@ def dump(args):
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         name = f"{model.name}.{'ir.txt' if args.ir else 'py'}"
-        cache.write_atomic(out / name, text.encode())
+        write_atomic(out / name, text.encode())
         print(out / name)
     else:
         sys.stdout.write(text)
 
 
+def _version():
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("fnjit")
+    except PackageNotFoundError:
+        from .codegen import __version__
+
+        return __version__
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="fnjit", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="fnjit", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="fnjit: the Keras functional API, compiled. Commands:\n\n"
+        "  dump TARGET   print the code generated for a model (TARGET is\n"
+        "                path/to/script.py:model or package.module:model; --ir for the IR)\n"
+        "  cache ACTION  the on-disk code cache: dir, info, prune, clear\n\n"
+        "`fnjit COMMAND --help` says more about each.")
+    parser.add_argument("--version", action="version", version=f"fnjit {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("dump", help="print the generated source (or IR) of a model")
     d.add_argument("target", help="path/to/script.py:model or package.module:model")
@@ -66,17 +86,42 @@ def main(argv=None):
     d.add_argument("--ir", action="store_true", help="print the lowered IR as a table")
     d.add_argument("--kind", choices=["train", "predict"], default=None,
                    help="which program (default: train if the model is compiled)")
-    c = sub.add_parser("cache", help="show or clear the code cache")
-    c.add_argument("action", choices=["dir", "clear"])
+    c = sub.add_parser("cache", help="where the code cache is, its size; prune or clear it",
+                       description="dir: print the cache directory; info: its size, entries "
+                       "and cap (FNJIT_CACHE_MAX_MB); prune: delete least recently used "
+                       "entries down to the cap (or --max-mb) and stale temporary files; "
+                       "clear: delete everything")
+    c.add_argument("action", choices=["dir", "info", "prune", "clear"])
+    c.add_argument("--max-mb", type=float, default=None,
+                   help="with prune: the size to prune down to (default: the cap)")
     args = parser.parse_args(argv)
     if args.command == "dump":
         dump(args)
-    elif args.action == "dir":
+    else:
+        cache_command(args)
+    return 0
+
+
+def cache_command(args):
+    if args.max_mb is not None and args.action != "prune":
+        raise SystemExit("fnjit cache: --max-mb goes with prune")
+    if args.action == "dir":
         print(cache.default_cache_dir())
+    elif args.action == "info":
+        i = cache.info()
+        print(f"directory: {i['directory']}\nentries:   {i['entries']}\n"
+              f"size:      {i['bytes'] / 2**20:.1f} MB\n"
+              f"cap:       {i['max_bytes'] / 2**20:.0f} MB (FNJIT_CACHE_MAX_MB)")
+    elif args.action == "prune":
+        if args.max_mb is not None and args.max_mb < 0:
+            raise SystemExit(f"fnjit cache prune: --max-mb must be >= 0, got {args.max_mb}")
+        limit = None if args.max_mb is None else int(args.max_mb * 2**20)
+        removed, freed = cache.prune(limit=limit)
+        print(f"removed {removed} entries, freed {freed / 2**20:.1f} MB from "
+              f"{cache.default_cache_dir()}")
     else:
         cache.clear()
         print(f"cleared {cache.default_cache_dir()}")
-    return 0
 
 
 if __name__ == "__main__":
