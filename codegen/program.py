@@ -89,6 +89,8 @@ class Program:
         if target not in TARGETS:
             raise ValueError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
         self.graph = graph
+        self.model_inputs = list(model_inputs)  # value names, in the entry points' order
+        self.targets = list(targets)
         self.target = TARGETS[target]
         self.slots, self.params_size, self.state_size = layout(graph)
         logs = list(losses) + [(m, 1.0) for m in metrics]
