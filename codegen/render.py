@@ -161,8 +161,11 @@ def needed_ops(graph: Graph, targets, training):
 
 
 def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPlan | None,
-                  optimizer: str | None, header: str, module_name) -> Rendered:
+                  optimizer: str | None, header: str, module_name,
+                  native: bool = True) -> Rendered:
     """Render a model's generated code. `module_name(source)` names a kernel module.
+    `native=False` makes the entry points Python calling the native kernels (as for models
+    over NATIVE_ENTRY_MAX_STEPS steps).
 
     `logs`: list of (value name, weight); entry k adds `weight * mean(value) * n` to logs[k],
     so that dividing the summed logs by the number of samples gives Keras' epoch averages.
@@ -229,7 +232,7 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
     n_steps = max(len(p) for p in phases.values()) + len(backward)
     template = _ENV.get_template("module.py.j2")
     driver = template.render(
-        native_entries=n_steps <= NATIVE_ENTRY_MAX_STEPS, n_steps=n_steps,
+        native_entries=native and n_steps <= NATIVE_ENTRY_MAX_STEPS, n_steps=n_steps,
         header=header, graph=graph, lib=library, imports=by_module, phases=phases,
         backward=backward, plan=plan, optimizer=optimizer,
         inputs=[r.var(i) for i in model_inputs], targets=[r.var(t) for t in targets],
@@ -237,7 +240,7 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
         params=params, state=state, offsets=offsets, var=r.var, gvar=r.gvar, f=r.f,
         input_grads=[(r.var(i), g) for i, g in (plan.input_grads.items() if plan else [])],
     )
-    return Rendered(driver, kernel_modules)
+    return Rendered(driver, kernel_modules, native and n_steps <= NATIVE_ENTRY_MAX_STEPS)
 
 
 @dataclass(frozen=True)
@@ -246,6 +249,7 @@ class Rendered:
 
     driver: str
     kernels: dict  # module name -> source
+    native: bool = True  # whether the entry points are compiled (else Python over kernels)
 
     def text(self):
         """Everything, driver first, for reading (`fnjit dump`)."""
