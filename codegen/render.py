@@ -15,6 +15,7 @@ template holds only its maths.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,7 +23,7 @@ from types import SimpleNamespace
 import jinja2
 
 from .autodiff import BackwardPlan
-from .ir import Graph
+from .ir import Graph, printable
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -141,10 +142,29 @@ class _Renderer:
             dy = [self.gvar(g or "dz_" + o, o) for g, o in zip(step.dy, op.outputs)]
             dx = [self.gvar(g.target, g.of) if g else None for g in step.dx]
         return SimpleNamespace(
-            kind=op.kind, index=index, origin=op.origin, attrs=SimpleNamespace(**op.attr),
+            kind=op.kind, index=index, label=printable(op.label or "model"),
+            attrs=SimpleNamespace(**op.attr),
             ins=[self.var(i) for i in op.inputs], outs=[self.var(o) for o in op.outputs],
             saved=[self.var(s) for s in op.saved], dy=dy, dx=dx, f=self.f, training=training,
         )
+
+    def comment(self, op, v):
+        """The lines that open an op's block: where it comes from (graph positions only, never
+        a user's name), its attrs, the shapes in and out, and the equation it computes."""
+        attrs = ", ".join(f"{k}={printable(val, 40)}" for k, val in op.attrs)
+        lines = [f"{v.label}: {op.kind}" + (f" ({attrs})" if attrs else "")]
+        lib = library(op.kind)
+        if hasattr(lib, "equation"):
+            lines.append(str(lib.equation(v)).strip())
+        ins = ", ".join(f"{x} {x.dims}" for x in v.ins)
+        outs = ", ".join(f"{y} {y.dims}" for y in v.outs)
+        lines.append(f"{ins} -> {outs}")
+        return [_fit(printable(line, 1000), 94) for line in lines]
+
+
+def _fit(text, width):
+    """Cut a comment line at `width` characters (a long attr list or many inputs)."""
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def needed_ops(graph: Graph, targets, training):
@@ -160,6 +180,29 @@ def needed_ops(graph: Graph, targets, training):
     return list(reversed(keep))
 
 
+def _split_inference(graph, log_values, targets):
+    """The inference ops, split in two: the model's forward pass (everything `predict` needs,
+    and whatever `evaluate` needs that does not read a target), and the ops that read targets
+    (losses and metrics). Returns (forward ops, what the forward returns, the other ops)."""
+    ops = needed_ops(graph, list(graph.outputs) + list(log_values), False)
+    reads_target, rest, forward = set(targets), [], []
+    for op in ops:
+        if any(i in reads_target for i in op.inputs):
+            reads_target.update(op.outputs + op.saved)
+            rest.append(op)
+        else:
+            forward.append(op)
+    produced = {v for op in forward for v in op.outputs}
+    returns = list(dict.fromkeys(graph.outputs))
+    for name in [i for op in rest for i in op.inputs] + list(log_values):
+        if name in produced and name not in returns:
+            returns.append(name)
+    return forward, returns, rest
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPlan | None,
                   optimizer: str | None, header: str, module_name) -> Rendered:
     """Render a model's generated code. `module_name(source)` names a kernel module.
@@ -169,11 +212,9 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
     """
     r = _Renderer(graph)
     log_values = [name for name, _ in logs]
-    phases = {}
-    phases["predict"] = [(op, r.view(op, False, i)) for i, op in
-                         enumerate(needed_ops(graph, graph.outputs, False))]
-    phases["evaluate"] = [(op, r.view(op, False, i)) for i, op in
-                          enumerate(needed_ops(graph, log_values, False))]
+    forward_ops, forward_returns, evaluate_ops = _split_inference(graph, log_values, targets)
+    phases = {"forward": [(op, r.view(op, False, i)) for i, op in enumerate(forward_ops)],
+              "evaluate": [(op, r.view(op, False, i)) for i, op in enumerate(evaluate_ops)]}
     if plan is not None:
         phases["train"] = [(op, r.view(op, True, i)) for i, op in
                            enumerate(needed_ops(graph, log_values, True))]
@@ -181,26 +222,22 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
         backward = [(s, r.view(s.op, True, index[id(s.op)], s)) for s in plan.steps]
     else:
         backward = []
+    for phase in phases.values():
+        for op, v in phase:
+            v.comment = r.comment(op, v)
 
-    # Kernels live in their own modules, one per distinct kernel text, named by content: a
-    # kernel is compiled once per machine (Numba's cache) and shared by every model using it;
-    # a new model only compiles its entry points.
-    kernel_modules = {}  # module name -> source
-    imports = {}  # function name -> (module name, its text)
+    # Every kernel text the ops ask for, by function name; then only those the entry points
+    # call (directly or through another kernel) are emitted.
+    kernels = {}  # kind -> {function name: text}
+    texts = {}  # function name -> text (one text per name across templates)
 
     def collect(kind, text):
-        text = str(text).strip("\n")
-        if not text:
-            return
-        source = _ENV.get_template("kernel_module.py.j2").render(kind=kind, body=text)
-        name = module_name(source)
-        kernel_modules.setdefault(name, source)
-        for chunk in _split_functions(text):
+        for chunk in _split_functions(str(text)):
             fn = chunk.split("def ", 1)[1].split("(", 1)[0]
-            if fn in imports and imports[fn][1] != chunk:
+            if texts.setdefault(fn, chunk) != chunk:
                 raise ValueError(f"template {kind}.j2 defines kernel {fn!r} differently from "
                                  "another template: kernel names must name their variant")
-            imports.setdefault(fn, (name, chunk))
+            kernels.setdefault(kind, {}).setdefault(fn, chunk)
 
     collect("_runtime", library("_runtime").kernels())
     for phase in phases.values():
@@ -210,9 +247,6 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
         collect(v.kind, library(v.kind).kernels(v))
     if plan is not None:
         collect("optimizers", library("optimizers").kernel(optimizer))
-    by_module = {}
-    for fn, (mod, _) in sorted(imports.items()):
-        by_module.setdefault(mod, []).append(fn)
 
     params = [r.var(p) for p, prm in graph.params.items() if prm.trainable]
     state = [r.var(p) for p, prm in graph.params.items() if not prm.trainable]
@@ -226,18 +260,58 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
 
     # Small models get native entry points (one native call per step); large ones Python
     # entry points calling native kernels, since compiling one long function is superlinear.
-    n_steps = max(len(p) for p in phases.values()) + len(backward)
+    n_steps = max(len(forward_ops) + len(evaluate_ops),
+                  len(phases.get("train", ()))) + len(backward)
     template = _ENV.get_template("module.py.j2")
-    driver = template.render(
-        native_entries=n_steps <= NATIVE_ENTRY_MAX_STEPS, n_steps=n_steps,
-        header=header, graph=graph, lib=library, imports=by_module, phases=phases,
-        backward=backward, plan=plan, optimizer=optimizer,
-        inputs=[r.var(i) for i in model_inputs], targets=[r.var(t) for t in targets],
-        outputs=[r.var(o) for o in graph.outputs], logs=[(r.var(n), w) for n, w in logs],
-        params=params, state=state, offsets=offsets, var=r.var, gvar=r.gvar, f=r.f,
-        input_grads=[(r.var(i), g) for i, g in (plan.input_grads.items() if plan else [])],
-    )
-    return Rendered(driver, kernel_modules)
+    evaluate_reads = {n for op in evaluate_ops for n in op.inputs}
+
+    def render_driver(imports):
+        return template.render(
+            native_entries=n_steps <= NATIVE_ENTRY_MAX_STEPS, n_steps=n_steps,
+            header=header, graph=graph, lib=library, imports=imports, phases=phases,
+            backward=backward, plan=plan, optimizer=optimizer,
+            inputs=[r.var(i) for i in model_inputs], targets=[r.var(t) for t in targets],
+            outputs=[r.var(o) for o in graph.outputs], logs=[(r.var(n), w) for n, w in logs],
+            forward_returns=[r.var(o) for o in forward_returns],
+            evaluate_params=[p for p in params if p.name in evaluate_reads],
+            evaluate_state=[p for p in state if p.name in evaluate_reads],
+            params=params, state=state, offsets=offsets, var=r.var, gvar=r.gvar, f=r.f,
+            input_grads=[(r.var(i), g) for i, g in (plan.input_grads.items() if plan else [])],
+        )
+
+    # The kernels called: the words of the driver that name one, then those their texts name
+    # (within the same module). `seed` is called from Python before training.
+    owner = {}
+    for kind, fns in kernels.items():
+        for fn in fns:
+            owner.setdefault(fn, kind)
+    roots = set(_WORD.findall(render_driver({})))
+    if plan is not None:
+        roots.add("seed")
+    needed = {(owner[fn], fn) for fn in roots if fn in owner}
+    todo = list(needed)
+    while todo:
+        kind, fn = todo.pop()
+        for word in set(_WORD.findall(kernels[kind][fn])):
+            if word in kernels[kind] and (kind, word) not in needed:
+                needed.add((kind, word))
+                todo.append((kind, word))
+
+    # One module per template, named by content: a kernel is compiled once per machine
+    # (Numba's cache) and shared by every model using the same kernels of that template; a new
+    # model only compiles its entry points.
+    kernel_modules = {}  # module name -> source
+    imports = {}  # module name -> functions the driver imports from it
+    for kind, fns in kernels.items():
+        body = "\n\n\n".join(text for fn, text in fns.items() if (kind, fn) in needed)
+        if not body:
+            continue
+        source = _ENV.get_template("kernel_module.py.j2").render(kind=kind, body=body)
+        name = module_name(source)
+        kernel_modules[name] = source
+        imports[name] = sorted(fn for fn in fns if owner[fn] == kind and fn in roots)
+    return Rendered(render_driver({m: fns for m, fns in imports.items() if fns}),
+                    kernel_modules)
 
 
 @dataclass(frozen=True)
