@@ -222,7 +222,8 @@ def _mlp():
     return model
 
 
-def test_the_same_architecture_built_twice_shares_one_compiled_program():
+def test_the_same_architecture_built_twice_shares_one_compiled_program(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNJIT_CACHE_DIR", str(tmp_path))  # a new architecture really compiles
     x = np.random.default_rng(0).random((4, 784)).astype("float32")
     first = _mlp()
     first.predict(x, verbose=0)
@@ -240,6 +241,6 @@ def test_the_same_architecture_built_twice_shares_one_compiled_program():
         np.testing.assert_array_equal(second.predict(x, verbose=0), first.predict(x, verbose=0))
     assert [e for e in compiles.buffer if e[1].is_start] == []  # no Numba compile at all
     with numba_event.install_recorder("numba:compile") as control:  # the check can fail:
-        third = Sequential([layers.Dense(5, input_shape=(7,))])  # a new architecture compiles
+        third = Sequential([layers.Dense(5, input_shape=(7,))])  # another architecture
         third.predict(np.ones((2, 7), "float32"), verbose=0)
     assert [e for e in control.buffer if e[1].is_start]
