@@ -14,8 +14,10 @@ template holds only its maths.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -159,12 +161,8 @@ class _Renderer:
         ins = ", ".join(f"{x} {x.dims}" for x in v.ins)
         outs = ", ".join(f"{y} {y.dims}" for y in v.outs)
         lines.append(f"{ins} -> {outs}")
-        return [_fit(printable(line, 1000), 94) for line in lines]
-
-
-def _fit(text, width):
-    """Cut a comment line at `width` characters (a long attr list or many inputs)."""
-    return text if len(text) <= width else text[:width - 3] + "..."
+        return [part for line in lines for part in
+                textwrap.wrap(printable(line, 1000), LINE_WIDTH - 6, subsequent_indent="    ")]
 
 
 def needed_ops(graph: Graph, targets, training):
@@ -310,8 +308,8 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
         name = module_name(source)
         kernel_modules[name] = source
         imports[name] = sorted(fn for fn in fns if owner[fn] == kind and fn in roots)
-    return Rendered(render_driver({m: fns for m, fns in imports.items() if fns}),
-                    kernel_modules)
+    driver = render_driver({m: fns for m, fns in imports.items() if fns})
+    return Rendered(tidy(driver, kernels), kernel_modules)
 
 
 @dataclass(frozen=True)
@@ -342,3 +340,113 @@ def _split_functions(text):
     if any(c.startswith("def ") for c in current):
         chunks.append("\n".join(current).strip("\n"))
     return chunks
+
+
+# ---- layout of the driver: what a reader sees ---------------------------------------------------
+
+LINE_WIDTH = 100
+
+
+def _signatures(kernels):
+    """Parameter names of every kernel function: {function name: [parameter names]}."""
+    sigs = {}
+    for fns in kernels.values():
+        for fn, text in fns.items():
+            node = ast.parse(text).body[0]
+            if isinstance(node, ast.FunctionDef) and not (node.args.vararg or node.args.kwarg):
+                sigs[fn] = [a.arg for a in node.args.args]
+    return sigs
+
+
+def _bare_number(node):
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return isinstance(node, ast.Constant) and isinstance(node.value, (bool, int, float))
+
+
+def _name_numbers(driver, signatures):
+    """Kernel calls with a bare number among their positional arguments pass it, and every
+    argument after it, by keyword: `max_pool_forward(x, y, ph=2, pw=2, ...)`, not `(x, y, 2, 2)`.
+    """
+    lines = driver.split("\n")
+    edits = {}  # line index -> [(start col, end col, new text)]
+    for node in ast.walk(ast.parse(driver)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in signatures and node.lineno == node.end_lineno):
+            continue
+        params = signatures[node.func.id]
+        first = next((k for k, a in enumerate(node.args) if _bare_number(a)), None)
+        if first is None or len(node.args) > len(params) or \
+                any(isinstance(a, ast.Starred) for a in node.args):
+            continue
+        line = lines[node.lineno - 1]
+        text = [line[a.col_offset:a.end_col_offset] for a in node.args]
+        args = text[:first] + [f"{p}={t}" for p, t in zip(params[first:], text[first:])]
+        args += [line[k.value.col_offset - len(k.arg) - 1:k.value.end_col_offset]
+                 for k in node.keywords]
+        edits.setdefault(node.lineno - 1, []).append(
+            (node.col_offset, node.end_col_offset, f"{node.func.id}({', '.join(args)})"))
+    for i, changes in edits.items():
+        line = lines[i]
+        for start, end, new in sorted(changes, reverse=True):
+            line = line[:start] + new + line[end:]
+        lines[i] = line
+    return "\n".join(lines)
+
+
+def _split_args(text):
+    """Top-level comma-separated parts of an argument list."""
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    if current.strip():
+        parts.append(current.strip())
+    return parts
+
+
+def _wrap(line):
+    """A call statement longer than the line width, its arguments moved to continuation lines
+    filled up to the width (a long comment or other statement is left as it is)."""
+    indent = line[:len(line) - len(line.lstrip())]
+    head, sep, rest = line.strip().partition("(")
+    if len(line) <= LINE_WIDTH or not sep or not rest.endswith(")") or head.startswith("#") \
+            or not all(c.isalnum() or c in "_., =" for c in head):
+        return [line]
+    out, current = [indent + head + "("], indent + "    "
+    for arg in _split_args(rest[:-1]):
+        piece = arg + ","
+        if current.strip() and len(current) + 1 + len(piece) > LINE_WIDTH:
+            out.append(current.rstrip())
+            current = indent + "    "
+        current += ("" if not current.strip() else " ") + piece
+    out.append(current.rstrip()[:-1] + ")")
+    return out
+
+
+def _blank_lines(lines):
+    """At most one blank line inside a function, two before a top-level statement (PEP 8)."""
+    out, blanks = [], 0
+    for line in lines:
+        if not line.strip():
+            blanks += 1
+            continue
+        if out:
+            out += [""] * min(blanks, 1 if line.startswith(" ") else 2)
+        blanks = 0
+        out.append(line)
+    return out + [""]
+
+
+def tidy(driver, kernels):
+    """Name the numbers of kernel calls, wrap long lines, space as PEP 8 does."""
+    driver = _name_numbers(driver, _signatures(kernels))
+    lines = [part for line in driver.split("\n") for part in _wrap(line)]
+    return "\n".join(_blank_lines(lines))

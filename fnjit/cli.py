@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -50,7 +51,10 @@ def dump(args):
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        name = f"{model.name}.{'ir.txt' if args.ir else 'py'}"
+        # The model's name may come from a file: only its plain characters make the file name,
+        # so that it cannot point outside DIR.
+        stem = re.sub(r"[^A-Za-z0-9_-]", "_", model.name)[:100] or "model"
+        name = f"{stem}.{'ir.txt' if args.ir else 'py'}"
         cache.write_atomic(out / name, text.encode())
         print(out / name)
     else:

@@ -5,9 +5,10 @@ source holds no user name at all, not even in comments, so that the same archite
 same source and shares one compiled program. The user's names appear only in the legend of
 `generated_source()` (a comment, never compiled), escaped to one printable line.
 
-Names with newlines, quotes, backslashes, unicode, NUL or 5,000 characters work, as in Keras 3
-(which accepts them all; only "/" is refused). Each hostile name below would, if it reached
-the generated source, create a marker file at import or at the first call.
+Names with newlines, quotes, backslashes, unicode, control characters or 5,000 characters work,
+as in Keras 3 (which accepts them all but "/"). A NUL is refused when the layer is made, from
+code or from a file, naming it: HDF5 model files cannot store one. Each hostile name below
+would, if it reached the generated source, create a marker file at import or at the first call.
 """
 
 import json
@@ -34,7 +35,7 @@ def payloads(marker):
         f"x\r{run}\r#",  # a lone CR ends a line for Python
         f'x"""\n{run}\n"""',  # out of a docstring
         f"x\u2028{run}\\",  # a line separator, a trailing backslash
-        f"x\x00\x0c{run}",  # NUL, form feed
+        f"x\x0c\x0b\x1b[2J{run}",  # form feed, vertical tab, a terminal escape
         "é名 'quoted' \"double\" \\back\\slash " + "z" * 5000,  # unicode, quotes, 5,000 chars
     ]
 
@@ -204,6 +205,16 @@ def test_hostile_names_from_an_edited_legacy_h5_file(tmp_path, index):
     _check_loaded(keras.models.load_model(path), marker, name)
 
 
+def test_a_nul_in_a_name_is_refused_in_code_and_in_files(tmp_path):
+    with pytest.raises(ValueError, match=r"name 'a\\x00b' contains a NUL character"):
+        layers.Dense(2, name="a\x00b")
+    config = _rename(json.loads(_weightless_named_model().to_json()), "flat", "a\x00b")
+    with pytest.raises(ValueError, match="NUL character"):
+        keras.models.model_from_json(json.dumps(config))
+    with pytest.raises(TypeError, match="name must be a string"):
+        layers.Dense(2, name=3)
+
+
 def test_lambda_from_a_file_is_still_refused_in_safe_mode(tmp_path):
     x = keras.Input(shape=(3,))
     model = Model(x, layers.Lambda(lambda t: t * 2)(x))
@@ -244,3 +255,18 @@ def test_the_same_architecture_built_twice_shares_one_compiled_program(tmp_path,
         third = Sequential([layers.Dense(5, input_shape=(7,))])  # another architecture
         third.predict(np.ones((2, 7), "float32"), verbose=0)
     assert [e for e in control.buffer if e[1].is_start]
+
+
+def test_dump_out_names_its_file_without_leaving_the_directory(tmp_path, capsys):
+    from fnjit import cli
+
+    script = tmp_path / "hostile_model.py"
+    script.write_text("import fnjit as keras\n"
+                      "x = keras.Input(shape=(2,))\n"
+                      "model = keras.Model(x, keras.layers.Dense(1)(x), "
+                      "name='../../escaped\\nname')\n")
+    out = tmp_path / "out"
+    assert cli.main(["dump", f"{script}:model", "--out", str(out)]) == 0
+    (written,) = out.iterdir()
+    assert written.name == "______escaped_name.py"
+    assert not (tmp_path.parent / "escaped").exists()
