@@ -263,19 +263,21 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
     template = _ENV.get_template("module.py.j2")
     evaluate_reads = {n for op in evaluate_ops for n in op.inputs}
 
-    def render_driver(imports):
-        return template.render(
-            native_entries=n_steps <= NATIVE_ENTRY_MAX_STEPS, n_steps=n_steps,
-            header=header, graph=graph, lib=library, imports=imports, phases=phases,
-            backward=backward, plan=plan, optimizer=optimizer,
-            inputs=[r.var(i) for i in model_inputs], targets=[r.var(t) for t in targets],
-            outputs=[r.var(o) for o in graph.outputs], logs=[(r.var(n), w) for n, w in logs],
-            forward_returns=[r.var(o) for o in forward_returns],
-            evaluate_params=[p for p in params if p.name in evaluate_reads],
-            evaluate_state=[p for p in state if p.name in evaluate_reads],
-            params=params, state=state, offsets=offsets, var=r.var, gvar=r.gvar, f=r.f,
-            input_grads=[(r.var(i), g) for i, g in (plan.input_grads.items() if plan else [])],
-        )
+    # The driver is rendered once, its import lines left as a placeholder: which kernels it
+    # imports depends on which it calls.
+    placeholder = "# <imports>"
+    driver = template.render(
+        native_entries=n_steps <= NATIVE_ENTRY_MAX_STEPS, n_steps=n_steps,
+        header=header, graph=graph, lib=library, imports=placeholder, phases=phases,
+        backward=backward, plan=plan, optimizer=optimizer,
+        inputs=[r.var(i) for i in model_inputs], targets=[r.var(t) for t in targets],
+        outputs=[r.var(o) for o in graph.outputs], logs=[(r.var(n), w) for n, w in logs],
+        forward_returns=[r.var(o) for o in forward_returns],
+        evaluate_params=[p for p in params if p.name in evaluate_reads],
+        evaluate_state=[p for p in state if p.name in evaluate_reads],
+        params=params, state=state, offsets=offsets, var=r.var, gvar=r.gvar, f=r.f,
+        input_grads=[(r.var(i), g) for i, g in (plan.input_grads.items() if plan else [])],
+    )
 
     # The kernels called: the words of the driver that name one, then those their texts name
     # (within the same module). `seed` is called from Python before training.
@@ -283,7 +285,7 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
     for kind, fns in kernels.items():
         for fn in fns:
             owner.setdefault(fn, kind)
-    roots = set(_WORD.findall(render_driver({})))
+    roots = set(_WORD.findall(driver))
     if plan is not None:
         roots.add("seed")
     needed = {(owner[fn], fn) for fn in roots if fn in owner}
@@ -308,8 +310,9 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
         name = module_name(source)
         kernel_modules[name] = source
         imports[name] = sorted(fn for fn in fns if owner[fn] == kind and fn in roots)
-    driver = render_driver({m: fns for m, fns in imports.items() if fns})
-    return Rendered(tidy(driver, kernels), kernel_modules)
+    block = "".join(f"from {m} import (  # noqa: F401\n" + "".join(f"    {fn},\n" for fn in fns)
+                    + ")\n" for m, fns in imports.items() if fns)
+    return Rendered(tidy(driver.replace(placeholder + "\n", block, 1), kernels), kernel_modules)
 
 
 @dataclass(frozen=True)
@@ -347,14 +350,19 @@ def _split_functions(text):
 LINE_WIDTH = 100
 
 
+_DEF = re.compile(r"^def (\w+)\(([^)]*)\):", re.M)
+_NUMBER_ARG = re.compile(r"[(,] *(-?[0-9.]+|True|False)[,)]")
+
+
 def _signatures(kernels):
     """Parameter names of every kernel function: {function name: [parameter names]}."""
     sigs = {}
     for fns in kernels.values():
         for fn, text in fns.items():
-            node = ast.parse(text).body[0]
-            if isinstance(node, ast.FunctionDef) and not (node.args.vararg or node.args.kwarg):
-                sigs[fn] = [a.arg for a in node.args.args]
+            m = _DEF.search(text)
+            if m and "*" not in m.group(2):
+                sigs[fn] = [p.split("=")[0].split(":")[0].strip()
+                            for p in m.group(2).split(",") if p.strip()]
     return sigs
 
 
@@ -364,34 +372,26 @@ def _bare_number(node):
     return isinstance(node, ast.Constant) and isinstance(node.value, (bool, int, float))
 
 
-def _name_numbers(driver, signatures):
-    """Kernel calls with a bare number among their positional arguments pass it, and every
-    argument after it, by keyword: `max_pool_forward(x, y, ph=2, pw=2, ...)`, not `(x, y, 2, 2)`.
-    """
-    lines = driver.split("\n")
-    edits = {}  # line index -> [(start col, end col, new text)]
-    for node in ast.walk(ast.parse(driver)):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id in signatures and node.lineno == node.end_lineno):
-            continue
-        params = signatures[node.func.id]
-        first = next((k for k, a in enumerate(node.args) if _bare_number(a)), None)
-        if first is None or len(node.args) > len(params) or \
-                any(isinstance(a, ast.Starred) for a in node.args):
-            continue
-        line = lines[node.lineno - 1]
-        text = [line[a.col_offset:a.end_col_offset] for a in node.args]
-        args = text[:first] + [f"{p}={t}" for p, t in zip(params[first:], text[first:])]
-        args += [line[k.value.col_offset - len(k.arg) - 1:k.value.end_col_offset]
-                 for k in node.keywords]
-        edits.setdefault(node.lineno - 1, []).append(
-            (node.col_offset, node.end_col_offset, f"{node.func.id}({', '.join(args)})"))
-    for i, changes in edits.items():
-        line = lines[i]
-        for start, end, new in sorted(changes, reverse=True):
-            line = line[:start] + new + line[end:]
-        lines[i] = line
-    return "\n".join(lines)
+def _name_numbers(line, signatures):
+    """A kernel call with a bare number among its positional arguments passes it, and every
+    argument after it, by keyword: `max_pool_forward(x, y, ph=2, pw=2, ...)`, not
+    `(x, y, 2, 2, ...)`. Other lines are returned as they are."""
+    code = line.strip()
+    if not _NUMBER_ARG.search(code) or code.split("(", 1)[0] not in signatures:
+        return line
+    try:
+        call = ast.parse(code).body[0].value
+    except SyntaxError:  # a statement that goes on over several lines: left as it is
+        return line
+    params = signatures[call.func.id]
+    first = next((k for k, a in enumerate(call.args) if _bare_number(a)), None)
+    if first is None or len(call.args) > len(params) or \
+            any(isinstance(a, ast.Starred) for a in call.args):
+        return line
+    text = [ast.get_source_segment(code, a) for a in call.args]
+    args = text[:first] + [f"{p}={t}" for p, t in zip(params[first:], text[first:])]
+    args += [ast.get_source_segment(code, k) for k in call.keywords]
+    return line[:len(line) - len(line.lstrip())] + f"{call.func.id}({', '.join(args)})"
 
 
 def _split_args(text):
@@ -447,6 +447,7 @@ def _blank_lines(lines):
 
 def tidy(driver, kernels):
     """Name the numbers of kernel calls, wrap long lines, space as PEP 8 does."""
-    driver = _name_numbers(driver, _signatures(kernels))
-    lines = [part for line in driver.split("\n") for part in _wrap(line)]
+    signatures = _signatures(kernels)
+    lines = [part for line in driver.split("\n")
+             for part in _wrap(_name_numbers(line, signatures))]
     return "\n".join(_blank_lines(lines))
