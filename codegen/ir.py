@@ -119,7 +119,7 @@ class Graph:
                     for o in op.outputs + op.saved]
             attrs = " ".join(f"{k}={v}" for k, v in op.attrs)
             rows.append((str(i), op.kind, " ".join(op.inputs), " ".join(outs), attrs,
-                         op.label))
+                         printable(op.label)))
         widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))

@@ -1,15 +1,20 @@
 """Rendering: IR + backward plan -> Python source, through the Jinja2 templates.
 
-Every op kind `k` is the template file `templates/k.j2`, which defines three macros side by side:
+Every op kind `k` is the template file `templates/k.j2`, which defines its macros side by side:
 
-- `kernels(op)`: the `@jit` functions the op calls, named by the variant they implement
-  (identical kernel text from several ops is emitted once);
+- `kernels(op)`: the `@jit` functions the op may call, named by the variant they implement
+  (identical kernel text from several ops is emitted once; a function no entry point calls,
+  directly or through another kernel, is not emitted at all);
 - `forward(op)`: the driver lines that fill `op.outs` (and `op.saved`), already allocated;
 - `backward(op)`: the driver lines that fill every non-None `op.dx[i]` from `op.dy`, given the
-  forward's inputs, outputs and saved values. A backward always overwrites its targets.
+  forward's inputs, outputs and saved values. A backward always overwrites its targets;
+- `equation(op)` (optional): one line saying what the op computes, for the driver's comment.
 
 Allocation, gradient accumulation and comments are the module template's job, so an op's
-template holds only its maths.
+template holds only its maths. The driver's text depends on the architecture alone: values are
+named by graph position (see codegen/ir.py), comments by layer position, so the same
+architecture gives the same source and shares one compiled program. Last, `tidy` passes bare
+numbers at kernel calls by keyword and wraps lines to 100 columns.
 """
 
 from __future__ import annotations
