@@ -23,6 +23,7 @@ class LoweringContext:
         self.variables = {}  # IR param name -> Variable
         self.origin = ""  # the layer being lowered, in the user's names: for errors
         self.label = ""  # the same in graph positions ("layer 3 Dense"): for code comments
+        self.position = ""  # that layer's position ("3"; "3.1" inside the model at 3)
         self._trainable = None
 
     @property
@@ -115,6 +116,7 @@ def lower_functional(ctx, model, input_values, prefix=""):
         if hasattr(layer, "_ordered_nodes"):  # a model used as a layer: inline it
             outs = lower_functional(ctx, layer, args, prefix=position + ".")
         else:
+            ctx.position = position
             ctx.origin = f"{layer.name} ({type(layer).__name__}), node {node.index}"
             ctx.label = f"layer {position} {type(layer).__name__}" + (
                 f", call {node.index}" if node.index else "")
