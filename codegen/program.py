@@ -121,10 +121,12 @@ def layout(graph: Graph):
 
 class Program:
     def __init__(self, graph: Graph, *, model_inputs, targets=(), losses=(), metrics=(),
-                 optimizer="sgd", wrt_inputs=(), header="", target="cpu"):
+                 optimizer="sgd", wrt_inputs=(), header="", about="", target="cpu"):
         """`losses`: (value, weight) pairs; their weighted sum is what training minimises.
         `metrics`: values reported as batch means. `optimizer`: an optimizer kernel name
-        (templates/optimizers.j2)."""
+        (templates/optimizers.j2). `header`: comment lines opening the driver (no user names:
+        the compiled text depends on the architecture only); `about`: what the legend of
+        `source` says the program is (it may hold names)."""
         if target not in TARGETS:
             raise ValueError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
         self.graph = graph
@@ -137,7 +139,8 @@ class Program:
         self.rendered = self.target.render(
             graph, model_inputs=list(model_inputs), targets=list(targets), logs=logs, plan=plan,
             optimizer=optimizer, header=header)
-        self.source = self.rendered.text()
+        # For reading: the legend (the user's names, never compiled), then the code.
+        self.source = graph.legend(about) + self.rendered.text()
         self.module, self.kernel_modules = self.target.load(self.rendered)
         # The driver module stays loaded while this program lives (see cache.release).
         cache.acquire(self.module)
