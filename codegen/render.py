@@ -161,14 +161,19 @@ def needed_ops(graph: Graph, targets, training):
 
 
 def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPlan | None,
-                  optimizer: str | None, header: str, module_name) -> Rendered:
+                  optimizer: str | None, header: str, module_name, sample_weights=(),
+                  seed_weights=None) -> Rendered:
     """Render a model's generated code. `module_name(source)` names a kernel module.
 
-    `logs`: list of (value name, weight); entry k adds `weight * mean(value) * n` to logs[k],
-    so that dividing the summed logs by the number of samples gives Keras' epoch averages.
+    `logs`: one list of terms (value name, weight, sample weight input or None) per entry;
+    entry k adds `weight * sum_i sw_i * mean(value of sample i)` (sw_i = 1 without sample
+    weights) for each term to logs[k], so that dividing the summed logs by the number of
+    samples gives Keras' epoch averages. A term whose value is None adds sum_i sw_i.
+    `sample_weights`: inputs of one weight per sample, passed after the targets.
+    `seed_weights`: loss value -> the sample weight input that scales its backward seed.
     """
     r = _Renderer(graph)
-    log_values = [name for name, _ in logs]
+    log_values = [name for terms in logs for name, _, _ in terms if name is not None]
     phases = {}
     phases["predict"] = [(op, r.view(op, False, i)) for i, op in
                          enumerate(needed_ops(graph, graph.outputs, False))]
@@ -233,7 +238,10 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
         header=header, graph=graph, lib=library, imports=by_module, phases=phases,
         backward=backward, plan=plan, optimizer=optimizer,
         inputs=[r.var(i) for i in model_inputs], targets=[r.var(t) for t in targets],
-        outputs=[r.var(o) for o in graph.outputs], logs=[(r.var(n), w) for n, w in logs],
+        outputs=[r.var(o) for o in graph.outputs],
+        logs=[[(r.var(v), w, r.var(sw)) for v, w, sw in terms] for terms in logs],
+        sample_weights=[r.var(s) for s in sample_weights],
+        seed_weights={v: r.var(sw) for v, sw in (seed_weights or {}).items()},
         params=params, state=state, offsets=offsets, var=r.var, gvar=r.gvar, f=r.f,
         input_grads=[(r.var(i), g) for i, g in (plan.input_grads.items() if plan else [])],
     )
