@@ -125,3 +125,68 @@ def test_embedding_indices_are_checked_before_any_narrowing_cast():
     for bad in (3.5, np.nan, np.inf, 2.0 ** 32 + 9, -1.0, 10.0):
         with pytest.raises(ValueError, match=r"embedding.*index .* out of range.*\[0, 10\)"):
             model.predict([good, np.array([[1.0, bad]])], verbose=0)
+
+
+@pytest.mark.parametrize("make, built, other", [
+    (lambda: layers.Dense(3), (10,), (5,)),
+    (lambda: layers.Conv2D(2, 3), (8, 8, 3), (8, 8, 4)),
+    (lambda: layers.Conv2D(2, 3, data_format="channels_first"), (3, 8, 8), (4, 8, 8)),
+    (lambda: layers.SeparableConv2D(2, 3), (8, 8, 3), (8, 8, 1)),
+    (lambda: layers.Conv1D(2, 3), (8, 3), (8,)),
+    (lambda: layers.LSTM(2), (5, 3), (5, 4)),
+    (lambda: layers.GRU(2), (5, 3), (3,)),
+    (lambda: layers.BatchNormalization(), (4,), (5,)),
+    (lambda: layers.PReLU(), (4, 2), (4, 3)),
+    (lambda: layers.TimeDistributed(layers.Dense(2)), (3, 4), (3, 5)),
+], ids=["Dense", "Conv2D", "Conv2D channels_first", "SeparableConv2D", "Conv1D rank", "LSTM",
+        "GRU rank", "BatchNormalization", "PReLU", "TimeDistributed"])
+def test_a_built_layer_refuses_an_input_its_weights_do_not_fit(make, built, other):
+    layer = make()
+    layer(keras.Input(built))
+    with pytest.raises(ValueError, match=rf"Input 0 of layer '{layer.name}' "
+                                         rf"\({type(layer).__name__}\) is incompatible.*"
+                                         rf"received an input of shape \(None, .*\) \(the layer "
+                                         rf"was built for inputs of shape \(None, .*\)\)"):
+        layer(keras.Input(other))
+
+
+def test_a_built_layer_accepts_what_keras_accepts():
+    """Dense on more axes, convolutions and RNNs on other sizes, Embedding on any indices,
+    PReLU along its shared axes: the weights fit, so the call works, as in Keras."""
+    for layer, built, other in [(layers.Dense(3), (10,), (7, 10)),
+                                (layers.Conv2D(2, 3), (8, 8, 3), (16, 12, 3)),
+                                (layers.LSTM(2), (5, 3), (9, 3)),
+                                (layers.Embedding(10, 2), (4,), (7, 2)),
+                                (layers.PReLU(shared_axes=[1]), (4, 2), (6, 2))]:
+        layer(keras.Input(built))
+        assert layer(keras.Input(other)).shape[0] is None
+
+
+def nested_sequential(depth):
+    """The JSON of `depth` Sequentials, each holding the next (too deep for json.dumps)."""
+    head = '{"class_name": "Sequential", "config": {"name": "s", "layers": ['
+    dense = '{"class_name": "Dense", "config": {"name": "d", "units": 1}}'
+    return head * depth + dense + "]}}" * depth
+
+
+def test_a_config_nested_too_deeply_is_a_file_format_error(tmp_path):
+    import zipfile
+
+    from fnjit.saving import FileFormatError, model_from_config, model_from_json
+
+    deep = nested_sequential(3000)  # (300 deep builds: only the limit is refused)
+    with pytest.raises(FileFormatError, match="model_from_json: .*nested too deeply"):
+        model_from_json(deep)
+    with pytest.raises(FileFormatError, match="model_from_json: .*nested too deeply"):
+        model_from_json('{"class_name": "Sequential", "config": ' + "[" * 100_000 + "]" * 100_000
+                        + "}")
+    cyclic = {"class_name": "Sequential", "config": {"name": "s", "layers": []}}
+    cyclic["config"]["layers"].append(cyclic)  # a live dict can refer to itself
+    with pytest.raises(FileFormatError, match="model_from_config: .*nested too deeply"):
+        model_from_config(cyclic)
+    path = tmp_path / "deep.keras"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("config.json", deep)
+        zf.writestr("model.weights.h5", b"")
+    with pytest.raises(FileFormatError, match=rf"model file '{path}': .*nested too deeply"):
+        keras.models.load_model(path)
