@@ -733,4 +733,5 @@ class Trainer:
         if not self.compiled:
             return []
         self._resolve_compile()
-        return ["loss"] + [name for name, _, _, _ in self._log_layout() if name is not None]
+        return ["loss"] + [name for name, _, _, _ in self._log_layout() if name is not None] + \
+            [name for name, _, _, _ in self._stateful_metrics()]
