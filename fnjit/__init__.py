@@ -38,6 +38,7 @@ from . import (  # noqa: E402
                losses,
                metrics,
                optimizers,
+               preprocessing,
                saving,
                utils,
 )
@@ -46,5 +47,6 @@ from .layers import Input  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
 
 __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks",
-           "datasets", "initializers", "layers", "losses", "metrics", "optimizers", "saving",
+           "datasets", "initializers", "layers", "losses", "metrics", "optimizers",
+           "preprocessing", "saving",
            "utils", "__version__"]

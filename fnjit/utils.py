@@ -7,9 +7,10 @@ import numpy as np
 from . import random as _random
 from .callbacks import Progbar
 from .plotting import model_to_dot, plot_model
+from .preprocessing.sequence import pad_sequences
 
 __all__ = ["to_categorical", "normalize", "set_random_seed", "plot_model", "model_to_dot",
-           "Progbar", "get_file"]
+           "Progbar", "get_file", "pad_sequences"]
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
