@@ -81,17 +81,19 @@ def layout(graph: Graph):
 
 class Program:
     def __init__(self, graph: Graph, *, model_inputs, targets=(), losses=(), metrics=(),
-                 optimizer="sgd", wrt_inputs=(), header="", target="cpu"):
+                 penalties=(), optimizer="sgd", wrt_inputs=(), header="", target="cpu"):
         """`losses`: (value, weight) pairs; their weighted sum is what training minimises.
-        `metrics`: values reported as batch means. `optimizer`: an optimizer kernel name
-        (templates/optimizers.j2)."""
+        `metrics`: values reported as batch means. `penalties`: (value, weight) pairs minimised
+        with the losses (regularization), logged after the metrics. `optimizer`: an optimizer
+        kernel name (templates/optimizers.j2)."""
         if target not in TARGETS:
             raise ValueError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
         self.graph = graph
         self.target = TARGETS[target]
         self.slots, self.params_size, self.state_size = layout(graph)
-        logs = list(losses) + [(m, 1.0) for m in metrics]
-        plan = plan_backward(graph, list(losses), wrt_inputs) if losses else None
+        logs = list(losses) + [(m, 1.0) for m in metrics] + list(penalties)
+        minimised = list(losses) + list(penalties)
+        plan = plan_backward(graph, minimised, wrt_inputs) if losses else None
         self.rendered = self.target.render(
             graph, model_inputs=list(model_inputs), targets=list(targets), logs=logs, plan=plan,
             optimizer=optimizer, header=header)

@@ -24,6 +24,7 @@ class LoweringContext:
         self.origin = ""
         self.hint = ""
         self._trainable = None
+        self.activity_penalties = []  # scalar values: a regularizer's sum over the batch
 
     @property
     def graph(self):
@@ -114,6 +115,9 @@ def lower_functional(ctx, model, input_values):
             ctx.origin = f"{layer.name} ({type(layer).__name__}), node {node.index}"
             ctx.hint = layer.name
             outs = layer.lower(ctx, args)
+        if layer.activity_regularizer is not None:
+            ctx.origin = f"activity_regularizer of {layer.name} ({type(layer).__name__})"
+            ctx.activity_penalties += [penalty(ctx, layer.activity_regularizer, v) for v in outs]
         if len(outs) != len(node.output_tensors):
             raise RuntimeError(f"layer {layer.name!r} lowered to {len(outs)} outputs, "
                                f"expected {len(node.output_tensors)}")
@@ -126,3 +130,41 @@ def lower_functional(ctx, model, input_values):
                                    f"its declared output shape {want}")
             values[id(t)] = v
     return [values[id(t)] for t in model.outputs]
+
+
+def penalty(ctx, regularizer, value):
+    """A regularizer's penalty on IR `value` (a weight, or a layer's output), traced into the
+    graph: a scalar value (a non-scalar result is summed, as Keras adds up a loss tensor)."""
+    from . import ops
+
+    (v,), _ = ops.trace(ctx, regularizer, [value])
+    if ctx.shape(v) != ():
+        v = ops.sum(ops.SymbolicTensor(ctx, v)).value
+    return v
+
+
+def lower_penalties(ctx):
+    """The regularization terms of the loss, as (value, weight) pairs for the program: the sum
+    of the weight penalties of the trainable weights (repeated along the batch, so that its
+    batch mean is itself), and the sum of the activity penalties as an unbatched scalar, which
+    the training step divides by the batch size as Keras 3 does."""
+    from . import ops
+
+    def total(values):
+        syms = [ops.SymbolicTensor(ctx, v) for v in values]
+        out = syms[0]
+        for s in syms[1:]:
+            out = out + s
+        return out.value
+
+    out = []
+    weights = []
+    for name, var in ctx.variables.items():
+        if var.regularizer is not None and ctx.graph.params[name].trainable:
+            ctx.origin = f"regularizer of weight {var.path}"
+            weights.append(penalty(ctx, var.regularizer, name))
+    if weights:
+        out.append((ops.per_sample(ctx, total(weights)), 1.0))
+    if ctx.activity_penalties:
+        out.append((total(ctx.activity_penalties), 1.0))
+    return out

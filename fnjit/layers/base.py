@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend, initializers
+from .. import backend, constraints, initializers, regularizers
 
 
 class KerasTensor:
@@ -60,11 +60,13 @@ class Variable:
     """A weight: a numpy array in Keras' shape. Its buffer may be a view into a compiled
     model's flat parameter buffer; `assign` writes in place so that the view stays valid."""
 
-    def __init__(self, value, name, path, trainable=True):
+    def __init__(self, value, name, path, trainable=True, regularizer=None, constraint=None):
         self.value = value
         self.name = name
         self.path = path
         self.trainable = trainable
+        self.regularizer = regularizer  # its penalty joins the loss (fnjit/training.py)
+        self.constraint = constraint  # applied after every optimizer update
 
     @property
     def shape(self):
@@ -96,8 +98,8 @@ class Layer:
     """Base class of every layer (and of Model)."""
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
-                 batch_size=None, batch_input_shape=None, **kwargs):
-        for legacy in ("weights", "activity_regularizer", "input_length"):
+                 batch_size=None, batch_input_shape=None, activity_regularizer=None, **kwargs):
+        for legacy in ("weights", "input_length"):
             kwargs.pop(legacy, None)
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword arguments "
@@ -115,6 +117,8 @@ class Layer:
             batch_size, input_shape = batch_input_shape[0], batch_input_shape[1:]
         self._input_shape_arg = tuple(input_shape) if input_shape is not None else None
         self._batch_size_arg = batch_size
+        # Its penalty on each output, divided by the batch size, joins the loss (lowering.py).
+        self.activity_regularizer = regularizers.get(activity_regularizer)
 
     # ---- to override -------------------------------------------------------------------
     def build(self, input_shape):
@@ -132,7 +136,25 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} cannot be compiled")
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self.activity_regularizer is not None:  # Keras writes it only when set
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
+
+    def _weight_options(self, **options):
+        """Resolve and keep `<role>_regularizer` / `<role>_constraint` constructor arguments
+        (names, configs, instances, callables) as attributes of the same names."""
+        for key, value in options.items():
+            module = regularizers if key.endswith("_regularizer") else constraints
+            try:
+                setattr(self, key, module.get(value))
+            except ValueError as e:
+                raise ValueError(f"{type(self).__name__}: {key}: {e}") from None
+
+    def _weight_options_config(self, *keys):
+        """The config entries of `_weight_options` attributes, Keras 3's serialised form."""
+        return {k: (regularizers if k.endswith("_regularizer") else constraints)
+                .serialize(getattr(self, k)) for k in keys}
 
     @classmethod
     def from_config(cls, config):
@@ -144,11 +166,13 @@ class Layer:
         return f"{type(self).__name__} {self.name!r}"
 
     # ---- weights -----------------------------------------------------------------------
-    def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True, dtype=None):
+    def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True, dtype=None,
+                   regularizer=None, constraint=None):
         init = initializers.get(initializer)
         dtype = dtype or backend.floatx()
         value = np.ascontiguousarray(np.asarray(init(tuple(shape), dtype), dtype=dtype))
-        var = Variable(value, name, f"{self.name}/{name}", trainable)
+        var = Variable(value, name, f"{self.name}/{name}", trainable,
+                       regularizers.get(regularizer), constraints.get(constraint))
         self._weights.append(var)
         return var
 

@@ -40,6 +40,9 @@ class BatchNormalization(Layer):
         self.center = bool(center)
         self.scale = bool(scale)
         self.synchronized = synchronized
+        self._weight_options(beta_regularizer=beta_regularizer,
+                             gamma_regularizer=gamma_regularizer,
+                             beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         for key, value in zip(_INITIALIZERS, (beta_initializer, gamma_initializer,
                                               moving_mean_initializer,
                                               moving_variance_initializer)):
@@ -58,10 +61,12 @@ class BatchNormalization(Layer):
             raise ValueError(f"BatchNormalization {self.name!r}: axis {self.axis} of the input "
                              f"shape {tuple(input_shape)} must be known")
         shape = (input_shape[axis],)
-        self.gamma = self.add_weight("gamma", shape, self.gamma_initializer) \
-            if self.scale else None
-        self.beta = self.add_weight("beta", shape, self.beta_initializer) \
-            if self.center else None
+        self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
+                                     regularizer=self.gamma_regularizer,
+                                     constraint=self.gamma_constraint) if self.scale else None
+        self.beta = self.add_weight("beta", shape, self.beta_initializer,
+                                    regularizer=self.beta_regularizer,
+                                    constraint=self.beta_constraint) if self.center else None
         self.moving_mean = self.add_weight("moving_mean", shape, self.moving_mean_initializer,
                                            trainable=False)
         self.moving_variance = self.add_weight("moving_variance", shape,
@@ -84,8 +89,9 @@ class BatchNormalization(Layer):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
                 **{k: initializers.serialize(getattr(self, k)) for k in _INITIALIZERS},
-                "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,
-                "gamma_constraint": None, "synchronized": self.synchronized}
+                **self._weight_options_config("beta_regularizer", "gamma_regularizer",
+                                              "beta_constraint", "gamma_constraint"),
+                "synchronized": self.synchronized}
 
     @classmethod
     def from_config(cls, config):

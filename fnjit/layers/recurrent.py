@@ -5,7 +5,7 @@ sequence: the input projection of all time steps is one GEMM, the time loop does
 GEMM per step for the recurrent part, and the backward keeps what it needs as saved values.
 A sequence of unknown length (`Input(shape=(None, 8))`) is compiled for the length of the data.
 
-Not supported: masking, stateful=True, initial_state, regularizers and constraints.
+Not supported: masking, stateful=True, initial_state.
 Dropout draws one input mask and one recurrent mask per sequence, shared by the time steps
 and, unlike Keras 3 with recurrent_dropout (four masks), by the gates.
 """
@@ -37,19 +37,16 @@ class _Recurrent(Layer):
                  recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False,
                  use_cudnn="auto", **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         kind = type(self).__name__
         if units is None or int(units) != units or units <= 0:
             raise ValueError(f"{kind} {self.name!r}: units must be a positive int, got {units!r}")
-        for arg, value in (("kernel_regularizer", kernel_regularizer),
-                           ("recurrent_regularizer", recurrent_regularizer),
-                           ("bias_regularizer", bias_regularizer),
-                           ("activity_regularizer", activity_regularizer),
-                           ("kernel_constraint", kernel_constraint),
-                           ("recurrent_constraint", recurrent_constraint),
-                           ("bias_constraint", bias_constraint)):
-            if value is not None:
-                raise ValueError(f"{kind} {self.name!r}: {arg} is not supported yet")
+        self._weight_options(kernel_regularizer=kernel_regularizer,
+                             recurrent_regularizer=recurrent_regularizer,
+                             bias_regularizer=bias_regularizer,
+                             kernel_constraint=kernel_constraint,
+                             recurrent_constraint=recurrent_constraint,
+                             bias_constraint=bias_constraint)
         if stateful:
             raise ValueError(f"{kind} {self.name!r}: stateful=True is not supported")
         for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
@@ -90,11 +87,17 @@ class _Recurrent(Layer):
     def build(self, input_shape):
         self._check_input(input_shape)
         width = self.gates * self.units
-        self.kernel = self.add_weight("kernel", (input_shape[-1], width), self.kernel_initializer)
+        self.kernel = self.add_weight("kernel", (input_shape[-1], width), self.kernel_initializer,
+                                      **self._options("kernel"))
         self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width),
-                                                self.recurrent_initializer)
-        self.bias = self.add_weight("bias", self._bias_shape(), self._bias_init()) \
-            if self.use_bias else None
+                                                self.recurrent_initializer,
+                                                **self._options("recurrent"))
+        self.bias = self.add_weight("bias", self._bias_shape(), self._bias_init(),
+                                    **self._options("bias")) if self.use_bias else None
+
+    def _options(self, role):
+        return {"regularizer": getattr(self, f"{role}_regularizer"),
+                "constraint": getattr(self, f"{role}_constraint")}
 
     def _bias_shape(self):
         return (self.gates * self.units,)
@@ -155,10 +158,10 @@ class _Recurrent(Layer):
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": None, "recurrent_regularizer": None,
-                "bias_regularizer": None, "activity_regularizer": None,
-                "kernel_constraint": None, "recurrent_constraint": None,
-                "bias_constraint": None, "dropout": self.dropout,
+                **self._weight_options_config(
+                    "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+                    "kernel_constraint", "recurrent_constraint", "bias_constraint"),
+                "dropout": self.dropout,
                 "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
 
     @classmethod
