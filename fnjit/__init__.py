@@ -8,12 +8,14 @@ from . import (
                activations,
                backend,
                callbacks,
+               constraints,
                datasets,
                initializers,
                layers,
                losses,
                metrics,
                optimizers,
+               regularizers,
                saving,
                utils,
 )
@@ -22,5 +24,5 @@ from .layers import Input
 from .models import Model, Sequential
 
 __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks",
-           "datasets", "initializers", "layers", "losses", "metrics", "optimizers", "saving",
-           "utils", "__version__"]
+           "constraints", "datasets", "initializers", "layers", "losses", "metrics",
+           "optimizers", "regularizers", "saving", "utils", "__version__"]
