@@ -72,6 +72,7 @@ class Op:
     attrs: tuple = ()  # sorted (key, value) pairs, so that ops hash and compare by value
     origin: str = ""
     training_only: bool = False  # e.g. a batch-statistics update: absent from inference code
+    force_training: bool = False  # its training maths in every phase (a call with training=True)
 
     @property
     def attr(self) -> dict:
@@ -171,7 +172,8 @@ class Builder:
         return name
 
     def op(self, kind, inputs, out_shapes, *, hint=None, attrs=None, saved_shapes=(),
-           out_dtypes=None, origin="", training_only=False, batch_factors=None):
+           out_dtypes=None, origin="", training_only=False, batch_factors=None,
+           force_training=False):
         """Append an op; returns the list of its output value names.
 
         Batched outputs and saved values inherit the batch factor of the op's batched inputs
@@ -202,5 +204,6 @@ class Builder:
             self.graph.values[name] = Value(name, tuple(shape), self.floatx, factor)
             saved.append(name)
         self.graph.ops.append(Op(kind, tuple(inputs), tuple(outs), tuple(saved),
-                                 tuple(sorted((attrs or {}).items())), origin, training_only))
+                                 tuple(sorted((attrs or {}).items())), origin, training_only,
+                                 force_training))
         return outs

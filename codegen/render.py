@@ -143,7 +143,8 @@ class _Renderer:
         return SimpleNamespace(
             kind=op.kind, index=index, origin=op.origin, attrs=SimpleNamespace(**op.attr),
             ins=[self.var(i) for i in op.inputs], outs=[self.var(o) for o in op.outputs],
-            saved=[self.var(s) for s in op.saved], dy=dy, dx=dx, f=self.f, training=training,
+            saved=[self.var(s) for s in op.saved], dy=dy, dx=dx, f=self.f,
+            training=training or op.force_training,
         )
 
 

@@ -25,6 +25,10 @@ class LoweringContext:
         self.hint = ""
         self._trainable = None
         self.activity_penalties = []  # scalar values: a regularizer's sum over the batch
+        # The `training=` of the layer call being lowered (None: the phase decides). Layers
+        # read False (Dropout: identity; BatchNormalization: moving statistics); True makes
+        # every op of the call run its training maths in every phase.
+        self.training = None
 
     @property
     def graph(self):
@@ -60,7 +64,8 @@ class LoweringContext:
 
     def op(self, kind, inputs, out_shapes, **kw):
         kw.setdefault("hint", self.hint)
-        return self.builder.op(kind, inputs, out_shapes, origin=self.origin, **kw)
+        return self.builder.op(kind, inputs, out_shapes, origin=self.origin,
+                               force_training=self.training is True, **kw)
 
 
 def concrete_input_shapes(model, input_shapes=None):
@@ -102,15 +107,17 @@ def lower_model(model, floatx, input_shapes=None):
     return ctx, xs, ys
 
 
-def lower_functional(ctx, model, input_values):
+def lower_functional(ctx, model, input_values, training=None):
+    """`training`: that of the call of `model` (a nested model); a node's own wins."""
     values = {id(t): v for t, v in zip(model.inputs, input_values)}
     for node in model._ordered_nodes():
         if node.is_input:
             continue
         layer = node.layer
         args = [values[id(t)] for t in node.input_tensors]
+        ctx.training = node.call_args.get("training", training)
         if hasattr(layer, "_ordered_nodes"):  # a model used as a layer: inline it
-            outs = lower_functional(ctx, layer, args)
+            outs = lower_functional(ctx, layer, args, ctx.training)
         else:
             ctx.origin = f"{layer.name} ({type(layer).__name__}), node {node.index}"
             ctx.hint = layer.name
@@ -129,6 +136,7 @@ def lower_functional(ctx, model, input_values):
                 raise RuntimeError(f"layer {layer.name!r}: lowered shape {got} differs from "
                                    f"its declared output shape {want}")
             values[id(t)] = v
+    ctx.training = training
     return [values[id(t)] for t in model.outputs]
 
 

@@ -33,11 +33,14 @@ class KerasTensor:
 class Node:
     """One call of a layer."""
 
-    def __init__(self, layer, inputs, outputs, single_input):
+    def __init__(self, layer, inputs, outputs, single_input, call_args=None):
         self.layer = layer
         self.input_tensors = list(inputs)
         self.output_tensors = list(outputs)
         self.single_input = single_input
+        # Arguments given with the call that change what it computes: {"training": True}
+        # (honoured by the compiled code, fnjit/lowering.py).
+        self.call_args = dict(call_args or {})
         self.index = len(layer._inbound_nodes)
         layer._inbound_nodes.append(self)
         for i, t in enumerate(self.output_tensors):
@@ -213,7 +216,8 @@ class Layer:
         return int(sum(w.value.size for w in self.weights))
 
     # ---- calling -----------------------------------------------------------------------
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, inputs, *args, training=None, mask=None, **kwargs):
+        call_args = self._call_args(args, training, mask, kwargs)
         tensors = _flatten(inputs)
         for t in tensors:
             if not isinstance(t, KerasTensor):
@@ -231,8 +235,27 @@ class Layer:
         dtype = self.output_dtype([t.dtype for t in tensors])
         outputs = [KerasTensor(s, dtype, name=f"{self.name}/out{i}")
                    for i, s in enumerate(out_shapes)]
-        Node(self, tensors, outputs, single)
+        Node(self, tensors, outputs, single, call_args)
         return outputs if multi else outputs[0]
+
+    def _call_args(self, args, training, mask, kwargs):
+        """Check the arguments of a call besides its inputs; returns those a node records."""
+        if args:
+            raise TypeError(f"{self._what} was called with {len(args)} extra positional "
+                            "argument(s); pass its inputs as one tensor or a list, and "
+                            "training= by keyword")
+        if mask is not None:
+            raise ValueError(f"{self._what}: mask= is not supported: fnjit has no masking")
+        if kwargs:
+            raise TypeError(f"{self._what}: unexpected call argument(s) {sorted(kwargs)}; a "
+                            "layer call takes its inputs and training= (recurrent layers also "
+                            "initial_state=)")
+        if training is None:
+            return {}
+        if not isinstance(training, (bool, np.bool_)):
+            raise TypeError(f"{self._what}: training= must be True, False or None, got "
+                            f"{training!r}")
+        return {"training": bool(training)}
 
     # ---- node semantics ----------------------------------------------------------------
     def _node(self, index, what):
@@ -253,8 +276,9 @@ class Layer:
         if len(nodes) == 1 or (what.endswith("shape") and all(v == values[0] for v in values)):
             return values[0]
         at = "get_" + what.replace(" ", "_") + "_at(node_index)"
-        raise AttributeError(f"layer {self.name!r} has {len(nodes)} inbound nodes, hence the "
-                             f"notion of \"layer {what}\" is ill-defined; use {at} instead")
+        # Keras 2's words, as the guides quote them.
+        raise AttributeError(f"Layer {self.name} has multiple inbound nodes, hence the notion "
+                             f"of \"layer {what}\" is ill-defined. Use `{at}` instead.")
 
     def get_input_at(self, node_index):
         n = self._node(node_index, "input")

@@ -99,7 +99,7 @@ class Dropout(Layer):
 
     def lower(self, ctx, inputs):
         (x,) = inputs
-        if self.rate == 0:
+        if self.rate == 0 or ctx.training is False:  # called with training=False: identity
             return [x]
         shape = ctx.shape(x)
         return ctx.op("dropout", [x], [shape], attrs={"rate": self.rate}, saved_shapes=[shape])

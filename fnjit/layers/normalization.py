@@ -81,7 +81,9 @@ class BatchNormalization(Layer):
         channels = shape[axis]
         attrs = {"channels": channels, "inner": math.prod(shape[axis + 1:]),
                  "epsilon": self.epsilon, "momentum": self.momentum, "center": self.center,
-                 "scale": self.scale, "batch_stats": self.trainable}
+                 "scale": self.scale,
+                 # Frozen (trainable=False) or called with training=False: moving statistics.
+                 "batch_stats": self.trainable and ctx.training is not False}
         return ctx.op("batchnorm", [x] + params, [shape], attrs=attrs,
                       saved_shapes=[(channels,), (channels,)])
 

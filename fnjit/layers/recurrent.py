@@ -122,6 +122,9 @@ class _Recurrent(Layer):
 
     def lower(self, ctx, inputs):
         (x,) = inputs
+        # Called with training=False: no dropout in any phase.
+        dropout, recurrent_dropout = (0.0, 0.0) if ctx.training is False else \
+            (self.dropout, self.recurrent_dropout)
         _, steps, features = ctx.shape(x)
         if steps < 1:
             raise ValueError(f"{ctx.origin}: needs at least one time step, got input shape "
@@ -131,17 +134,18 @@ class _Recurrent(Layer):
         roles.update({r: (None, steps, u) for r in self.state_roles})
         if not self.return_sequences:
             roles["seq"] = (None, steps, u)
-        if self.dropout > 0:
+        if dropout > 0:
             roles["mask"] = (None, features)
             roles["xin"] = (None, steps, features)  # the masked input, for d kernel
-        if self.recurrent_dropout > 0:
+        if recurrent_dropout > 0:
             roles["rmask"] = (None, u)
         y = (None, steps, u) if self.return_sequences else (None, u)
         outs = [y] + ([(None, u)] * self.n_states if self.return_state else [])
         params = [ctx.param(self.kernel), ctx.param(self.recurrent_kernel)]
         params += [ctx.param(self.bias)] if self.use_bias else []
         return ctx.op(self.kind, [x] + params, outs, saved_shapes=list(roles.values()),
-                      attrs={**self._attrs(), "saved": tuple(roles)})
+                      attrs={**self._attrs(), "dropout": dropout,
+                             "recurrent_dropout": recurrent_dropout, "saved": tuple(roles)})
 
     def keras_weight_groups(self):
         """Keras 3 keeps an RNN's weights in its cell (LSTMCell, ...): saved under `cell/vars`,
