@@ -134,3 +134,17 @@ def test_shared_layer_output_error_keeps_keras_words():
                             '"layer output" is ill-defined. Use `get_output_at(node_index)` '
                             'instead.')
     assert lstm.get_output_at(1).shape == (None, 3)
+
+
+def test_recurrent_initial_state_is_refused_clearly():
+    x, h0 = keras.Input((3, 2)), keras.Input((4,))
+    for layer in (layers.LSTM(4), layers.GRU(4), layers.SimpleRNN(4)):
+        with pytest.raises(ValueError, match="initial_state= is not supported"):
+            layer(x, initial_state=[h0])
+
+
+def test_input_refuses_what_it_cannot_honour():
+    with pytest.raises(ValueError, match="sparse=True"):
+        keras.Input((3,), sparse=True)
+    with pytest.raises(ValueError, match="tensor="):
+        keras.Input((3,), tensor=object())

@@ -248,8 +248,7 @@ class Layer:
             raise ValueError(f"{self._what}: mask= is not supported: fnjit has no masking")
         if kwargs:
             raise TypeError(f"{self._what}: unexpected call argument(s) {sorted(kwargs)}; a "
-                            "layer call takes its inputs and training= (recurrent layers also "
-                            "initial_state=)")
+                            "layer call takes its inputs and training=")
         if training is None:
             return {}
         if not isinstance(training, (bool, np.bool_)):
@@ -328,6 +327,8 @@ class InputLayer(Layer):
                 batch_size = batch_input_shape[0]
         if shape is None:
             raise ValueError("Input needs a shape, e.g. Input(shape=(784,))")
+        if sparse:
+            raise ValueError("Input: sparse=True is not supported: inputs are dense arrays")
         if isinstance(shape, int):
             shape = (shape,)
         for d in shape:
@@ -360,5 +361,8 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, sparse=None, batch
     """A symbolic input tensor: `Input(shape=(784,))`."""
     if batch_shape is not None:
         shape, batch_size = tuple(batch_shape[1:]), batch_shape[0]
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
+    if tensor is not None:
+        raise ValueError("Input: tensor= (wrapping an existing tensor) is not supported; "
+                         "give shape= and feed the data to fit/predict")
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, sparse=sparse,
                       **kwargs)._tensor

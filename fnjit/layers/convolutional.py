@@ -32,13 +32,10 @@ class _BaseConv(Layer):
 
     def __init__(self, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, activation=None, use_bias=True, bias_initializer="zeros",
-                 weight_options=None, lora_rank=None, **kwargs):
+                 lora_rank=None, **kwargs):
         if lora_rank is not None:
             raise ValueError(f"{type(self).__name__}: lora_rank is not supported")
         super().__init__(**kwargs)
-        # `<role>_regularizer` / `<role>_constraint` of each weight role of the subclass.
-        self._option_keys = tuple(weight_options or ())
-        self._weight_options(**(weight_options or {}))
         what = f"{type(self).__name__} {self.name!r}"
         self.kernel_size = cu.normalize_tuple(kernel_size, self.rank, "kernel_size", what)
         self.strides = cu.normalize_tuple(strides, self.rank, "strides", what)
@@ -55,6 +52,11 @@ class _BaseConv(Layer):
 
     def _out_channels(self, in_channels):
         raise NotImplementedError
+
+    def _set_options(self, options):
+        """The `<role>_regularizer` / `<role>_constraint` arguments of the subclass's weights."""
+        self._option_keys = tuple(options)
+        self._weight_options(**options)
 
     def _options(self, role):
         return {"regularizer": getattr(self, f"{role}_regularizer"),
@@ -133,7 +135,8 @@ class _Conv(_BaseConv):
         options = dict(kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
                        kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
-                         use_bias, bias_initializer, options, **kwargs)
+                         use_bias, bias_initializer, **kwargs)
+        self._set_options(options)
         if filters is None or int(filters) != filters or filters <= 0:
             raise ValueError(f"{self._what}: filters must be a positive int, got {filters!r}")
         if groups != 1:
@@ -193,7 +196,8 @@ class DepthwiseConv2D(_BaseConv):
                        bias_regularizer=bias_regularizer,
                        depthwise_constraint=depthwise_constraint, bias_constraint=bias_constraint)
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
-                         use_bias, bias_initializer, options, **kwargs)
+                         use_bias, bias_initializer, **kwargs)
+        self._set_options(options)
         if int(depth_multiplier) != depth_multiplier or depth_multiplier <= 0:
             raise ValueError(f"{self._what}: depth_multiplier must be a positive int, got "
                              f"{depth_multiplier!r}")
@@ -245,7 +249,8 @@ class SeparableConv2D(_BaseConv):
                        depthwise_constraint=depthwise_constraint,
                        pointwise_constraint=pointwise_constraint, bias_constraint=bias_constraint)
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
-                         use_bias, bias_initializer, options, **kwargs)
+                         use_bias, bias_initializer, **kwargs)
+        self._set_options(options)
         if filters is None or int(filters) != filters or filters <= 0:
             raise ValueError(f"{self._what}: filters must be a positive int, got {filters!r}")
         if int(depth_multiplier) != depth_multiplier or depth_multiplier <= 0:

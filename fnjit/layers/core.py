@@ -94,6 +94,10 @@ class Dropout(Layer):
             raise ValueError(f"Dropout {self.name!r}: rate must be in [0, 1), got {rate!r}")
         if noise_shape is not None:
             raise ValueError(f"Dropout {self.name!r}: noise_shape is not supported yet")
+        if seed is not None:
+            raise ValueError(f"Dropout {self.name!r}: seed= is not supported: dropout masks "
+                             "come from one generator per model, seeded by "
+                             "fnjit.utils.set_random_seed")
         self.rate = float(rate)
         self.seed = seed
 

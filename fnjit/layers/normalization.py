@@ -39,7 +39,10 @@ class BatchNormalization(Layer):
                              f"{epsilon}")
         self.center = bool(center)
         self.scale = bool(scale)
-        self.synchronized = synchronized
+        if synchronized:
+            raise ValueError(f"BatchNormalization {self.name!r}: synchronized=True (statistics "
+                             "across devices) is not supported: fnjit trains on one device")
+        self.synchronized = False
         self._weight_options(beta_regularizer=beta_regularizer,
                              gamma_regularizer=gamma_regularizer,
                              beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)

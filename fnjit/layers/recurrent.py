@@ -49,6 +49,10 @@ class _Recurrent(Layer):
                              bias_constraint=bias_constraint)
         if stateful:
             raise ValueError(f"{kind} {self.name!r}: stateful=True is not supported")
+        if seed is not None:
+            raise ValueError(f"{kind} {self.name!r}: seed= is not supported: dropout masks "
+                             "come from one generator per model, seeded by "
+                             "fnjit.utils.set_random_seed")
         for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if not 0 <= rate < 1:
                 raise ValueError(f"{kind} {self.name!r}: {arg} must be in [0, 1), got {rate!r}")
@@ -67,6 +71,12 @@ class _Recurrent(Layer):
         self.stateful = False
         self.unroll = bool(unroll)  # a hint for graph backends; the compiled loop is the same
         self.zero_output_for_mask = bool(zero_output_for_mask)
+
+    def __call__(self, inputs, *args, initial_state=None, **kwargs):
+        if initial_state is not None:
+            raise ValueError(f"{self._what}: initial_state= is not supported yet: the "
+                             "compiled recurrence starts from zero states")
+        return super().__call__(inputs, *args, **kwargs)
 
     def _step_activation(self, arg, value):
         name = activations.get(value)
