@@ -81,11 +81,13 @@ def layout(graph: Graph):
 
 class Program:
     def __init__(self, graph: Graph, *, model_inputs, targets=(), losses=(), metrics=(),
-                 penalties=(), optimizer="sgd", wrt_inputs=(), header="", target="cpu"):
+                 penalties=(), constraints=(), optimizer="sgd", wrt_inputs=(), header="",
+                 target="cpu"):
         """`losses`: (value, weight) pairs; their weighted sum is what training minimises.
         `metrics`: values reported as batch means. `penalties`: (value, weight) pairs minimised
-        with the losses (regularization), logged after the metrics. `optimizer`: an optimizer
-        kernel name (templates/optimizers.j2)."""
+        with the losses (regularization), logged after the metrics. `constraints`: (param name,
+        attrs) projections applied after each update (templates/constraint.j2). `optimizer`:
+        an optimizer kernel name (templates/optimizers.j2)."""
         if target not in TARGETS:
             raise ValueError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
         self.graph = graph
@@ -96,7 +98,7 @@ class Program:
         plan = plan_backward(graph, minimised, wrt_inputs) if losses else None
         self.rendered = self.target.render(
             graph, model_inputs=list(model_inputs), targets=list(targets), logs=logs, plan=plan,
-            optimizer=optimizer, header=header)
+            optimizer=optimizer, header=header, constraints=list(constraints))
         self.source = self.rendered.text()
         self.module, self.kernel_modules = self.target.load(self.rendered)
         self.n_logs = len(logs)

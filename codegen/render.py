@@ -162,7 +162,7 @@ def needed_ops(graph: Graph, targets, training):
 
 
 def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPlan | None,
-                  optimizer: str | None, header: str, module_name) -> Rendered:
+                  optimizer: str | None, header: str, module_name, constraints=()) -> Rendered:
     """Render a model's generated code. `module_name(source)` names a kernel module.
 
     `logs`: list of (value name, weight); entry k adds `weight * mean(value) * n` to logs[k],
@@ -211,6 +211,11 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
         collect(v.kind, library(v.kind).kernels(v))
     if plan is not None:
         collect("optimizers", library("optimizers").kernel(optimizer))
+    # Constraints: (param name, attrs) projected after the update (templates/constraint.j2).
+    constraint_views = [SimpleNamespace(p=r.var(name), attrs=SimpleNamespace(**attrs), f=r.f)
+                        for name, attrs in constraints] if plan is not None else []
+    for c in constraint_views:
+        collect("constraint", library("constraint").kernels(c))
     by_module = {}
     for fn, (mod, _) in sorted(imports.items()):
         by_module.setdefault(mod, []).append(fn)
@@ -232,7 +237,7 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
     driver = template.render(
         native_entries=n_steps <= NATIVE_ENTRY_MAX_STEPS, n_steps=n_steps,
         header=header, graph=graph, lib=library, imports=by_module, phases=phases,
-        backward=backward, plan=plan, optimizer=optimizer,
+        backward=backward, plan=plan, optimizer=optimizer, constraints=constraint_views,
         inputs=[r.var(i) for i in model_inputs], targets=[r.var(t) for t in targets],
         outputs=[r.var(o) for o in graph.outputs], logs=[(r.var(n), w) for n, w in logs],
         params=params, state=state, offsets=offsets, var=r.var, gvar=r.gvar, f=r.f,

@@ -1,9 +1,12 @@
 """Weight constraints, as `keras.constraints`: projections applied to a weight after every
 optimizer update (Keras 3 applies them to each trainable weight right after the update).
 
-fnjit applies them in Python right after each native training step, on the weight's view into
-the flat parameter buffer (fnjit/training.py): a constraint is a numpy function of the weight's
-value that returns the projected value of the same shape. A user callable gets a numpy array.
+The built-in constraints are compiled into the training step, after the update
+(templates/constraint.j2; `lowered` gives the template its attributes). Any other callable, and
+a norm constraint whose axes are not contiguous, runs in Python right after each native step on
+the weight's view into the flat parameter buffer (fnjit/training.py): it gets the weight as a
+numpy array and returns the projected value of the same shape. Called on a numpy array, the
+built-in constraints compute the same formula with numpy.
 """
 
 from __future__ import annotations
@@ -146,6 +149,35 @@ def get(identifier):
     raise ValueError(f"cannot interpret {identifier!r} as a constraint")
 
 
+def lowered(constraint, shape):
+    """The attributes of templates/constraint.j2 for a built-in constraint on a weight of
+    `shape`, or None where the template cannot express it (a user callable or subclass, or
+    norm axes that are not contiguous)."""
+    kind = type(constraint)
+    if kind is NonNeg:
+        return {"kind": "non_neg"}
+    if kind not in (MaxNorm, MinMaxNorm, UnitNorm):
+        return None
+    rank = len(shape)
+    axes = constraint.axis if isinstance(constraint.axis, (list, tuple)) else [constraint.axis]
+    try:
+        axes = sorted({int(a) % rank if -rank <= int(a) < rank else None for a in axes})
+    except TypeError:
+        axes = [None]
+    if not axes or None in axes:
+        raise ValueError(f"{kind.__name__}: axis={constraint.axis!r} is not an axis of a weight "
+                         f"of shape {tuple(shape)}")
+    if axes != list(range(axes[0], axes[-1] + 1)):
+        return None
+    lo, hi, rate = {MaxNorm: lambda c: (0.0, c.max_value, 1.0),
+                    MinMaxNorm: lambda c: (c.min_value, c.max_value, c.rate),
+                    UnitNorm: lambda c: (1.0, 1.0, 1.0)}[kind](constraint)
+    return {"kind": "norm", "outer": int(np.prod(shape[:axes[0]])),
+            "size": int(np.prod(shape[axes[0]:axes[-1] + 1])),
+            "inner": int(np.prod(shape[axes[-1] + 1:])), "lo": float(lo), "hi": float(hi),
+            "rate": float(rate), "epsilon": float(epsilon())}
+
+
 def apply(constraint, variable):
     """Project `variable` in place (its value stays a view into the flat buffer)."""
     value = np.asarray(constraint(variable.value))
@@ -156,4 +188,4 @@ def apply(constraint, variable):
 
 
 __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "apply", "deserialize",
-           "get", "max_norm", "min_max_norm", "non_neg", "serialize", "unit_norm"]
+           "get", "lowered", "max_norm", "min_max_norm", "non_neg", "serialize", "unit_norm"]

@@ -242,3 +242,28 @@ def test_keras_file_round_trip(tmp_path):
     xs = np.random.default_rng(5).normal(size=(3, 4)).astype("float32")
     ts = np.zeros((3, 2), "float32")
     assert np.isclose(m.evaluate(xs, ts, verbose=0), m2.evaluate(xs, ts, verbose=0))
+
+
+def test_built_in_constraints_are_compiled_and_others_run_after_the_step():
+    """MaxNorm on contiguous axes is part of the generated step; on axes (0, 2) of a 3-D kernel
+    (not contiguous) it runs in numpy after the step: both give numpy's numbers."""
+    x = keras.Input((4, 3))
+    c = layers.Conv1D(2, 2, kernel_constraint=constraints.MaxNorm(0.2, axis=[0, 1]),
+                      bias_constraint=constraints.UnitNorm(axis=0))
+    c2 = layers.Conv1D(2, 2, kernel_constraint=constraints.MinMaxNorm(0.5, 0.6, rate=0.5,
+                                                                      axis=[0, 2]))
+    m = keras.Model(x, c2(c(x)))
+    m.compile(keras.optimizers.SGD(learning_rate=0.0), "mse")
+    rng = np.random.default_rng(6)
+    for w in m.weights:
+        w.assign(rng.normal(size=w.shape).astype("float32"))
+    k, b, k2 = c.kernel.numpy(), c.bias.numpy(), c2.kernel.numpy()
+    xs = rng.normal(size=(2, 4, 3)).astype("float32")
+    m.train_on_batch(xs, np.zeros((2, 2, 2), "float32"))  # rate 0: only the projections act
+    source = m.generated_source("train")
+    assert source.count("constraint_norm(") == 3  # two compiled calls + the kernel's def
+    assert np.allclose(c.kernel.value, _np_max_norm(k, 0.2, (0, 1)), atol=1e-6)
+    assert np.allclose(c.bias.value, b / (1e-7 + np.linalg.norm(b)), atol=1e-6)
+    n = np.sqrt((k2 ** 2).sum(axis=(0, 2), keepdims=True))
+    want = k2 * (0.5 * np.clip(n, 0.5, 0.6) + 0.5 * n) / (1e-7 + n)
+    assert np.allclose(c2.kernel.value, want, atol=1e-6)
