@@ -136,15 +136,16 @@ def test_shared_layer_output_error_keeps_keras_words():
     assert lstm.get_output_at(1).shape == (None, 3)
 
 
-def test_recurrent_initial_state_is_refused_clearly():
-    x, h0 = keras.Input((3, 2)), keras.Input((4,))
-    for layer in (layers.LSTM(4), layers.GRU(4), layers.SimpleRNN(4)):
-        with pytest.raises(ValueError, match="initial_state= is not supported"):
-            layer(x, initial_state=[h0])
-
-
 def test_input_refuses_what_it_cannot_honour():
     with pytest.raises(ValueError, match="sparse=True"):
         keras.Input((3,), sparse=True)
     with pytest.raises(ValueError, match="tensor="):
         keras.Input((3,), tensor=object())
+
+
+def test_training_argument_survives_a_keras_file(tmp_path):
+    x = keras.Input((100,))
+    m = keras.Model(x, layers.Dropout(0.5)(x, training=True))
+    m.save(tmp_path / "m.keras")
+    m2 = keras.models.load_model(tmp_path / "m.keras")
+    assert set(np.unique(m2.predict(np.ones((2, 100), "float32"), verbose=0))) == {0.0, 2.0}

@@ -5,7 +5,9 @@ sequence: the input projection of all time steps is one GEMM, the time loop does
 GEMM per step for the recurrent part, and the backward keeps what it needs as saved values.
 A sequence of unknown length (`Input(shape=(None, 8))`) is compiled for the length of the data.
 
-Not supported: masking, stateful=True, initial_state.
+Not supported: masking, stateful=True. `initial_state=` (or Keras 2's `layer([x, h, c])`)
+gives the starting states as inputs of the op; their gradients are those left in the
+backward loop after its first step.
 Dropout draws one input mask and one recurrent mask per sequence, shared by the time steps
 and, unlike Keras 3 with recurrent_dropout (four masks), by the gates.
 """
@@ -73,9 +75,16 @@ class _Recurrent(Layer):
         self.zero_output_for_mask = bool(zero_output_for_mask)
 
     def __call__(self, inputs, *args, initial_state=None, **kwargs):
+        """`initial_state`: the starting states, a tensor or a list (LSTM: [h, c]) of shape
+        (batch, units); they become inputs of the node after the sequence (as Keras 2's
+        `layer([x, h, c])`, also accepted), and gradients flow into them."""
         if initial_state is not None:
-            raise ValueError(f"{self._what}: initial_state= is not supported yet: the "
-                             "compiled recurrence starts from zero states")
+            if isinstance(inputs, (list, tuple)):
+                raise ValueError(f"{self._what}: give the initial states either in the input "
+                                 "list or as initial_state=, not both")
+            states = list(initial_state) if isinstance(initial_state, (list, tuple)) \
+                else [initial_state]
+            inputs = [inputs] + states
         return super().__call__(inputs, *args, **kwargs)
 
     def _step_activation(self, arg, value):
@@ -87,15 +96,26 @@ class _Recurrent(Layer):
 
     # ---- shapes and weights ---------------------------------------------------------------
     def _check_input(self, input_shape):
-        if isinstance(input_shape, list) or len(input_shape) != 3:
+        """The sequence's shape; with initial states (a list of shapes), theirs are checked."""
+        if isinstance(input_shape, list):
+            if len(input_shape) != 1 + self.n_states:
+                raise ValueError(f"{self._what} takes a sequence and {self.n_states} initial "
+                                 f"state(s), got {len(input_shape)} inputs {input_shape}")
+            for shape in input_shape[1:]:
+                if len(shape) != 2 or shape[-1] != self.units:
+                    raise ValueError(f"{self._what}: each initial state must have shape "
+                                     f"(batch, {self.units}), got {tuple(shape)}")
+            input_shape = input_shape[0]
+        if len(input_shape) != 3:
             raise ValueError(f"{type(self).__name__} {self.name!r} expects one input of shape "
                              f"(batch, timesteps, features), got {input_shape}")
         if input_shape[-1] is None:
             raise ValueError(f"{type(self).__name__} {self.name!r}: the feature axis of its "
                              f"input must be known, got input shape {input_shape}")
+        return input_shape
 
     def build(self, input_shape):
-        self._check_input(input_shape)
+        input_shape = self._check_input(input_shape)
         width = self.gates * self.units
         self.kernel = self.add_weight("kernel", (input_shape[-1], width), self.kernel_initializer,
                                       **self._options("kernel"))
@@ -116,7 +136,7 @@ class _Recurrent(Layer):
         return self.bias_initializer
 
     def compute_output_shape(self, input_shape):
-        self._check_input(input_shape)
+        input_shape = self._check_input(input_shape)
         batch, steps = input_shape[0], input_shape[1]
         y = (batch, steps, self.units) if self.return_sequences else (batch, self.units)
         if self.return_state:
@@ -131,7 +151,7 @@ class _Recurrent(Layer):
                 "recurrent_dropout": self.recurrent_dropout}
 
     def lower(self, ctx, inputs):
-        (x,) = inputs
+        x, states = inputs[0], list(inputs[1:])
         # Called with training=False: no dropout in any phase.
         dropout, recurrent_dropout = (0.0, 0.0) if ctx.training is False else \
             (self.dropout, self.recurrent_dropout)
@@ -153,9 +173,11 @@ class _Recurrent(Layer):
         outs = [y] + ([(None, u)] * self.n_states if self.return_state else [])
         params = [ctx.param(self.kernel), ctx.param(self.recurrent_kernel)]
         params += [ctx.param(self.bias)] if self.use_bias else []
-        return ctx.op(self.kind, [x] + params, outs, saved_shapes=list(roles.values()),
+        return ctx.op(self.kind, [x] + params + states, outs,
+                      saved_shapes=list(roles.values()),
                       attrs={**self._attrs(), "dropout": dropout,
-                             "recurrent_dropout": recurrent_dropout, "saved": tuple(roles)})
+                             "recurrent_dropout": recurrent_dropout, "saved": tuple(roles),
+                             "initial_state": bool(states)})
 
     def keras_weight_groups(self):
         """Keras 3 keeps an RNN's weights in its cell (LSTMCell, ...): saved under `cell/vars`,
