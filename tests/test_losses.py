@@ -47,10 +47,7 @@ def _targets(loss, n, k):
 
 
 @pytest.mark.parametrize("loss,activation", CASES)
-def test_loss_value_and_gradient(loss, activation):
-    from fnjit import backend
-
-    backend.set_floatx("float64")
+def test_loss_value_and_gradient(loss, activation, float64):
     model = _model(activation)
     model.compile("sgd", loss)
     x = rng.normal(size=(7, 3))

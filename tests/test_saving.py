@@ -33,9 +33,10 @@ def two_io_model():
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """One compiled, trained two-input two-output model (one compile for the module)."""
-    fnjit.backend.clear_session()
+def trained(fresh_globals):
+    """One compiled, trained two-input two-output model (one compile for the module), built from
+    fnjit's defaults whatever ran before (module fixtures come before conftest's per-test reset)."""
+    fresh_globals()
     fnjit.utils.set_random_seed(0)
     model = two_io_model()
     model.compile("adam", loss=["categorical_crossentropy", "mse"],
