@@ -145,43 +145,77 @@ def test_plain_sgd_with_keras1_lr(float64):
     _steps(opt, _sgd_rule(0.05, 0.0, False))
 
 
-@pytest.mark.parametrize("rho,momentum,epsilon", [(0.9, 0.0, 1e-7), (0.8, 0.0, 0.01),
-                                                  (0.8, 0.5, 0.01)])
-def test_rmsprop_against_keras_rule(float64, rho, momentum, epsilon):
+def _rmsprop_rule(lr, rho, momentum, epsilon):
     def rule(s, i, w, g, t):
         v, m = s.get(i, (0, 0))
         v = rho * v + (1 - rho) * g * g
-        increment = 0.01 * g / np.sqrt(v + epsilon)
+        increment = lr * g / np.sqrt(v + epsilon)
         m = momentum * m + increment
         s[i] = (v, m)
         return w - (m if momentum else increment)
-    _steps(optimizers.RMSprop(learning_rate=0.01, rho=rho, momentum=momentum, epsilon=epsilon),
-           rule)
+    return rule
 
 
-@pytest.mark.parametrize("initial,epsilon", [(0.1, 1e-7), (0.3, 0.05)])
-def test_adagrad_against_keras_rule(float64, initial, epsilon):
+def _adagrad_rule(lr, initial, epsilon):
     def rule(s, i, w, g, t):
         a = s.get(i, initial) + g * g
         s[i] = a
-        return w - 0.01 * g / np.sqrt(a + epsilon)
-    _steps(optimizers.Adagrad(learning_rate=0.01, initial_accumulator_value=initial,
-                              epsilon=epsilon), rule)
+        return w - lr * g / np.sqrt(a + epsilon)
+    return rule
 
 
-@pytest.mark.parametrize("beta_1,beta_2,epsilon,decay", [(0.9, 0.999, 1e-7, 0.0),
-                                                         (0.5, 0.8, 0.1, 0.3)])
-def test_adam_against_keras_rule(float64, beta_1, beta_2, epsilon, decay):
+def _adam_rule(lr, beta_1, beta_2, epsilon, decay=0.0):
     def rule(s, i, w, g, t):
         m, v = s.get(i, (0, 0))
         m = m + (g - m) * (1 - beta_1)
         v = v + (g * g - v) * (1 - beta_2)
         s[i] = (m, v)
-        lr = 0.01 / (1 + decay * (t - 1))
-        alpha = lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+        rate = lr / (1 + decay * (t - 1))
+        alpha = rate * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
         return w - alpha * m / (np.sqrt(v) + epsilon)
+    return rule
+
+
+@pytest.mark.parametrize("rho,momentum,epsilon", [(0.9, 0.0, 1e-7), (0.8, 0.0, 0.01),
+                                                  (0.8, 0.5, 0.01)])
+def test_rmsprop_against_keras_rule(float64, rho, momentum, epsilon):
+    _steps(optimizers.RMSprop(learning_rate=0.01, rho=rho, momentum=momentum, epsilon=epsilon),
+           _rmsprop_rule(0.01, rho, momentum, epsilon))
+
+
+@pytest.mark.parametrize("initial,epsilon", [(0.1, 1e-7), (0.3, 0.05)])
+def test_adagrad_against_keras_rule(float64, initial, epsilon):
+    _steps(optimizers.Adagrad(learning_rate=0.01, initial_accumulator_value=initial,
+                              epsilon=epsilon), _adagrad_rule(0.01, initial, epsilon))
+
+
+@pytest.mark.parametrize("beta_1,beta_2,epsilon,decay", [(0.9, 0.999, 1e-7, 0.0),
+                                                         (0.5, 0.8, 0.1, 0.3)])
+def test_adam_against_keras_rule(float64, beta_1, beta_2, epsilon, decay):
     _steps(optimizers.Adam(learning_rate=0.01, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-                           decay=decay), rule)
+                           decay=decay), _adam_rule(0.01, beta_1, beta_2, epsilon, decay))
+
+
+# Keras 3's defaults (keras.optimizers.X().get_config() with Keras 3.15).
+KERAS_DEFAULTS = {
+    "sgd": ({"learning_rate": 0.01, "momentum": 0.0, "nesterov": False},
+            _sgd_rule(0.01, 0.0, False)),
+    "rmsprop": ({"learning_rate": 0.001, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-7},
+                _rmsprop_rule(0.001, 0.9, 0.0, 1e-7)),
+    "adagrad": ({"learning_rate": 0.001, "initial_accumulator_value": 0.1, "epsilon": 1e-7},
+                _adagrad_rule(0.001, 0.1, 1e-7)),
+    "adam": ({"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
+             _adam_rule(0.001, 0.9, 0.999, 1e-7)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_DEFAULTS))
+def test_optimizer_by_name_has_keras_defaults(float64, name):
+    config, rule = KERAS_DEFAULTS[name]
+    opt = optimizers.get(name)
+    assert {k: opt.get_config()[k] for k in config} == pytest.approx(config)
+    assert opt.get_config()["decay"] == 0.0 and opt.get_config()["name"] == name
+    _steps(opt, rule)
 
 
 @pytest.mark.parametrize("make,name", [

@@ -39,8 +39,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from template_mutants import mutants as template_mutants  # noqa: E402
 
-OPTIMIZER_TESTS = ["tests/test_training.py", "-k",
-                   "keras_rule or refused or learning_rate or keras1 or loss_weights"]
+OPTIMIZER_TESTS = ["tests/test_training.py", "tests/test_saving.py", "-k",
+                   "keras_rule or refused or learning_rate or keras1 or loss_weights or defaults"
+                   " or optimizer_variables"]
 CORE_TESTS = ["tests/test_ops.py", "tests/test_training.py"]
 
 # part -> [(file pattern, the tests that cover it, the definitions mutated (None: all))]
