@@ -55,7 +55,7 @@ PARTS = {
     "optimizers": [("fnjit/optimizers.py", OPTIMIZER_TESTS, None)],
     "losses": [("fnjit/losses.py", ["tests/test_losses.py", "tests/test_custom_loss.py"],
                 None)],
-    "training_weighting": [("fnjit/training.py", ["tests/test_training.py"],
+    "training_weighting": [("fnjit/training.py", ["tests/test_training.py", "tests/test_dump.py"],
                             {"_per_output", "_output_specs", "_log_names", "_program"})],
     "summary": [("fnjit/summary.py", ["tests/test_graph.py", "tests/test_batchnorm.py", "-k",
                                       "summary"], None)],
