@@ -117,6 +117,10 @@ def _steps(opt, rule, steps=3):
         w = [rule(state, i, wi, g, step + 1) for i, (wi, g) in enumerate(zip(w, grads))]
         for got, want in zip(model.get_weights(), w):
             np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+        # Predicting between steps (a second program over the same weights) keeps the
+        # optimizer's state.
+        np.testing.assert_allclose(model.predict(data, verbose=0), data @ w[0] + w[1],
+                                   rtol=1e-9, atol=1e-12)
     assert opt.iterations == steps
 
 
