@@ -12,7 +12,10 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/gradcheck.py
 # counters, the random generator, and any setting added there later). Every global they hold is
 # snapshotted once and put back before and after every test, so that no test sees another's
 # settings whatever the order (the default tox env runs in random order: pytest-randomly).
-SETTINGS_MODULES = ("fnjit.backend", "fnjit.random", "fnjit.config")
+# codegen.program counts the native drivers this process compiled (past FNJIT_NATIVE_DRIVERS,
+# new models get Python entry points): each test gets the whole budget, so that whether its
+# models are native does not depend on how many models the tests before it built.
+SETTINGS_MODULES = ("fnjit.backend", "fnjit.random", "fnjit.config", "fnjit.codegen.program")
 _DEFAULTS = {}
 
 

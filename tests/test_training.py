@@ -74,32 +74,6 @@ def test_two_inputs_two_outputs_dicts_and_loss_weights():
         model.fit([xa, xb], {"main_output": labels}, verbose=0)
 
 
-@pytest.mark.parametrize("loss_weights", [[0.3, 2.0], {"o2": 0.5}])
-def test_loss_weights_scale_each_output_gradient(float64, loss_weights):
-    """One SGD step on a shared trunk with two mse heads moves every weight by the gradient of
-    w1 * mse1 + w2 * mse2 (numpy below), not only the logged losses."""
-    rng = np.random.default_rng(21)
-    x = Input(shape=(3,))
-    h = layers.Dense(4, name="trunk")(x)
-    model = Model(x, [layers.Dense(2, name="o1")(h), layers.Dense(1, name="o2")(h)])
-    model.compile(optimizers.SGD(learning_rate=0.1), "mse", loss_weights=loss_weights)
-    w1, w2 = loss_weights if isinstance(loss_weights, list) else (1.0, loss_weights["o2"])
-    data = rng.normal(size=(6, 3))
-    t1, t2 = rng.normal(size=(6, 2)), rng.normal(size=(6, 1))
-    k, b, k1, b1, k2, b2 = model.get_weights()
-    hid = data @ k + b
-    d1 = w1 * 2 * (hid @ k1 + b1 - t1) / t1.size
-    d2 = w2 * 2 * (hid @ k2 + b2 - t2) / t2.size
-    dh = d1 @ k1.T + d2 @ k2.T
-    grads = [data.T @ dh, dh.sum(0), hid.T @ d1, d1.sum(0), hid.T @ d2, d2.sum(0)]
-    logs = model.train_on_batch(data, [t1, t2])
-    l1 = np.mean((hid @ k1 + b1 - t1) ** 2)
-    l2 = np.mean((hid @ k2 + b2 - t2) ** 2)
-    np.testing.assert_allclose(logs, [w1 * l1 + w2 * l2, w1 * l1, w2 * l2], rtol=1e-9)
-    for got, w, g in zip(model.get_weights(), [k, b, k1, b1, k2, b2], grads):
-        np.testing.assert_allclose(got, w - 0.1 * g, rtol=1e-9, atol=1e-12)
-
-
 def _steps(opt, rule, steps=3):
     """Weights after each of `steps` steps of `opt` on a Dense layer and mse, against Keras 3's
     update `rule(state, index, w, g, t)` written in numpy (t counts steps from 1; `state` holds

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from template_mutants import mutants as template_mutants  # noqa: E402
 
 OPTIMIZER_TESTS = ["tests/test_training.py", "tests/test_saving.py", "-k",
-                   "keras_rule or refused or learning_rate or keras1 or loss_weights or defaults"
+                   "keras_rule or refused or learning_rate or keras1 or defaults"
                    " or optimizer_variables"]
 CORE_TESTS = ["tests/test_ops.py", "tests/test_training.py"]
 
@@ -55,8 +55,12 @@ PARTS = {
     "optimizers": [("fnjit/optimizers.py", OPTIMIZER_TESTS, None)],
     "losses": [("fnjit/losses.py", ["tests/test_losses.py", "tests/test_custom_loss.py"],
                 None)],
-    "training_weighting": [("fnjit/training.py", ["tests/test_training.py", "tests/test_dump.py"],
-                            {"_per_output", "_output_specs", "_log_names", "_program"})],
+    "training_weighting": [("fnjit/training.py", ["tests/test_training.py",
+                                                  "tests/test_loss_weighting.py",
+                                                  "tests/test_dump.py"],
+                            {"_per_output", "_class_weights_to_samples", "_output_specs",
+                             "per_output_metrics", "_log_layout", "_program",
+                             "_training_values", "_sample_weights", "_logs_dict"})],
     "summary": [("fnjit/summary.py", ["tests/test_graph.py", "tests/test_batchnorm.py", "-k",
                                       "summary"], None)],
     "templates": [
