@@ -61,8 +61,9 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: momentum must be in [0, 1], got {momentum!r}")
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
-        self.kernel = "sgd_nesterov" if nesterov else ("sgd_momentum" if momentum else "sgd")
-        self.slots = 1 if momentum or nesterov else 0
+        # As Keras: without momentum there is no momentum variable, Nesterov or not.
+        self.kernel = ("sgd_nesterov" if nesterov else "sgd_momentum") if momentum else "sgd"
+        self.slots = 1 if momentum else 0
 
     def hyper(self, dtype):
         return np.array([self.current_lr(), self.momentum], dtype)

@@ -123,6 +123,21 @@ def test_summary_graph_format_has_connected_to_and_thousands():
     assert "Total params: 1,003,001" in text
 
 
+def test_summary_rows_of_a_shared_layer_say_multiple():
+    """A layer called on inputs of two shapes prints `multiple` (as Keras 2 and 3), and each row
+    counts every weight of its layer."""
+    a = Input(shape=(3, 4), name="a")
+    b = Input(shape=(5, 4), name="b")
+    shared = layers.Dense(2, name="shared")
+    model = Model([a, b], layers.concatenate([shared(a), shared(b)], axis=1, name="cat"))
+    lines = []
+    model.summary(print_fn=lines.append)
+    row = next(line for line in lines if line.startswith("shared (Dense)"))
+    assert row.split()[2:4] == ["multiple", "10"], row
+    assert next(line for line in lines if line.startswith("cat ")).split()[2:6] == \
+        ["(None,", "8,", "2)", "0"]
+
+
 def test_clear_errors():
     x = Input(shape=(4,))
     with pytest.raises(ValueError, match="units must be a positive int"):
