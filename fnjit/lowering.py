@@ -23,7 +23,8 @@ class LoweringContext:
         self.variables = {}  # IR param name -> Variable
         self.origin = ""
         self.hint = ""
-        self._trainable = None
+        self._trainable = lambda variable: True  # lower_model: the model's trainable weights
+        self.added_losses = []  # values of Layer.add_loss in traced calls (summed per sample)
 
     @property
     def graph(self):

@@ -38,6 +38,9 @@ class Model(Layer, Trainer):
             if type(self) is Model:
                 raise ValueError("Model needs inputs and outputs: Model(inputs=x, outputs=y)")
             return
+        if _subclassed(self):
+            raise ValueError(f"{type(self).__name__} defines call(): a subclassed model takes no "
+                             "inputs/outputs (it is built from its first data)")
         self._init_graph(inputs, outputs)
 
     def _init_graph(self, inputs, outputs):
@@ -65,7 +68,7 @@ class Model(Layer, Trainer):
 
     @property
     def layers(self):
-        return list(self._layers)
+        return list(self._layers) if hasattr(self, "_layers") else self._attribute_layers()
 
     def get_layer(self, name=None, index=None):
         if index is not None:
@@ -92,7 +95,12 @@ class Model(Layer, Trainer):
     # ---- weights: those of the layers, each weight once --------------------------------------
     def _unique_weights(self, which):
         seen, out = set(), []
-        for layer in self._layers:
+        own = [w for w in self._weights if which == "weights" or
+               (w.trainable == (which == "trainable_weights"))]
+        for w in own:  # a subclassed model's own add_weight variables come first
+            seen.add(id(w))
+            out.append(w)
+        for layer in self._layers if hasattr(self, "_layers") else self._attribute_layers():
             for w in getattr(layer, which):
                 if id(w) not in seen:
                     seen.add(id(w))
@@ -126,8 +134,61 @@ class Model(Layer, Trainer):
     def count_params(self):
         return int(sum(w.value.size for w in self.weights))
 
+    # ---- subclassed models: `call` traced into a one-node graph ------------------------------
+    def _attribute_layers(self):
+        """The layers assigned to attributes (lists flattened), in Keras' order."""
+        return self._tracked_layers()
+
+    def build(self, input_shape=None):
+        """A subclassed model: build for inputs of `input_shape` (batch axis first)."""
+        if _subclassed(self) and not getattr(self, "inputs", None):
+            many = isinstance(input_shape, list) and input_shape and \
+                isinstance(input_shape[0], (tuple, list))
+            shapes = list(input_shape) if many else [input_shape]
+            self._build_from_call([tuple(s) for s in shapes], [None] * len(shapes), not many)
+
+    def _build_from_call(self, shapes, dtypes, single):
+        """Trace `call` on Inputs of `shapes`: the model becomes Inputs -> one node whose
+        lowering traces `call` again, into the model's IR (fnjit/layers/custom.py)."""
+        from .layers.base import Input
+
+        ins = [Input(shape=tuple(s[1:]), dtype=d) for s, d in zip(shapes, dtypes)]
+        outs = _TracedCall(self)(ins[0] if single else ins)
+        self._init_graph(ins[0] if single else ins, outs)
+        self._layers = self._attribute_layers()
+
+    def _ensure_built(self, x):
+        if _subclassed(self) and not getattr(self, "inputs", None):
+            import numpy as np
+
+            arrays = x if isinstance(x, (list, tuple)) else [x]
+            arrays = [np.asarray(a) for a in arrays]
+            self._build_from_call([(None,) + a.shape[1:] for a in arrays],
+                                  [str(a.dtype) if a.dtype.kind in "iu" else None
+                                   for a in arrays], not isinstance(x, (list, tuple)))
+
+    def lower(self, ctx, inputs):
+        """A model called inside a traced call: its graph inlined."""
+        from .lowering import lower_functional
+
+        return lower_functional(ctx, self, inputs)
+
     # ---- calling a model on tensors, like a layer ------------------------------------------
     def __call__(self, inputs, *args, **kwargs):
+        from .layers import custom
+        from .ops import SymbolicTensor
+
+        flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if any(isinstance(t, SymbolicTensor) for t in flat):
+            if not getattr(self, "inputs", None):
+                self.build([t.shape for t in flat] if len(flat) > 1 else flat[0].shape)
+            return custom.call_inside_trace(self, inputs, args, kwargs)
+        if not all(isinstance(t, KerasTensor) for t in flat) and not isinstance(inputs, dict):
+            self._ensure_built(inputs)  # data: built on it, then run (Keras returns tensors)
+            return self.predict(inputs, verbose=0)
+        if _subclassed(self) and not getattr(self, "inputs", None):
+            self._build_from_call([t.shape for t in flat], [t.dtype for t in flat],
+                                  not isinstance(inputs, (list, tuple)))
         tensors = list(inputs.values()) if isinstance(inputs, dict) else (
             list(inputs) if isinstance(inputs, (list, tuple)) else [inputs])
         if len(tensors) != len(self.inputs):
@@ -174,6 +235,11 @@ class Model(Layer, Trainer):
     def get_config(self):
         from .saving import functional_config
 
+        if _subclassed(self):
+            raise NotImplementedError(
+                f"{type(self).__name__} is a subclassed model: its architecture is Python code. "
+                "Define get_config (and register the class) to save it, or keep the code and "
+                "use save_weights / load_weights")
         return functional_config(self)
 
     @classmethod
@@ -207,6 +273,32 @@ class Model(Layer, Trainer):
 
 
 Functional = Model
+
+
+def _subclassed(model):
+    """A subclassed model: its maths is its `call` method."""
+    return callable(getattr(type(model), "call", None))
+
+
+class _TracedCall(Layer):
+    """The one node of a subclassed model's graph: lowers by tracing the model's `call`."""
+
+    def __init__(self, model):
+        super().__init__(name=f"{model.name}_call")
+        self._model = model
+
+    def build(self, input_shape):
+        self._model._call_single = not isinstance(input_shape, list)
+
+    def compute_output_shape(self, input_shape):
+        from .layers import custom
+
+        return custom.traced_output_shape(self._model, input_shape)
+
+    def lower(self, ctx, inputs):
+        from .layers import custom
+
+        return custom.lower_call(self._model, ctx, inputs)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
