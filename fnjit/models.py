@@ -326,6 +326,8 @@ def clone_model(model):
 def _unique_model_name(cls):
     from . import backend
 
+    if _subclassed(cls):  # Keras names a subclassed model after its class
+        return backend.unique_name(backend.snake_case(cls.__name__))
     return backend.unique_name("sequential" if cls.__name__ == "Sequential" else "functional")
 
 

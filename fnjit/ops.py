@@ -955,7 +955,9 @@ def _lift(value, ctx, fname):
 
 def _dispatching(name, traced, eager):
     def dispatch(*args, **kwargs):
-        if _symbolic_call(args, kwargs) or eager is None:
+        # Random tensors in a traced call are drawn by the compiled code at every step.
+        if _symbolic_call(args, kwargs) or eager is None or (
+                name.startswith("random_") and current_context() is not None):
             ctx = current_context()
             if ctx is None:
                 ctx = next((a._ctx for a in _leaves(args, kwargs)

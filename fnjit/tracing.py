@@ -166,10 +166,18 @@ def current_context():
     return _TRACING[-1] if _TRACING else None
 
 
+def _is_user_file(filename):
+    path = os.path.abspath(filename)
+    return filename.endswith(".py") and not path.startswith(_PACKAGE + os.sep) and \
+        "site-packages" not in path and not path.startswith(_STDLIB)
+
+
+_STDLIB = os.path.dirname(os.__file__)
+
+
 def _user_line(tb):
     """`file:line: code` of the innermost traceback frame outside fnjit (the user's line)."""
-    frames = [f for f in traceback.extract_tb(tb)
-              if not os.path.abspath(f.filename).startswith(_PACKAGE + os.sep)]
+    frames = [f for f in traceback.extract_tb(tb) if _is_user_file(f.filename)]
     if not frames:
         return ""
     f = frames[-1]

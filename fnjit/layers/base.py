@@ -125,7 +125,7 @@ class Layer:
             tracked = self.__dict__.setdefault("_sublayers", {})
             items = value if isinstance(value, (list, tuple)) else [value]
             if items and all(isinstance(v, Layer) for v in items):
-                tracked[name] = list(items)
+                tracked[name] = value if isinstance(value, Layer) else list(items)
             else:
                 tracked.pop(name, None)
         object.__setattr__(self, name, value)
@@ -133,7 +133,7 @@ class Layer:
     def _tracked_layers(self):
         seen, out = set(), []
         for group in self.__dict__.get("_sublayers", {}).values():
-            for layer in group:
+            for layer in group if isinstance(group, list) else [group]:
                 if id(layer) not in seen and layer is not self:
                     seen.add(id(layer))
                     out.append(layer)

@@ -39,6 +39,17 @@ def layer_groups(layer, prefix=""):
         return {path: variables for path, _, variables in keras3_entries(layer, prefix)}
     hook = getattr(layer, "keras_weight_groups", None)
     groups = hook() if hook is not None else {"vars": own_variables(layer)}
+    if hook is None:  # a custom layer's sublayers: under their attribute's name, as Keras 3
+        for attr, sub in layer.__dict__.get("_sublayers", {}).items():
+            if not isinstance(sub, list):
+                groups.update(layer_groups(sub, f"{attr}/"))
+                continue
+            used = {}
+            for item in sub:
+                key = snake_case(keras_class_name(item))
+                used[key] = used.get(key, -1) + 1
+                groups.update(layer_groups(item, f"{attr}/{key}" +
+                                           (f"_{used[key]}/" if used[key] else "/")))
     return {prefix + sub: variables for sub, variables in groups.items()}
 
 
