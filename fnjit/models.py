@@ -277,7 +277,8 @@ Functional = Model
 
 def _subclassed(model):
     """A subclassed model: its maths is its `call` method."""
-    return callable(getattr(type(model), "call", None))
+    cls = model if isinstance(model, type) else type(model)
+    return callable(getattr(cls, "call", None))
 
 
 class _TracedCall(Layer):
