@@ -803,6 +803,8 @@ def getitem(x, key):
             tuple(prod_shape(x.shape[1:]) if s is None else st
                   for s, st in zip(x.shape, strides)):
         return x
+    if not out_shape:  # one element: gathered as shape (1,) (kernels take a strides tuple)
+        return reshape_to(_emit("slice", [x], (1,), offset=int(offset), strides=(0,)), ())
     return _emit("slice", [x], out_shape, offset=int(offset),
                  strides=tuple(int(s) for s in out_strides))
 
