@@ -13,6 +13,7 @@ from . import (
                layers,
                losses,
                metrics,
+               ops,
                optimizers,
                saving,
                utils,
@@ -22,5 +23,5 @@ from .layers import Input
 from .models import Model, Sequential
 
 __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks",
-           "datasets", "initializers", "layers", "losses", "metrics", "optimizers", "saving",
-           "utils", "__version__"]
+           "datasets", "initializers", "layers", "losses", "metrics", "ops", "optimizers",
+           "saving", "utils", "__version__"]

@@ -1,15 +1,14 @@
-"""The differentiable backend operations (`fnjit.backend`, imported as K) and the symbolic tensors
-they work on.
+"""The differentiable operations: `fnjit.ops` (Keras 3's keras.ops names) and `fnjit.backend`
+(Keras 2's K names), one set of functions.
 
-While a model is lowered, a Lambda layer's function, a custom loss and a custom metric receive
-`SymbolicTensor`s: values of the IR graph being built. Each K function (and each arithmetic
-operator) on them appends IR ops through the LoweringContext and returns a new SymbolicTensor,
-so that whatever a user function computes is compiled and differentiated like any layer. The
-maths lives in the templates: elementwise, broadcast, reduce, transpose, batch_matmul, and the
-existing activation, softmax, reshape, concatenate and dense ops.
-
-A Lambda layer learns its output shape by tracing its function into a scratch graph
-(`trace_shapes`): nothing is compiled for that.
+On symbolic tensors (fnjit/tracing.py: inside a Lambda, a custom layer's `call`, a custom loss
+or metric) each function appends IR ops through the LoweringContext and returns a new
+SymbolicTensor, so that whatever user code computes is compiled and differentiated like any
+layer; a weight (Variable) or a numpy array used there becomes an IR param (a constant is a
+non-trainable one). On numpy arrays, outside a model, the same names compute eagerly with numpy
+(fnjit/eager.py), as keras.ops do. The maths lives in the templates: elementwise, broadcast,
+reduce, transpose, batch_matmul, slice, select, random, and the existing activation, softmax,
+reshape, concatenate, dense and embedding ops.
 
 Shapes follow the IR: `None` first for the batch axis; a value reduced over the batch axis has
 no batch axis any more (K.mean(x) is a scalar of shape ()).

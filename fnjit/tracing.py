@@ -208,6 +208,11 @@ def trace(ctx, fn, values, *, single=True, arguments=None, where=""):
         if text != str(e):
             raise UnsupportedOperation(text) from e
         raise
+    except ValueError as e:  # a shape or axis error: add the user's line
+        line = _user_line(e.__traceback__)
+        if type(e) is ValueError and line and "(at " not in str(e):
+            raise ValueError(f"{e}{line}") from e
+        raise
     except (TypeError, AttributeError) as e:
         raise UnsupportedOperation(
             f"{where}: the function failed on symbolic tensors "
