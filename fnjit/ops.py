@@ -662,27 +662,10 @@ def where(condition, x1, x2):
     return switch(condition, x1, x2)
 
 
-def zeros_like(x, dtype=None):
-    return multiply(x, 0.0)
-
-
-def ones_like(x, dtype=None):
-    return add(multiply(x, 0.0), 1.0)
-
-
 # ---- reductions built on reduce ----------------------------------------------------------------
 
 def prod(x, axis=None, keepdims=False):
     return _reduce("prod", x, axis, keepdims)
-
-
-def any(x, axis=None, keepdims=False):  # noqa: A001
-    """1.0 where some element along `axis` is nonzero (no gradient)."""
-    return max(not_equal(x, 0.0), axis, keepdims)
-
-
-def all(x, axis=None, keepdims=False):  # noqa: A001
-    return min(not_equal(x, 0.0), axis, keepdims)
 
 
 # ---- shapes -------------------------------------------------------------------------------------
@@ -704,52 +687,6 @@ def flatten(x):
         raise UnsupportedOperation(f"{x._ctx.origin}: K.flatten of a batched tensor {x.shape} "
                                    "would merge samples; use K.batch_flatten(x)")
     return reshape_to(x, (prod_shape(x.shape),))
-
-
-def stack(tensors, axis=0):
-    tensors = list(tensors)
-    r = tensors[0].ndim + 1
-    if not -r <= axis < r:
-        raise ValueError(f"{tensors[0]._ctx.origin}: K.stack: axis {axis} is out of range")
-    return concatenate([expand_dims(t, axis % r) for t in tensors], axis % r)
-
-
-def _repeat_axis(x, axis, times, before):
-    """x repeated `times` along `axis`: whole (before=True: tile) or element by element."""
-    s = x.shape
-    if times == 1:
-        return x
-    at = axis if before else axis + 1
-    lifted = reshape_to(x, s[:at] + (1,) + s[at:])
-    spread = broadcast_to(lifted, s[:at] + (times,) + s[at:])
-    return reshape_to(spread, s[:axis] + (s[axis] * times,) + s[axis + 1:])
-
-
-def tile(x, n):
-    n = [int(k) for k in (n if isinstance(n, (list, tuple)) else [n])]
-    n = [1] * (x.ndim - len(n)) + n
-    if len(n) != x.ndim:
-        raise ValueError(f"{x._ctx.origin}: K.tile: {len(n)} repetitions for a tensor of shape "
-                         f"{x.shape}")
-    if x.shape[:1] == (None,) and n[0] != 1:
-        raise UnsupportedOperation(f"{x._ctx.origin}: K.tile along the batch axis")
-    for axis, times in enumerate(n):
-        x = _repeat_axis(x, axis, times, before=True)
-    return x
-
-
-def repeat_elements(x, rep, axis):
-    axis = _axis(x, axis, "repeat_elements")
-    if axis == 0 and x.shape[:1] == (None,):
-        raise UnsupportedOperation(f"{x._ctx.origin}: K.repeat_elements along the batch axis")
-    return _repeat_axis(x, axis, int(rep), before=False)
-
-
-def repeat(x, n):
-    """K.repeat: (batch, dim) -> (batch, n, dim)."""
-    if x.ndim != 2:
-        raise ValueError(f"{x._ctx.origin}: K.repeat needs a 2-D tensor, got {x.shape}")
-    return broadcast_to(expand_dims(x, 1), (x.shape[0], int(n), x.shape[1]))
 
 
 def getitem(x, key):
@@ -826,16 +763,6 @@ def gather(reference, indices):
 take = gather
 
 
-def one_hot(indices, num_classes):
-    """1.0 at each index's position along a new last axis of `num_classes` (none for an index
-    outside [0, num_classes)); no gradient."""
-    x = expand_dims(indices, -1)
-    shape = x.shape[:-1] + (int(num_classes),)
-    classes = _constant(x._ctx, np.arange(num_classes).reshape((1,) * (x.ndim - 1) +
-                                                               (int(num_classes),)))
-    return equal(broadcast_to(x, shape), broadcast_to(classes, shape))
-
-
 # ---- random tensors: drawn fresh at every step ---------------------------------------------------
 
 def _random(dist, shape, a, b, seed, fname):
@@ -864,64 +791,28 @@ def random_binomial(shape, p=0.0, dtype=None, seed=None):
     return _random("binomial", shape, p, 0.0, seed, "random_binomial")
 
 
-# ---- losses as functions (K.categorical_crossentropy, K.binary_crossentropy) --------------------
-
-def _logsumexp(x, axis):
-    top = max(x, axis, keepdims=True)
-    return add(log(sum(exp(subtract(x, top)), axis, keepdims=True)), top)
-
-
-def categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    """Per sample: -sum(target * log(p)) along `axis`; p = output normalised and clipped to
-    [epsilon, 1 - epsilon], or softmax(output) with from_logits."""
-    from .backend import epsilon
-
-    if from_logits:
-        logp = subtract(output, _logsumexp(output, axis))
-    else:
-        p = divide(output, sum(output, axis, keepdims=True))
-        logp = log(clip(p, epsilon(), 1.0 - epsilon()))
-    return negative(sum(multiply(target, logp), axis))
-
-
-def binary_crossentropy(target, output, from_logits=False):
-    """Elementwise: -(t log p + (1 - t) log(1 - p)) with p clipped to [epsilon, 1 - epsilon];
-    with from_logits, the stable relu(o) - o t + log(1 + exp(-|o|))."""
-    from .backend import epsilon
-
-    if from_logits:
-        return add(subtract(relu(output), multiply(output, target)),
-                   log(add(exp(negative(abs(output))), 1.0)))
-    p = clip(output, epsilon(), 1.0 - epsilon())
-    return negative(add(multiply(target, log(p)),
-                        multiply(subtract(1.0, target), log(subtract(1.0, p)))))
-
-
-def constant(value, dtype=None, shape=None, name=None):
-    """A numpy array (used in a traced call, it becomes a constant of the compiled code)."""
-    from . import backend
-
-    a = np.asarray(value, dtype=dtype or backend.floatx())
-    return np.broadcast_to(a, shape).copy() if shape is not None else a
-
-
-def zeros(shape, dtype=None, name=None):
-    from . import backend
-
-    return np.zeros(shape, dtype or backend.floatx())
-
-
-def ones(shape, dtype=None, name=None):
-    from . import backend
-
-    return np.ones(shape, dtype or backend.floatx())
-
-
 def einsum(subscripts, *operands):
     ctx = _ctx(list(operands), "einsum")
     raise UnsupportedOperation(f"{ctx.origin}: ops.einsum is not supported yet; write it with "
                                "ops.matmul, K.batch_dot, K.dot, K.permute_dimensions")
 
+
+from .ops_composite import (  # noqa: E402  (composed of the functions above)
+    all,
+    any,
+    binary_crossentropy,
+    categorical_crossentropy,
+    constant,
+    one_hot,
+    ones,
+    ones_like,
+    repeat,
+    repeat_elements,
+    stack,
+    tile,
+    zeros,
+    zeros_like,
+)
 
 # ---- dispatch: IR ops for symbolic tensors, numpy for arrays ---------------------------------
 
