@@ -236,10 +236,19 @@ class Model(Layer, Trainer):
         from .saving import functional_config
 
         if _subclassed(self):
-            raise NotImplementedError(
-                f"{type(self).__name__} is a subclassed model: its architecture is Python code. "
-                "Define get_config (and register the class) to save it, or keep the code and "
-                "use save_weights / load_weights")
+            # Keras 3: the base config, enough when __init__ takes nothing else; a model whose
+            # __init__ takes arguments must define get_config to be saved.
+            import inspect
+
+            params = inspect.signature(type(self).__init__).parameters
+            extra = [p for p, v in params.items() if p != "self" and v.kind not in (
+                v.VAR_KEYWORD, v.VAR_POSITIONAL) and p not in ("name", "trainable", "dtype")]
+            if extra and type(self).get_config is Model.get_config:
+                raise NotImplementedError(
+                    f"{type(self).__name__} is a subclassed model whose __init__ takes {extra}: "
+                    "define get_config (and register the class, or pass it as custom_objects "
+                    "when loading) to save it, or use save_weights / load_weights")
+            return Layer.get_config(self)
         return functional_config(self)
 
     @classmethod

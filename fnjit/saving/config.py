@@ -103,7 +103,8 @@ def layer_registry(custom_objects=None):
 def keras_class_name(layer):
     from ..models import Model, Sequential
 
-    if isinstance(layer, Model) and not isinstance(layer, Sequential):
+    if isinstance(layer, Model) and not isinstance(layer, Sequential) and \
+            not _subclassed(layer):
         return "Functional"
     return type(layer).__name__
 
@@ -137,7 +138,7 @@ def serialize_layer(layer):
     """One layer (or nested model) as Keras 3 serialises it."""
     from ..models import Model
 
-    if isinstance(layer, Model):
+    if isinstance(layer, Model) and not _subclassed(layer):
         config = functional_config(layer)
     else:
         config = {k: _keras_value(k, v) for k, v in layer.get_config().items()}
@@ -153,6 +154,12 @@ def serialize_layer(layer):
             shapes = [list(t.shape) for t in node.input_tensors]
             out["build_config"] = {"input_shape": shapes[0] if node.single_input else shapes}
     return out
+
+
+def _subclassed(layer):
+    from ..models import _subclassed
+
+    return _subclassed(layer)
 
 
 def _is_builtin(layer):
@@ -243,8 +250,8 @@ def model_to_dict(model, compile_config=None):
     if getattr(model, "inputs", None):
         shapes = [list(t.shape) for t in model.inputs]
         shape = shapes[0] if len(shapes) == 1 else shapes
-    out["build_config"] = {"input_shape": shape if keras_class_name(model) == "Sequential"
-                           else None}
+    out["build_config"] = {"input_shape": shape if keras_class_name(model) == "Sequential" or
+                           _subclassed(model) else None}
     if compile_config is not None:
         out["compile_config"] = compile_config
     return out
@@ -299,6 +306,20 @@ def deserialize_layer(data, custom_objects=None, safe_mode=True):
                               "you have an implementation")
     from ..models import Model
 
+    if isinstance(cls, type) and issubclass(cls, Model) and _subclassed(cls):
+        # A subclassed model: its class (registered or passed) rebuilds it from its own
+        # config, then it is built for the recorded input shape so the weights exist.
+        config = clean_config(data.get("config", {}))
+        try:
+            model = cls(**config) if cls.from_config.__func__ is Model.from_config.__func__ \
+                else cls.from_config(config)
+        except TypeError as e:
+            raise FileFormatError(f"model {name!r} ({class_name}): its config does not fit "
+                                  f"{class_name}: {e}") from None
+        shape = (data.get("build_config") or {}).get("input_shape")
+        if shape is not None:
+            model.build(shape)
+        return model
     if isinstance(cls, type) and issubclass(cls, Model):
         return model_from_config(data["config"], custom_objects, safe_mode, class_name)
     try:

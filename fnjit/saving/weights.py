@@ -33,9 +33,9 @@ def own_variables(layer):
 def layer_groups(layer, prefix=""):
     """{subpath: [Variable]} of one layer (or nested model) in Keras 3's layout, each subpath
     starting with `prefix`."""
-    from ..models import Model
+    from ..models import Model, _subclassed
 
-    if isinstance(layer, Model):
+    if isinstance(layer, Model) and not _subclassed(layer):
         return {path: variables for path, _, variables in keras3_entries(layer, prefix)}
     hook = getattr(layer, "keras_weight_groups", None)
     groups = hook() if hook is not None else {"vars": own_variables(layer)}
@@ -55,8 +55,11 @@ def layer_groups(layer, prefix=""):
 
 def keras3_entries(model, prefix="", visited=None):
     """[(group path, layer, [Variable])] for every layer of `model`, in Keras 3's layout."""
-    from ..models import Model
+    from ..models import Model, _subclassed
 
+    if _subclassed(model):  # weights under attribute names, as Keras 3 (see layer_groups)
+        return [(path, model, variables) for path, variables in
+                layer_groups(model, prefix).items() if variables or path != "vars"]
     visited = set() if visited is None else visited
     out = [(f"{prefix}vars".lstrip("/"), model, [])] if prefix else []
     used = {}
