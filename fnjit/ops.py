@@ -111,10 +111,9 @@ def _check(x, fname, ctx=None):
                                "numeric arrays and Python numbers are supported")
 
 
-def _emit(kind, inputs, shape, hint=None, **attrs):
+def _emit(kind, inputs, shape, **attrs):
     ctx = inputs[0]._ctx
-    (v,) = ctx.op(kind, [t._value for t in inputs], [tuple(shape)], attrs=attrs or None,
-                  **({"hint": hint} if hint else {}))
+    (v,) = ctx.op(kind, [t._value for t in inputs], [tuple(shape)], attrs=attrs or None)
     return SymbolicTensor(ctx, v)
 
 
@@ -369,7 +368,7 @@ def _reduce(fn, x, axis, keepdims, fname=None):
         shape = y.shape
         kept = shape[:start] + (1,) * (stop - start) + shape[stop:]
         last = k == len(runs) - 1
-        y = _emit("reduce", [y], final if last else kept, hint=fname, fn=fn,
+        y = _emit("reduce", [y], final if last else kept, fn=fn,
                   red=0 if start == 0 else prod_shape(shape[start:stop]),
                   inner=prod_shape(shape[stop:]))
     return y
@@ -774,8 +773,7 @@ def _random(dist, shape, a, b, seed, fname):
     if None in shape[1:]:
         raise ValueError(f"{ctx.origin}: K.{fname}: only the first axis of {shape} may be None "
                          "(the batch)")
-    (v,) = ctx.op("random", [], [shape], attrs={"dist": dist, "a": float(a), "b": float(b)},
-                  hint=fname)
+    (v,) = ctx.op("random", [], [shape], attrs={"dist": dist, "a": float(a), "b": float(b)})
     return SymbolicTensor(ctx, v)
 
 

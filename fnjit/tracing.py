@@ -237,7 +237,6 @@ def trace_shapes(fn, shapes, *, single=True, arguments=None, where="", floatx=No
 
     ctx = LoweringContext(floatx or backend.floatx())
     ctx.origin = where
-    ctx.hint = "trace"
     values = [ctx.builder.input(f"in{i}", s) for i, s in enumerate(shapes)]
     outs, multi = trace(ctx, fn, values, single=single, arguments=arguments, where=where)
     result = [tuple(ctx.shape(v)) for v in outs]

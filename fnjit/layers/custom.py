@@ -72,7 +72,7 @@ def _trace(layer, ctx, inputs, single):
             raise ValueError(f"{_where(layer)}: its training and inference branches give "
                              f"different shapes {[ctx.shape(v) for v in outs]} and "
                              f"{[ctx.shape(v) for v in infer]}")
-        outs = [v if v == w else ctx.op("phase", [v, w], [ctx.shape(v)], hint="phase")[0]
+        outs = [v if v == w else ctx.op("phase", [v, w], [ctx.shape(v)])[0]
                 for v, w in zip(outs, infer)]
     return outs, multi
 
@@ -112,14 +112,14 @@ def call_inside_trace(layer, inputs, args, kwargs):
     if not _has_call(layer):
         layer.compute_output_shape(shapes)  # some layers settle details there
     layer._call_single = single
-    outer = (ctx.origin, ctx.hint)
+    outer = (ctx.origin, ctx.label)
     ctx.origin = f"{layer.name} ({type(layer).__name__}) in {outer[0]}"
-    ctx.hint = layer.name
+    ctx.label = f"{outer[1]} > {type(layer).__name__}"
     try:
         lower = getattr(layer, "lower_inline", None) or layer.lower
         outs = lower(ctx, [t.value for t in tensors])
     finally:
-        ctx.origin, ctx.hint = outer
+        ctx.origin, ctx.label = outer
     result = [ops.SymbolicTensor(ctx, v) for v in outs]
     layer._traced_shape = [r.shape for r in result] if len(result) > 1 else result[0].shape
     return result if len(result) > 1 else result[0]
