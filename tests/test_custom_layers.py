@@ -315,3 +315,35 @@ def _h5_names(f):
     names = []
     f.visit(names.append)
     return names
+
+
+def test_a_layer_called_on_arrays_runs_eagerly_as_in_the_keras_guide():
+    class Linear(layers.Layer):  # "Making new layers and models via subclassing", first example
+        def __init__(self, units=32, input_dim=32):
+            super().__init__()
+            self.w = self.add_weight(shape=(input_dim, units), initializer="random_normal")
+            self.b = self.add_weight(shape=(units,), initializer="zeros")
+
+        def call(self, inputs):
+            return ops.matmul(inputs, self.w) + self.b
+
+    x = ops.ones((2, 2))
+    layer = Linear(4, 2)
+    layer.b.assign(np.arange(4.0))
+    np.testing.assert_allclose(layer(x), x @ layer.w.numpy() + np.arange(4.0), rtol=1e-6)
+    assert layer.weights == [layer.w, layer.b] and not layer._inbound_nodes
+
+    class ComputeSum(layers.Layer):  # state updated in call: refused, naming the weight
+        def __init__(self, input_dim):
+            super().__init__()
+            self.total = self.add_weight(initializer="zeros", shape=(input_dim,),
+                                         trainable=False)
+
+        def call(self, inputs):
+            self.total.assign_add(ops.sum(inputs, axis=0))
+            return self.total
+
+    with pytest.raises(UnsupportedOperation, match="compute_sum/variable.*assign"):
+        ComputeSum(2)(x)
+    layer.b.assign_add(np.ones(4))  # outside call: eager
+    np.testing.assert_array_equal(layer.b.numpy(), np.arange(4.0) + 1)

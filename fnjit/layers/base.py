@@ -77,8 +77,14 @@ class Variable:
     def numpy(self):
         return np.array(self.value, copy=True)
 
+    def assign_add(self, delta):
+        self.assign(self.value + _eager_value(delta, self))
+
+    def assign_sub(self, delta):
+        self.assign(self.value - _eager_value(delta, self))
+
     def assign(self, value):
-        value = np.asarray(value)
+        value = _eager_value(value, self)
         if value.shape != self.value.shape:
             raise ValueError(f"weight {self.path!r} has shape {self.value.shape}; "
                              f"cannot assign a value of shape {value.shape}")
@@ -109,6 +115,16 @@ def _variable_operators():
         setattr(Variable, f"__r{name}__", lambda self, other, fn=fn: fn(other, self))
     Variable.__neg__ = lambda self: ops.negative(self)
     Variable.__getitem__ = lambda self, key: ops.getitem(self, key)
+
+
+def _eager_value(value, var):
+    from ..tracing import SymbolicTensor, UnsupportedOperation
+
+    if isinstance(value, SymbolicTensor):
+        raise UnsupportedOperation(f"{value._ctx.origin}: weight {var.path!r} is updated inside "
+                                   "call (assign/assign_add): compiled calls cannot change state "
+                                   "yet; compute the value as an output instead")
+    return np.asarray(value)
 
 
 def _flatten(x):
@@ -322,6 +338,11 @@ class Layer:
             from . import custom
 
             return custom.call_inside_trace(self, inputs, args, kwargs)
+        if tensors and all(isinstance(t, (np.ndarray, list, float, int)) for t in tensors) and \
+                not args and not kwargs:
+            from . import custom
+
+            return custom.call_eagerly(self, inputs)
         if args or any(k not in ("training", "mask") or v is not None
                        for k, v in kwargs.items()):
             raise TypeError(f"{self._what} was called with arguments "

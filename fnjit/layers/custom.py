@@ -123,3 +123,28 @@ def call_inside_trace(layer, inputs, args, kwargs):
     result = [ops.SymbolicTensor(ctx, v) for v in outs]
     layer._traced_shape = [r.shape for r in result] if len(result) > 1 else result[0].shape
     return result if len(result) > 1 else result[0]
+
+
+def call_eagerly(layer, inputs):
+    """`layer(array)` outside a model, as Keras runs a layer eagerly: a one-layer model on Inputs
+    of the arrays' shapes (first axis the batch) predicts them. The node this adds to the layer
+    is taken off again, so the layer's graph history is as before."""
+    import numpy as np
+
+    from ..models import Model
+    from .base import Input
+
+    single = not isinstance(inputs, (list, tuple))
+    arrays = [np.asarray(a) for a in ([inputs] if single else inputs)]
+    if any(a.ndim == 0 for a in arrays):
+        raise ValueError(f"{layer._what} was called on a scalar; its first axis is the batch")
+    ins = [Input(shape=a.shape[1:], dtype=str(a.dtype) if a.dtype.kind in "iu" else None)
+           for a in arrays]
+    before = len(layer._inbound_nodes)
+    outs = layer(ins[0] if single else ins)
+    try:
+        model = Model(ins[0] if single else ins, outs)
+        return model.predict(arrays[0] if single else arrays, batch_size=max(len(arrays[0]), 1),
+                             verbose=0)
+    finally:
+        del layer._inbound_nodes[before:]
