@@ -789,82 +789,13 @@ def random_binomial(shape, p=0.0, dtype=None, seed=None):
     return _random("binomial", shape, p, 0.0, seed, "random_binomial")
 
 
-def einsum(subscripts, *operands):
-    """numpy's einsum for one or two operands, without `...` or repeated letters in an operand,
-    as the ops above: sums, transposes, reshapes, dot / batch_dot; a letter shared by both
-    operands and the output other than the batch axis is unrolled (slices, then stack)."""
-    ctx = _ctx(list(operands), "einsum")
-    ops = [_check(o, "einsum", ctx) for o in operands]
-    text = subscripts.replace(" ", "")
-    ins, _, out = text.partition("->")
-    terms = ins.split(",")
-    if not _ or "." in text or len(terms) != len(ops) or len(ops) not in (1, 2) or \
-            builtins.any(len(set(t)) != len(t) for t in terms + [out]) or \
-            builtins.any(len(t) != o.ndim for t, o in zip(terms, ops)):
-        raise UnsupportedOperation(
-            f"{ctx.origin}: ops.einsum({subscripts!r}) on shapes {[o.shape for o in ops]}: "
-            "supported are one or two operands with an explicit '->' output, one letter per "
-            "axis, no '...' and no repeated letter within an operand")
-    return _einsum(list(terms), out, ops)
-
-
-def _einsum(terms, out, ops):
-    # Letters no one else reads are summed first.
-    for k, (t, x) in enumerate(zip(terms, ops)):
-        others = set(out).union(*[u for j, u in enumerate(terms) if j != k])
-        gone = [d for d, c in enumerate(t) if c not in others]
-        if gone:
-            ops[k] = sum(x, gone)
-            terms[k] = "".join(c for c in t if c in others)
-    if len(ops) == 1:
-        return permute_dimensions(ops[0], [terms[0].index(c) for c in out])
-    (ta, tb), (a, b) = terms, ops
-    if a.shape[:1] != (None,) and b.shape[:1] == (None,):
-        ta, tb, a, b = tb, ta, b, a  # the batched operand first
-    batch = ta[0] if a.shape[:1] == (None,) else None
-    if (batch is not None and batch not in out) or (b.shape[:1] == (None,)) != (batch is not None and tb[:1] == batch):
-        raise UnsupportedOperation(
-            f"{a._ctx.origin}: ops.einsum('{ta},{tb}->{out}'): the batch axis must keep its "
-            "letter in the output and be the first axis of each batched operand")
-    shared = [c for c in out if c in ta and c in tb and c != batch]
-    if shared:  # unrolled: one product per index of the first shared letter, then stacked
-        c = shared[0]
-        parts = [_einsum([ta.replace(c, ""), tb.replace(c, "")], out.replace(c, ""),
-                         [_take(a, ta.index(c), i), _take(b, tb.index(c), i)])
-                 for i in range(a.shape[ta.index(c)])]
-        return stack(parts, axis=out.index(c))
-    contract = [c for c in ta if c in tb and c != batch]
-    fa = [c for c in ta if c not in tb and c != batch]
-    fb = [c for c in tb if c not in ta and c != batch]
-    size = dict(zip(ta, a.shape)) | dict(zip(tb, b.shape))
-    lead = [batch] if batch else []
-    k = prod_shape([size[c] for c in contract])
-    left = reshape_to(permute_dimensions(a, [ta.index(c) for c in lead + fa + contract]),
-                      tuple(size[c] for c in lead) + (prod_shape([size[c] for c in fa]), k))
-    if batch and batch in tb:  # both batched: per-sample products
-        right = reshape_to(permute_dimensions(b, [tb.index(c) for c in [batch] + contract + fb]),
-                           (None, k, prod_shape([size[c] for c in fb])))
-        y = batch_dot(left, right, axes=(2, 1))
-    else:
-        right = reshape_to(permute_dimensions(b, [tb.index(c) for c in contract + fb]),
-                           (k, prod_shape([size[c] for c in fb])))
-        y = dot(left, right)
-    got = lead + fa + fb
-    y = reshape_to(y, tuple(size[c] for c in got))
-    return permute_dimensions(y, [got.index(c) for c in out])
-
-
-def _take(x, axis, i):
-    """x with index i taken along `axis` (a static slice)."""
-    return getitem(x, (slice(None),) * axis + (i,))
-
-
 from .ops_composite import (  # noqa: E402  (composed of the functions above)
     all,
     any,
     binary_crossentropy,
     categorical_crossentropy,
     constant,
+    einsum,
     one_hot,
     ones,
     ones_like,

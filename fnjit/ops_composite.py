@@ -5,6 +5,8 @@ functions. fnjit/ops.py exports them, so they dispatch (symbolic tensors or nump
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from . import ops
@@ -135,3 +137,78 @@ def ones(shape, dtype=None, name=None):
     from . import backend
 
     return np.ones(shape, dtype or backend.floatx())
+
+
+def einsum(subscripts, *operands):
+    """numpy's einsum for one or two operands, without `...` or repeated letters in an operand,
+    as the ops above: sums, transposes, reshapes, dot / batch_dot; a letter shared by both
+    operands and the output other than the batch axis is unrolled (slices, then stack)."""
+    ctx = ops._ctx(list(operands), "einsum")
+    tensors = [ops._check(o, "einsum", ctx) for o in operands]
+    text = subscripts.replace(" ", "")
+    ins, _, out = text.partition("->")
+    terms = ins.split(",")
+    if not _ or "." in text or len(terms) != len(tensors) or len(tensors) not in (1, 2) or \
+            builtins.any(len(set(t)) != len(t) for t in terms + [out]) or \
+            builtins.any(len(t) != o.ndim for t, o in zip(terms, tensors)):
+        raise ops.UnsupportedOperation(
+            f"{ctx.origin}: ops.einsum({subscripts!r}) on shapes {[o.shape for o in tensors]}: "
+            "supported are one or two operands with an explicit '->' output, one letter per "
+            "axis, no '...' and no repeated letter within an operand")
+    return _einsum(list(terms), out, tensors)
+
+
+def _einsum(terms, out, tensors):
+    # Letters no one else reads are summed first.
+    for k, (t, x) in enumerate(zip(terms, tensors)):
+        others = set(out).union(*[u for j, u in enumerate(terms) if j != k])
+        gone = [d for d, c in enumerate(t) if c not in others]
+        if gone:
+            tensors[k] = ops.sum(x, gone)
+            terms[k] = "".join(c for c in t if c in others)
+    if len(tensors) == 1:
+        return ops.permute_dimensions(tensors[0], [terms[0].index(c) for c in out])
+    (ta, tb), (a, b) = terms, tensors
+    if a.shape[:1] != (None,) and b.shape[:1] == (None,):
+        ta, tb, a, b = tb, ta, b, a  # the batched operand first
+    batch = ta[0] if a.shape[:1] == (None,) else None
+    batched_b = b.shape[:1] == (None,)
+    if (batch is not None and batch not in out) or \
+            batched_b != (batch is not None and tb[:1] == batch):
+        raise ops.UnsupportedOperation(
+            f"{a._ctx.origin}: ops.einsum('{ta},{tb}->{out}'): the batch axis must keep its "
+            "letter in the output and be the first axis of each batched operand")
+    shared = [c for c in out if c in ta and c in tb and c != batch]
+    if shared:  # unrolled: one product per index of the first shared letter, then stacked
+        c = shared[0]
+        parts = [_einsum([ta.replace(c, ""), tb.replace(c, "")], out.replace(c, ""),
+                         [_take(a, ta.index(c), i), _take(b, tb.index(c), i)])
+                 for i in range(a.shape[ta.index(c)])]
+        return ops.stack(parts, axis=out.index(c))
+    contract = [c for c in ta if c in tb and c != batch]
+    fa = [c for c in ta if c not in tb and c != batch]
+    fb = [c for c in tb if c not in ta and c != batch]
+    size = dict(zip(ta, a.shape)) | dict(zip(tb, b.shape))
+    lead = [batch] if batch else []
+    k = ops.prod_shape([size[c] for c in contract])
+    left = ops.reshape_to(
+        ops.permute_dimensions(a, [ta.index(c) for c in lead + fa + contract]),
+        tuple(size[c] for c in lead) + (ops.prod_shape([size[c] for c in fa]), k))
+    if batch and batch in tb:  # both batched: per-sample products
+        right = ops.reshape_to(
+            ops.permute_dimensions(b, [tb.index(c) for c in [batch] + contract + fb]),
+            (None, k, ops.prod_shape([size[c] for c in fb])))
+        y = ops.batch_dot(left, right, axes=(2, 1))
+    else:
+        right = ops.reshape_to(
+            ops.permute_dimensions(b, [tb.index(c) for c in contract + fb]),
+            (k, ops.prod_shape([size[c] for c in fb])))
+        y = ops.dot(left, right)
+    got = lead + fa + fb
+    y = ops.reshape_to(y, tuple(size[c] for c in got))
+    return ops.permute_dimensions(y, [got.index(c) for c in out])
+
+
+def _take(x, axis, i):
+    """x with index i taken along `axis` (a static slice)."""
+    return ops.getitem(x, (slice(None),) * axis + (i,))
