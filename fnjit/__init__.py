@@ -39,6 +39,7 @@ from . import (  # noqa: E402
                metrics,
                ops,
                optimizers,
+               random,
                saving,
                utils,
 )
@@ -48,4 +49,4 @@ from .models import Model, Sequential  # noqa: E402
 
 __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks",
            "datasets", "initializers", "layers", "losses", "metrics", "ops", "optimizers",
-           "saving", "utils", "__version__"]
+           "random", "saving", "utils", "__version__"]

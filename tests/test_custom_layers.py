@@ -347,3 +347,27 @@ def test_a_layer_called_on_arrays_runs_eagerly_as_in_the_keras_guide():
         ComputeSum(2)(x)
     layer.b.assign_add(np.ones(4))  # outside call: eager
     np.testing.assert_array_equal(layer.b.numpy(), np.arange(4.0) + 1)
+
+
+def test_keras_3_sampling_layer_draws_fresh_noise_every_step():
+    class Sampling(layers.Layer):  # Keras 3's VAE example
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seed_generator = keras.random.SeedGenerator(1337)
+
+        def call(self, inputs):
+            z_mean, z_log_var = inputs
+            batch, dim = ops.shape(z_mean)[0], ops.shape(z_mean)[1]
+            epsilon = keras.random.normal(shape=(batch, dim), seed=self.seed_generator)
+            return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+    mean, log_var = keras.Input(shape=(500,)), keras.Input(shape=(500,))
+    model = keras.Model([mean, log_var], Sampling()([mean, log_var]))
+    m, v = np.full((8, 500), 2.0, "float32"), np.full((8, 500), np.log(9.0), "float32")
+    first, second = model.predict([m, v], verbose=0), model.predict([m, v], verbose=0)
+    assert first.mean() == pytest.approx(2.0, abs=0.1) and first.std() == pytest.approx(3, 0.05)
+    assert not np.array_equal(first, second)
+    eager = keras.random.normal((2, 3), seed=keras.random.SeedGenerator(1))
+    assert eager.shape == (2, 3) and eager.dtype == np.float32
+    np.testing.assert_array_equal(keras.random.uniform((4,), seed=3),
+                                  keras.random.uniform((4,), seed=3))
