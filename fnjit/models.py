@@ -229,6 +229,9 @@ class Model(Layer, Trainer):
 
     # ---- display -----------------------------------------------------------------------------
     def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+        if not hasattr(self, "_nodes"):
+            raise ValueError(f"model {self.name!r} has not been built yet: call it on data (fit, "
+                             "predict, model(x)) or build(input_shape) first, as Keras asks")
         _summary.print_summary(self, line_length=line_length, positions=positions,
                                print_fn=print_fn)
 

@@ -272,8 +272,9 @@ def add_traced_loss(loss, who):
     the model being lowered. Outside a traced call there is nothing to add it to."""
     ctx = current_context()
     if ctx is None:
-        raise ValueError(f"{who}: add_loss(...) works inside `call` (traced when the model is "
-                         "compiled); outside it there is no model being traced")
+        raise ValueError(f"{who}: add_loss(...) works inside a layer's or subclassed model's "
+                         "`call` (traced when the model is compiled); Keras 3 refuses it on a "
+                         "functional model too: add the loss in a layer's call")
     ops = _ops()
     if isinstance(loss, (int, float)):
         raise ValueError(f"{who}: add_loss got the constant {loss!r}; a loss must be a tensor "
