@@ -190,10 +190,11 @@ class Builder:
         self.floatx = floatx
 
     def input(self, origin, shape, dtype=None, role="x"):
-        """A value the caller feeds: x0, x1, ... (model inputs) or y0, y1, ... (targets).
-        `origin` is the user's name for it, kept for the legend and error messages only."""
-        if role not in ("x", "y"):
-            raise ValueError(f"input role must be 'x' or 'y', got {role!r}")
+        """A value the caller feeds: x0, x1, ... (model inputs), y0, y1, ... (targets) or sw0,
+        sw1, ... (per-sample weights). `origin` is the user's name for it, kept for the legend
+        and error messages only."""
+        if role not in ("x", "y", "sw"):
+            raise ValueError(f"input role must be 'x', 'y' or 'sw', got {role!r}")
         k = sum(1 for n in self.graph.inputs if n.startswith(role))
         name = f"{role}{k}"
         self.graph.values[name] = Value(name, tuple(shape), dtype or self.floatx)

@@ -197,6 +197,15 @@ class Layer:
     def output_dtype(self, input_dtypes):
         return self.dtype
 
+    # Keras' InputSpec, reduced to what fnjit needs: once built, a layer refuses inputs that
+    # differ from its build shapes on these axes (those its weights are sized by) or, with
+    # `input_rank_fixed`, in rank. Default: the last axis of a layer with weights (Dense, the
+    # RNNs); convolutions, BatchNormalization, PReLU, Embedding say otherwise.
+    input_rank_fixed = False
+
+    def input_axes(self, input_shape):
+        return (-1,) if self.weights else ()
+
     def lower(self, ctx, inputs):
         """Emit IR ops computing this layer's outputs from IR values `inputs` (a list);
         return the list of output values."""
@@ -359,6 +368,11 @@ class Layer:
         if not self.built:
             self.build(shapes)
             self.built = True
+            self._built_input_shapes = [t.shape for t in tensors]
+        elif getattr(self, "_built_input_shapes", None) is None:  # built by a direct build()
+            self._built_input_shapes = [t.shape for t in tensors]
+        else:
+            self._check_input_shapes([t.shape for t in tensors])
         out_shapes = self.compute_output_shape(shapes)
         multi = isinstance(out_shapes, list)
         out_shapes = out_shapes if multi else [out_shapes]
@@ -367,6 +381,30 @@ class Layer:
                    for i, s in enumerate(out_shapes)]
         Node(self, tensors, outputs, single)
         return outputs if multi else outputs[0]
+
+    def _check_input_shapes(self, shapes):
+        """Refuse, at the call, an input this built layer's weights do not fit (compiled code
+        would fail later with an error about array sizes)."""
+        built = self._built_input_shapes
+        if len(built) != len(shapes):
+            return
+        for i, (was, now) in enumerate(zip(built, shapes)):
+            why = None
+            if self.input_rank_fixed and len(was) != len(now):
+                why = f"expected an input of rank {len(was)}"
+            else:
+                for a in self.input_axes(was):
+                    if not -len(now) <= a < len(now):
+                        why = f"expected an input with axis {a}"
+                    elif None not in (was[a], now[a]) and was[a] != now[a]:
+                        why = f"expected axis {a} of the input shape to have value {was[a]}"
+                    if why:
+                        break
+            if why:
+                raise ValueError(f"Input {i} of layer {self.name!r} ({type(self).__name__}) is "
+                                 f"incompatible with the layer: {why}, but received an input "
+                                 f"of shape {tuple(now)} (the layer was built for inputs of "
+                                 f"shape {tuple(was)})")
 
     # ---- node semantics ----------------------------------------------------------------
     def _node(self, index, what):

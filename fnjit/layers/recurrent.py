@@ -24,6 +24,8 @@ STEP_ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear")
 class _Recurrent(Layer):
     """What LSTM, GRU and SimpleRNN share: sequence handling, dropout, weights, lowering."""
 
+    input_rank_fixed = True  # (batch, timesteps, features); the features checked by Layer
+
     kind = ""  # the op kind (template name)
     gates = 1  # blocks of `units` columns in the kernels
     n_states = 1  # states returned with return_state (LSTM: h and c)
