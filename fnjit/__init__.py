@@ -38,7 +38,9 @@ from . import (  # noqa: E402
                layers,
                losses,
                metrics,
+               ops,
                optimizers,
+               random,
                regularizers,
                saving,
                utils,
@@ -48,5 +50,5 @@ from .layers import Input  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
 
 __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks",
-           "constraints", "datasets", "initializers", "layers", "losses", "metrics",
-           "optimizers", "regularizers", "saving", "utils", "__version__"]
+           "constraints", "datasets", "initializers", "layers", "losses", "metrics", "ops",
+           "optimizers", "random", "regularizers", "saving", "utils", "__version__"]

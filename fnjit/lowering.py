@@ -24,7 +24,8 @@ class LoweringContext:
         self.origin = ""  # the layer being lowered, in the user's names: for errors
         self.label = ""  # the same in graph positions ("layer 3 Dense"): for code comments
         self.position = ""  # that layer's position ("3"; "3.1" inside the model at 3)
-        self._trainable = None
+        self._trainable = lambda variable: True  # lower_model: the model's trainable weights
+        self.added_losses = []  # values of Layer.add_loss in traced calls (summed per sample)
         self.activity_penalties = []  # scalar values: a regularizer's sum over the batch
         # The `training=` of the layer call being lowered (None: the phase decides). Layers
         # read False (Dropout: identity; BatchNormalization: moving statistics); True makes

@@ -238,10 +238,13 @@ class Trainer:
             weighted = [(f"weighted_{d}" if d in shown else d, k, fn) for d, k, fn in weighted]
             specs.append(OutputSpec(name, lname, float(w if w is not None else 1.0), resolved,
                                     weighted))
-        if all(s.loss is None for s in specs):
-            raise ValueError("compile: no loss given; pass loss=... (a name such as "
-                             "'categorical_crossentropy', a list, or a dict by output name)")
         return specs
+
+    def _needs_targets(self):
+        """Whether training takes target arrays: not when no output has a loss or metric (the
+        model minimises only the losses its layers add, Layer.add_loss)."""
+        self._resolve_compile()
+        return any(s.loss or s.metrics or s.weighted_metrics for s in self._outputs_spec)
 
     def _ensure_graph(self, x=None):
         ensure = getattr(self, "_ensure_built", None)
@@ -304,7 +307,7 @@ class Trainer:
         """Targets, per-sample weights, losses and logged values of a training program."""
         specs = self._outputs_spec
         targets, weights, loss_values, values = [], [], [], {}
-        for k, (spec, y) in enumerate(zip(specs, ys)):
+        for k, (spec, y) in enumerate(zip(specs if self._needs_targets() else [], ys)):
             shape = losses.target_shape(spec.loss or "", ctx.shape(y))
             targets.append(ctx.builder.input(f"target of {spec.name}", shape, role="y"))
             weights.append(ctx.builder.input(f"sample weights of {spec.name}", (None,),
@@ -317,6 +320,13 @@ class Trainer:
             for what, mets in (("metric", spec.metrics), ("weighted", spec.weighted_metrics)):
                 for j, (_, mkind, fn) in enumerate(mets):
                     values[what, k, j] = lower_metric(ctx, mkind, fn, y, targets[k])
+        # Losses layers added in their traced calls (Layer.add_loss): in the total only, as
+        # Keras 3's History shows them.
+        loss_values += [(v, 1.0) for v in ctx.added_losses]
+        if not loss_values:
+            raise ValueError("compile: no loss given and no layer adds one (add_loss); pass "
+                             "loss=... (a name such as 'categorical_crossentropy', a list, or a "
+                             "dict by output name)")
         logs = []
         for _, what, k, m in self._log_layout():
             if what == "loss":
@@ -397,6 +407,10 @@ class Trainer:
                 a = a.reshape(a.shape[:-1])  # sparse labels given as (n, 1)
             if what == "target" and a.ndim == len(shape) - 1 and shape[-1] == 1:
                 a = a.reshape(a.shape + (1,))  # binary labels given as (n,)
+            if what == "input" and a.ndim == len(shape) + 1 and a.shape[-1] == 1:
+                a = a.reshape(a.shape[:-1])  # Keras 3 squeezes one extra trailing axis of 1
+            if what == "input" and a.ndim == len(shape) - 1 and shape[-1] == 1:
+                a = a.reshape(a.shape + (1,))  # (n, 28, 28) for Input((28, 28, 1))
             want = tuple(shape[1:])
             got = tuple(a.shape[1:])
             if a.ndim != len(shape) or any(w is not None and w != g for w, g in zip(want, got)):
@@ -425,6 +439,12 @@ class Trainer:
                                "evaluation: call model.compile(optimizer, loss)")
         self._resolve_compile()
         specs = self._outputs_spec
+        if not self._needs_targets():
+            if y is not None:
+                raise ValueError(f"{caller}: model {self.name!r} was compiled without a loss or "
+                                 "metrics on its outputs (it minimises the losses its layers "
+                                 "add): give no targets (y=None)")
+            return []
         shapes = [losses.target_shape(s.loss or "", t.shape) for s, t in zip(specs, self.outputs)]
         ys = self._arrays(y, self.output_names, "target", shapes,
                           [backend.floatx()] * len(specs), caller)
@@ -489,6 +509,11 @@ class Trainer:
 
     def _data(self, x, y, caller, sample_weight=None, class_weight=None):
         xs, ys = self._inputs(x, caller), self._targets(y, caller)
+        if not ys:  # only the losses layers add: no targets, nothing to weigh
+            if sample_weight is not None or class_weight is not None:
+                raise ValueError(f"{caller}: sample_weight and class_weight weigh the outputs' "
+                                 "losses; this model has none (only losses its layers add)")
+            return xs, ys, []
         if len(xs[0]) != len(ys[0]):
             raise ValueError(f"{caller}: x and y have different numbers of samples: "
                              f"{len(xs[0])} input rows, {len(ys[0])} target rows")

@@ -82,8 +82,14 @@ class Variable:
     def numpy(self):
         return np.array(self.value, copy=True)
 
+    def assign_add(self, delta):
+        self.assign(self.value + _eager_value(delta, self))
+
+    def assign_sub(self, delta):
+        self.assign(self.value - _eager_value(delta, self))
+
     def assign(self, value):
-        value = np.asarray(value)
+        value = _eager_value(value, self)
         if value.shape != self.value.shape:
             raise ValueError(f"weight {self.path!r} has shape {self.value.shape}; "
                              f"cannot assign a value of shape {value.shape}")
@@ -92,6 +98,39 @@ class Variable:
     def __repr__(self):
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
 
+    # In a traced `call` a Variable is an IR param (fnjit/ops.py turns it into a symbolic
+    # tensor); outside, its numpy value. Either way the ops functions do the arithmetic.
+    __array_priority__ = 1000
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.value, dtype=dtype)
+
+    @property
+    def ndim(self):
+        return self.value.ndim
+
+
+def _variable_operators():
+    from .. import ops
+
+    binary = {"add": ops.add, "sub": ops.subtract, "mul": ops.multiply,
+              "truediv": ops.divide, "pow": ops.pow, "matmul": ops.matmul}
+    for name, fn in binary.items():
+        setattr(Variable, f"__{name}__", lambda self, other, fn=fn: fn(self, other))
+        setattr(Variable, f"__r{name}__", lambda self, other, fn=fn: fn(other, self))
+    Variable.__neg__ = lambda self: ops.negative(self)
+    Variable.__getitem__ = lambda self, key: ops.getitem(self, key)
+
+
+def _eager_value(value, var):
+    from ..tracing import SymbolicTensor, UnsupportedOperation
+
+    if isinstance(value, SymbolicTensor):
+        raise UnsupportedOperation(f"{value._ctx.origin}: weight {var.path!r} is updated inside "
+                                   "call (assign/assign_add): compiled calls cannot change state "
+                                   "yet; compute the value as an output instead")
+    return np.asarray(value)
+
 
 def _flatten(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
@@ -99,6 +138,27 @@ def _flatten(x):
 
 class Layer:
     """Base class of every layer (and of Model)."""
+
+    def __setattr__(self, name, value):
+        # Layers assigned to attributes (or lists of them) are sublayers, as in Keras: their
+        # weights are this layer's too.
+        if not name.startswith("_"):
+            tracked = self.__dict__.setdefault("_sublayers", {})
+            items = value if isinstance(value, (list, tuple)) else [value]
+            if items and all(isinstance(v, Layer) for v in items):
+                tracked[name] = value if isinstance(value, Layer) else list(items)
+            else:
+                tracked.pop(name, None)
+        object.__setattr__(self, name, value)
+
+    def _tracked_layers(self):
+        seen, out = set(), []
+        for group in self.__dict__.get("_sublayers", {}).values():
+            for layer in group if isinstance(group, list) else [group]:
+                if id(layer) not in seen and layer is not self:
+                    seen.add(id(layer))
+                    out.append(layer)
+        return out
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
                  batch_size=None, batch_input_shape=None, activity_regularizer=None, **kwargs):
@@ -135,6 +195,10 @@ class Layer:
         """Create the weights, given the input shape(s) (batch dimension None)."""
 
     def compute_output_shape(self, input_shape):
+        if _has_call(self):  # a custom layer: its `call` traced on symbolic inputs
+            from . import custom
+
+            return custom.traced_output_shape(self, input_shape)
         return input_shape
 
     def output_dtype(self, input_dtypes):
@@ -152,6 +216,10 @@ class Layer:
     def lower(self, ctx, inputs):
         """Emit IR ops computing this layer's outputs from IR values `inputs` (a list);
         return the list of output values."""
+        if _has_call(self):
+            from . import custom
+
+            return custom.lower_call(self, ctx, inputs)
         raise NotImplementedError(f"{type(self).__name__} cannot be compiled")
 
     def get_config(self):
@@ -185,10 +253,48 @@ class Layer:
         return f"{type(self).__name__} {self.name!r}"
 
     # ---- weights -----------------------------------------------------------------------
-    def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True, dtype=None,
-                   regularizer=None, constraint=None):
-        init = initializers.get(initializer)
-        dtype = dtype or backend.floatx()
+    def add_weight(self, *args, shape=None, initializer=None, dtype=None, trainable=True,
+                   autocast=True, regularizer=None, constraint=None, aggregation="none",
+                   overwrite_with_gradient=False, name=None):
+        """Keras 3's signature (shape first); positional arguments starting with a name are
+        Keras 2's and fnjit's layers' order (name, shape, initializer, trainable, dtype).
+        `autocast` and `aggregation` change nothing with one float type on one device."""
+        if args and isinstance(args[0], str):
+            order = ("name", "shape", "initializer", "trainable", "dtype")
+        else:
+            order = ("shape", "initializer", "dtype", "trainable", "autocast", "regularizer",
+                     "constraint", "aggregation", "overwrite_with_gradient", "name")
+        if len(args) > len(order):
+            raise TypeError(f"{self._what}: add_weight takes at most {len(order)} positional "
+                            f"arguments, got {len(args)}")
+        given = dict(zip(order, args))
+        name = given.get("name", name)
+        shape = given.get("shape", shape)
+        initializer = given.get("initializer", initializer)
+        dtype = given.get("dtype", dtype)
+        trainable = given.get("trainable", trainable)
+        regularizer = given.get("regularizer", regularizer)
+        constraint = given.get("constraint", constraint)
+        overwrite = given.get("overwrite_with_gradient", overwrite_with_gradient)
+        if overwrite:
+            raise ValueError(f"{self._what}: add_weight(overwrite_with_gradient={overwrite!r}) "
+                             "is not supported; leave it False")
+        if given.get("aggregation", aggregation) not in (
+                "none", "mean", "sum", "only_first_replica", None):
+            raise ValueError(f"{self._what}: add_weight: unknown aggregation "
+                             f"{given.get('aggregation', aggregation)!r}")
+        if shape is None:
+            shape = ()
+        shape = (int(shape),) if isinstance(shape, (int, np.integer)) else \
+            tuple(int(d) for d in shape)
+        dtype = str(np.dtype(dtype)) if dtype is not None else backend.floatx()
+        if not dtype.startswith("float"):
+            raise ValueError(f"{self._what}: add_weight(dtype={dtype!r}): compiled weights are "
+                             "floats")
+        if name is None:
+            name = "variable" if not self._weights else f"variable_{len(self._weights)}"
+        init = initializers.get("glorot_uniform" if initializer is None else initializer)
+        trainable = bool(trainable)
         value = np.ascontiguousarray(np.asarray(init(tuple(shape), dtype), dtype=dtype))
         var = Variable(value, name, f"{self.name}/{name}", trainable,
                        regularizers.get(regularizer), constraints.get(constraint))
@@ -205,17 +311,41 @@ class Layer:
 
     @property
     def weights(self):
-        return self.trainable_weights + self.non_trainable_weights
+        # Keras' order: own trainable, own non-trainable, then each sublayer's weights.
+        return _unique(self.trainable_weights + self.non_trainable_weights) if not \
+            self._tracked_layers() else _unique(
+                [w for w in self._weights if w.trainable] +
+                [w for w in self._weights if not w.trainable] +
+                [w for layer in self._tracked_layers() for w in layer.weights])
 
     @property
     def trainable_weights(self):
-        return [w for w in self._weights if w.trainable] if self.trainable else []
+        if not self.trainable:
+            return []
+        return _unique([w for w in self._weights if w.trainable] +
+                       [w for layer in self._tracked_layers() for w in layer.trainable_weights])
 
     @property
     def non_trainable_weights(self):
         if not self.trainable:
-            return list(self._weights)
-        return [w for w in self._weights if not w.trainable]
+            return _unique(list(self._weights) +
+                           [w for layer in self._tracked_layers() for w in layer.weights])
+        return _unique([w for w in self._weights if not w.trainable] +
+                       [w for layer in self._tracked_layers()
+                        for w in layer.non_trainable_weights])
+
+    # ---- losses added in `call` (the VAE pattern) -------------------------------------
+    def add_loss(self, loss):
+        """Inside a traced `call`: `loss` (a tensor) is added to what training minimises,
+        summed over its elements, as Keras 3."""
+        from .. import ops
+
+        ops.add_traced_loss(loss, self._what)
+
+    def add_metric(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"{self._what}: add_metric() was removed in Keras 3; give the metric to "
+            "Model.compile(metrics=[...]) instead")
 
     def get_weights(self):
         return [w.numpy() for w in self.weights]
@@ -235,6 +365,23 @@ class Layer:
     def __call__(self, inputs, *args, training=None, mask=None, **kwargs):
         call_args = self._call_args(args, training, mask, kwargs)
         tensors = _flatten(inputs)
+        from .. import ops
+
+        if any(isinstance(t, ops.SymbolicTensor) for t in tensors):
+            # Called inside another layer's traced `call` (a subclassed model's layers).
+            from . import custom
+
+            return custom.call_inside_trace(self, inputs, args, kwargs)
+        if tensors and all(isinstance(t, (np.ndarray, list, float, int)) for t in tensors) and \
+                not args and not kwargs:
+            from . import custom
+
+            return custom.call_eagerly(self, inputs)
+        if args or any(k not in ("training", "mask") or v is not None
+                       for k, v in kwargs.items()):
+            raise TypeError(f"{self._what} was called with arguments "
+                            f"{sorted(kwargs) or list(args)}: on model-building tensors only "
+                            "the inputs are accepted (training=None, mask=None)")
         for t in tensors:
             if not isinstance(t, KerasTensor):
                 raise TypeError(f"layer {self.name!r} ({type(self).__name__}) was called on "
@@ -242,6 +389,7 @@ class Layer:
                                 "fnjit.Input or by other layers")
         single = not isinstance(inputs, (list, tuple))
         shapes = tensors[0].shape if single else [t.shape for t in tensors]
+        self._call_single = single
         if not self.built:
             self.build(shapes)
             self.built = True
@@ -411,3 +559,21 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, sparse=None, batch
                          "give shape= and feed the data to fit/predict")
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, sparse=sparse,
                       **kwargs)._tensor
+
+
+def _unique(variables):
+    seen, out = set(), []
+    for v in variables:
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    return out
+
+
+def _has_call(layer):
+    """Whether `layer` is a custom layer whose maths is its `call` method (built-in layers
+    lower themselves and define no `call`)."""
+    return callable(getattr(type(layer), "call", None))
+
+
+_variable_operators()

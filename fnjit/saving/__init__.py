@@ -14,8 +14,13 @@ from pathlib import Path
 
 from . import optimizer_state
 from .config import (
+    CustomObjectScope,
+    custom_object_scope,
     deserialize_layer,
     functional_config,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
     layer_registry,
     model_from_config,
     model_from_json,
@@ -28,7 +33,9 @@ from .weights import is_legacy, read_keras3, read_legacy, write_keras3, write_le
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "model_from_json",
            "model_from_config", "functional_config", "register_keras_serializable",
-           "layer_registry", "deserialize_layer", "to_json"]
+           "layer_registry", "deserialize_layer", "to_json", "get_custom_objects",
+           "custom_object_scope", "CustomObjectScope", "get_registered_name",
+           "get_registered_object"]
 
 _CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
 KERAS_FORMAT_VERSION = "3.0.0"  # the Keras release whose file format this writes
