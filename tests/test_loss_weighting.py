@@ -223,3 +223,14 @@ def test_bad_weights_are_refused():
         single.train_on_batch(x, y2, class_weight=[1.0, 2.0])
     with pytest.raises(TypeError, match="sample_weight.*string"):
         single.fit(x, y2, sample_weight=np.array(["a"] * 4), verbose=0)
+
+
+def test_loss_weights_and_weighted_metrics_survive_a_keras_file(tmp_path):
+    model = two_outputs(metrics=[["mae"], ["mae"]], weighted_metrics=[["mae"], []])
+    x, y1, y2 = data()
+    w = rng.random(10)
+    want = model.evaluate(x, [y1, y2], sample_weight=w, verbose=0, return_dict=True)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    got = loaded.evaluate(x, [y1, y2], sample_weight=w, verbose=0, return_dict=True)
+    assert got == pytest.approx(want, rel=1e-6) and list(got) == list(want)
