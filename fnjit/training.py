@@ -134,15 +134,26 @@ def _class_weights_to_samples(class_weight, y, caller):
     return np.array([table.get(int(c), 1.0) for c in labels], backend.floatx())
 
 
-def _count(value, what, caller, default=None):
-    """A positive integer argument (batch_size, steps...), None giving `default`."""
+def _count(value, what, caller, default=None, least=1):
+    """An integer argument of at least `least` (batch_size, steps, epochs...), None giving
+    `default`."""
     if value is None:
         return default
+    words = "a positive integer" if least == 1 else f"an integer >= {least}"
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{caller}: {what} must be a positive integer, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{caller}: {what} must be a positive integer, got {value}")
+        raise TypeError(f"{caller}: {what} must be {words}, got {value!r}")
+    if value < least:
+        raise ValueError(f"{caller}: {what} must be {words}, got {value}")
     return int(value)
+
+
+def _verbosity(verbose, caller):
+    """Keras' verbose: 'auto' (1 here), 0 silent, 1 progress bar, 2 one line per epoch."""
+    if verbose == "auto":
+        return 1
+    if isinstance(verbose, (bool, int, np.integer)) and int(verbose) in (0, 1, 2):
+        return int(verbose)
+    raise ValueError(f"{caller}: verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
 
 
 class Trainer:
@@ -534,6 +545,11 @@ class Trainer:
         validation_batch_size = _count(validation_batch_size, "validation_batch_size", "fit",
                                        batch_size)
         validation_freq = _count(validation_freq, "validation_freq", "fit")
+        epochs = _count(epochs, "epochs", "fit", least=0)
+        initial_epoch = _count(initial_epoch, "initial_epoch", "fit", least=0)
+        verbose = _verbosity(verbose, "fit")
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"fit: shuffle must be True or False, got {shuffle!r}")
         xs, ys, sws = self._data(x, y, "fit", sample_weight, class_weight)
         n = len(xs[0])
         val = None
@@ -544,7 +560,9 @@ class Trainer:
             val = self._data(*validation_data[:2], "fit (validation_data)",
                              validation_data[2] if len(validation_data) == 3 else None)
         elif validation_split:
-            if not 0 < validation_split < 1:
+            if isinstance(validation_split, bool) or \
+                    not isinstance(validation_split, (int, float, np.number)) or \
+                    not 0 < validation_split < 1:
                 raise ValueError(f"fit: validation_split must be in (0, 1), got "
                                  f"{validation_split}")
             split = int(n * (1 - validation_split))
@@ -554,7 +572,6 @@ class Trainer:
             val = tuple([a[split:] for a in part] for part in (xs, ys, sws))
             xs, ys, sws = ([a[:split] for a in part] for part in (xs, ys, sws))
             n = split
-        verbose = 1 if verbose == "auto" else verbose
         program = self._program("train", xs)
         program.module.seed(_random.draw_seed())
         steps = steps_per_epoch or math.ceil(n / batch_size)
@@ -632,8 +649,8 @@ class Trainer:
             raise TypeError(f"evaluate: unexpected arguments {sorted(kwargs)}")
         batch_size = _count(batch_size, "batch_size", "evaluate", 32)
         steps = _count(steps, "steps", "evaluate")
+        verbose = _verbosity(verbose, "evaluate")
         xs, ys, sws = self._data(x, y, "evaluate", sample_weight)
-        verbose = 1 if verbose == "auto" else verbose
         n = len(xs[0]) if steps is None else min(len(xs[0]), steps * batch_size)
         cblist = self._callbacks(callbacks, verbose, {
             "epochs": 1, "steps": math.ceil(n / batch_size), "verbose": verbose})
@@ -651,12 +668,12 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         batch_size = _count(batch_size, "batch_size", "predict", 32)
         steps = _count(steps, "steps", "predict")
+        verbose = _verbosity(verbose, "predict")
         xs = self._inputs(x, "predict")
         program = self._program("train" if self.compiled else "predict", xs)
         store = self._store
         store.bind()
         n = len(xs[0]) if steps is None else min(len(xs[0]), steps * batch_size)
-        verbose = 1 if verbose == "auto" else verbose
         cblist = self._callbacks(callbacks, verbose, {
             "epochs": 1, "steps": math.ceil(n / batch_size), "verbose": verbose})
         hooks = cblist.needs("on_predict_batch_begin", "on_predict_batch_end")

@@ -190,3 +190,23 @@ def test_a_config_nested_too_deeply_is_a_file_format_error(tmp_path):
         zf.writestr("model.weights.h5", b"")
     with pytest.raises(FileFormatError, match=rf"model file '{path}': .*nested too deeply"):
         keras.models.load_model(path)
+
+
+def test_fit_loop_arguments(model):
+    for kw, error, words in [
+            ({"epochs": 1.5}, TypeError, "fit: epochs must be an integer >= 0"),
+            ({"epochs": -1}, ValueError, "fit: epochs must be an integer >= 0"),
+            ({"initial_epoch": -1}, ValueError, "fit: initial_epoch must be an integer >= 0"),
+            ({"verbose": 3}, ValueError, "fit: verbose must be 'auto', 0, 1 or 2, got 3"),
+            ({"shuffle": "batch"}, TypeError, "fit: shuffle must be True or False"),
+            ({"validation_split": "0.2"}, ValueError, "fit: validation_split must be in"),
+            ({"validation_split": 1.5}, ValueError, "fit: validation_split must be in"),
+            ({"validation_freq": 0}, ValueError, "fit: validation_freq must be a positive"),
+            ({"validation_data": (X,)}, ValueError, "fit: validation_data must be a tuple")]:
+        with pytest.raises(error, match=words):
+            model.fit(X, Y, **kw)
+    with pytest.raises(ValueError, match="evaluate: verbose must be"):
+        model.evaluate(X, Y, verbose="loud")
+    with pytest.raises(ValueError, match="predict: verbose must be"):
+        model.predict(X, verbose=-1)
+    assert model.fit(X, Y, epochs=0, verbose=0).history == {}  # as Keras: no epoch run
