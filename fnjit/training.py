@@ -459,7 +459,8 @@ class Trainer:
                 raise ValueError(f"{caller}: sample_weight names unknown output(s) "
                                  f"{sorted(unknown)}; the model's outputs are {names}")
             per_output = [sample_weight.get(name) for name in names]
-        elif isinstance(sample_weight, (list, tuple)) and len(names) > 1:
+        elif isinstance(sample_weight, (list, tuple)) and (len(names) > 1 or (
+                len(sample_weight) == 1 and np.ndim(sample_weight[0]) >= 1)):
             if len(sample_weight) != len(names):
                 raise ValueError(f"{caller}: sample_weight has {len(sample_weight)} arrays but "
                                  f"the model has {len(names)} outputs {names}")

@@ -113,6 +113,10 @@ def test_single_output_weighted_metric_keeps_its_name(float64):
     assert list(logs) == ["loss", "mae"] == ["loss"] + model.metrics_names[1:]
     assert logs["loss"] == pytest.approx((w * (err ** 2)[:, 0]).sum() / 6, rel=1e-12)
     assert logs["mae"] == pytest.approx((w * np.abs(err)[:, 0]).sum() / w.sum(), rel=1e-12)
+    # A list of one array per output (here one), a plain list of weights, a dict: the same.
+    for given in ([w], list(w), {model.output_names[0]: w}):
+        assert model.test_on_batch(x, y, sample_weight=given, return_dict=True) == \
+            pytest.approx(logs, rel=1e-12)
 
 
 def step_gradient(model, x, ys, lr=0.5, **weights):
