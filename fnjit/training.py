@@ -404,18 +404,30 @@ class Trainer:
                 raise ValueError(f"{caller}: {arg} ({what} {name!r}) is empty: 0 samples")
             if np.dtype(dtype).kind in "iu":
                 _check_integers(a, np.dtype(dtype), f"{caller}: {arg} ({what} {name!r})")
-            out.append(np.ascontiguousarray(a, dtype=dtype))
+            # Inputs are cast once their program is known (see _compiled), targets now.
+            out.append(a if what == "input" else np.ascontiguousarray(a, dtype=dtype))
         n = {len(a) for a in out}
         if len(n) > 1:
             raise ValueError(f"{caller}: {arg} arrays have different numbers of samples: "
                              f"{dict(zip(names, (len(a) for a in out)))}")
         return out
 
+    def _input_dtypes(self):
+        return [t.dtype if t.dtype != "float32" else backend.floatx() for t in self.inputs]
+
     def _inputs(self, x, caller):
+        """The input arrays, checked but still in the dtypes given (see _compiled)."""
         self._ensure_graph(x)
         return self._arrays(x, self.input_names, "input", [t.shape for t in self.inputs],
-                            [t.dtype if t.dtype != "float32" else backend.floatx()
-                             for t in self.inputs], caller)
+                            self._input_dtypes(), caller)
+
+    def _compiled(self, kind, xs):
+        """The program of `kind` for input arrays `xs`, and `xs` in its dtypes: indices are
+        checked on the data as given, before a cast could round them (float64 to float32)."""
+        program = self._program(kind, xs)
+        program.check_indices(xs)
+        return program, [np.ascontiguousarray(a, dtype) for a, dtype in
+                         zip(xs, self._input_dtypes())]
 
     def _targets(self, y, caller):
         if not self.compiled:
@@ -573,7 +585,7 @@ class Trainer:
             val = tuple([a[split:] for a in part] for part in (xs, ys, sws))
             xs, ys, sws = ([a[:split] for a in part] for part in (xs, ys, sws))
             n = split
-        program = self._program("train", xs)
+        program, xs = self._compiled("train", xs)
         program.module.seed(_random.draw_seed())
         steps = steps_per_epoch or math.ceil(n / batch_size)
         cblist = self._callbacks(callbacks, verbose, {"epochs": epochs, "steps": steps,
@@ -625,7 +637,7 @@ class Trainer:
 
     def _evaluate_arrays(self, xs, ys, sws, batch_size, prefix="", cblist=None, steps=None):
         """Losses and metrics over the first `steps` batches (all by default)."""
-        program = self._program("train", xs)
+        program, xs = self._compiled("train", xs)
         store = self._store
         store.bind()
         sums = np.zeros(program.n_logs)
@@ -671,7 +683,7 @@ class Trainer:
         steps = _count(steps, "steps", "predict")
         verbose = _verbosity(verbose, "predict")
         xs = self._inputs(x, "predict")
-        program = self._program("train" if self.compiled else "predict", xs)
+        program, xs = self._compiled("train" if self.compiled else "predict", xs)
         store = self._store
         store.bind()
         n = len(xs[0]) if steps is None else min(len(xs[0]), steps * batch_size)
@@ -694,7 +706,7 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         xs, ys, sws = self._data(x, y, "train_on_batch", sample_weight, class_weight)
-        program = self._program("train", xs)
+        program, xs = self._compiled("train", xs)
         sums = self._run_train_batch(program, xs, ys, sws)
         return self._format(self._logs_dict(sums, len(xs[0])), return_dict)
 

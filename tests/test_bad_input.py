@@ -122,6 +122,11 @@ def test_embedding_indices_are_checked_before_any_narrowing_cast():
         model.predict([wraps.astype(float), good.astype(float)], verbose=0)
     with pytest.raises(ValueError, match="non-integer values"):
         model.predict([np.array([[3.5, 1]]), good.astype(float)], verbose=0)
+    # Checked on the data as given: a float32 cast would make 3.0000001 the valid index 3.
+    with pytest.raises(ValueError, match=r"index 3\.0000001 at position \(0, 1\)"):
+        model.predict([good, np.array([[1.0, 3.0000001]])], verbose=0)
+    with pytest.raises(ValueError, match=r"index 4294967305 at position"):
+        model.predict([good, np.array([[1, 2 ** 32 + 9]], np.int64)], verbose=0)
     for bad in (3.5, np.nan, np.inf, 2.0 ** 32 + 9, -1.0, 10.0):
         with pytest.raises(ValueError, match=r"embedding.*index .* out of range.*\[0, 10\)"):
             model.predict([good, np.array([[1.0, bad]])], verbose=0)
