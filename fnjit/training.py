@@ -452,8 +452,10 @@ class Trainer:
     def _sample_weights(self, sample_weight, class_weight, ys, caller):
         """One float array of n per output: `sample_weight` given once, per output (list or
         dict by output name), or derived from `class_weight`; ones where none is given."""
-        names = self.output_names
         n = len(ys[0])
+        if sample_weight is None and class_weight is None:  # the common case, kept cheap
+            return [np.ones(n, backend.floatx())] * len(ys)
+        names = self.output_names
         if class_weight is not None:
             if sample_weight is not None:
                 raise ValueError(f"{caller}: class_weight and sample_weight cannot both be "
