@@ -134,15 +134,26 @@ def _class_weights_to_samples(class_weight, y, caller):
     return np.array([table.get(int(c), 1.0) for c in labels], backend.floatx())
 
 
-def _count(value, what, caller, default=None):
-    """A positive integer argument (batch_size, steps...), None giving `default`."""
+def _count(value, what, caller, default=None, least=1):
+    """An integer argument of at least `least` (batch_size, steps, epochs...), None giving
+    `default`."""
     if value is None:
         return default
+    words = "a positive integer" if least == 1 else f"an integer >= {least}"
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{caller}: {what} must be a positive integer, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{caller}: {what} must be a positive integer, got {value}")
+        raise TypeError(f"{caller}: {what} must be {words}, got {value!r}")
+    if value < least:
+        raise ValueError(f"{caller}: {what} must be {words}, got {value}")
     return int(value)
+
+
+def _verbosity(verbose, caller):
+    """Keras' verbose: 'auto' (1 here), 0 silent, 1 progress bar, 2 one line per epoch."""
+    if verbose == "auto":
+        return 1
+    if isinstance(verbose, (bool, int, np.integer)) and int(verbose) in (0, 1, 2):
+        return int(verbose)
+    raise ValueError(f"{caller}: verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
 
 
 class Trainer:
@@ -420,18 +431,30 @@ class Trainer:
                 raise ValueError(f"{caller}: {arg} ({what} {name!r}) is empty: 0 samples")
             if np.dtype(dtype).kind in "iu":
                 _check_integers(a, np.dtype(dtype), f"{caller}: {arg} ({what} {name!r})")
-            out.append(np.ascontiguousarray(a, dtype=dtype))
+            # Inputs are cast once their program is known (see _compiled), targets now.
+            out.append(a if what == "input" else np.ascontiguousarray(a, dtype=dtype))
         n = {len(a) for a in out}
         if len(n) > 1:
             raise ValueError(f"{caller}: {arg} arrays have different numbers of samples: "
                              f"{dict(zip(names, (len(a) for a in out)))}")
         return out
 
+    def _input_dtypes(self):
+        return [t.dtype if t.dtype != "float32" else backend.floatx() for t in self.inputs]
+
     def _inputs(self, x, caller):
+        """The input arrays, checked but still in the dtypes given (see _compiled)."""
         self._ensure_graph(x)
         return self._arrays(x, self.input_names, "input", [t.shape for t in self.inputs],
-                            [t.dtype if t.dtype != "float32" else backend.floatx()
-                             for t in self.inputs], caller)
+                            self._input_dtypes(), caller)
+
+    def _compiled(self, kind, xs):
+        """The program of `kind` for input arrays `xs`, and `xs` in its dtypes: indices are
+        checked on the data as given, before a cast could round them (float64 to float32)."""
+        program = self._program(kind, xs)
+        program.check_indices(xs)
+        return program, [np.ascontiguousarray(a, dtype) for a, dtype in
+                         zip(xs, self._input_dtypes())]
 
     def _targets(self, y, caller):
         if not self.compiled:
@@ -462,8 +485,10 @@ class Trainer:
     def _sample_weights(self, sample_weight, class_weight, ys, caller):
         """One float array of n per output: `sample_weight` given once, per output (list or
         dict by output name), or derived from `class_weight`; ones where none is given."""
-        names = self.output_names
         n = len(ys[0])
+        if sample_weight is None and class_weight is None:  # the common case, kept cheap
+            return [np.ones(n, backend.floatx())] * len(ys)
+        names = self.output_names
         if class_weight is not None:
             if sample_weight is not None:
                 raise ValueError(f"{caller}: class_weight and sample_weight cannot both be "
@@ -481,7 +506,8 @@ class Trainer:
                 raise ValueError(f"{caller}: sample_weight names unknown output(s) "
                                  f"{sorted(unknown)}; the model's outputs are {names}")
             per_output = [sample_weight.get(name) for name in names]
-        elif isinstance(sample_weight, (list, tuple)) and len(names) > 1:
+        elif isinstance(sample_weight, (list, tuple)) and (len(names) > 1 or (
+                len(sample_weight) == 1 and np.ndim(sample_weight[0]) >= 1)):
             if len(sample_weight) != len(names):
                 raise ValueError(f"{caller}: sample_weight has {len(sample_weight)} arrays but "
                                  f"the model has {len(names)} outputs {names}")
@@ -574,6 +600,11 @@ class Trainer:
         validation_batch_size = _count(validation_batch_size, "validation_batch_size", "fit",
                                        batch_size)
         validation_freq = _count(validation_freq, "validation_freq", "fit")
+        epochs = _count(epochs, "epochs", "fit", least=0)
+        initial_epoch = _count(initial_epoch, "initial_epoch", "fit", least=0)
+        verbose = _verbosity(verbose, "fit")
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"fit: shuffle must be True or False, got {shuffle!r}")
         xs, ys, sws = self._data(x, y, "fit", sample_weight, class_weight)
         n = len(xs[0])
         val = None
@@ -584,7 +615,9 @@ class Trainer:
             val = self._data(*validation_data[:2], "fit (validation_data)",
                              validation_data[2] if len(validation_data) == 3 else None)
         elif validation_split:
-            if not 0 < validation_split < 1:
+            if isinstance(validation_split, bool) or \
+                    not isinstance(validation_split, (int, float, np.number)) or \
+                    not 0 < validation_split < 1:
                 raise ValueError(f"fit: validation_split must be in (0, 1), got "
                                  f"{validation_split}")
             split = int(n * (1 - validation_split))
@@ -594,8 +627,7 @@ class Trainer:
             val = tuple([a[split:] for a in part] for part in (xs, ys, sws))
             xs, ys, sws = ([a[:split] for a in part] for part in (xs, ys, sws))
             n = split
-        verbose = 1 if verbose == "auto" else verbose
-        program = self._program("train", xs)
+        program, xs = self._compiled("train", xs)
         program.module.seed(_random.draw_seed())
         steps = steps_per_epoch or math.ceil(n / batch_size)
         cblist = self._callbacks(callbacks, verbose, {"epochs": epochs, "steps": steps,
@@ -647,7 +679,7 @@ class Trainer:
 
     def _evaluate_arrays(self, xs, ys, sws, batch_size, prefix="", cblist=None, steps=None):
         """Losses and metrics over the first `steps` batches (all by default)."""
-        program = self._program("train", xs)
+        program, xs = self._compiled("train", xs)
         store = self._store
         store.bind()
         sums = np.zeros(program.n_logs)
@@ -672,8 +704,8 @@ class Trainer:
             raise TypeError(f"evaluate: unexpected arguments {sorted(kwargs)}")
         batch_size = _count(batch_size, "batch_size", "evaluate", 32)
         steps = _count(steps, "steps", "evaluate")
+        verbose = _verbosity(verbose, "evaluate")
         xs, ys, sws = self._data(x, y, "evaluate", sample_weight)
-        verbose = 1 if verbose == "auto" else verbose
         n = len(xs[0]) if steps is None else min(len(xs[0]), steps * batch_size)
         cblist = self._callbacks(callbacks, verbose, {
             "epochs": 1, "steps": math.ceil(n / batch_size), "verbose": verbose})
@@ -691,12 +723,12 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         batch_size = _count(batch_size, "batch_size", "predict", 32)
         steps = _count(steps, "steps", "predict")
+        verbose = _verbosity(verbose, "predict")
         xs = self._inputs(x, "predict")
-        program = self._program("train" if self.compiled else "predict", xs)
+        program, xs = self._compiled("train" if self.compiled else "predict", xs)
         store = self._store
         store.bind()
         n = len(xs[0]) if steps is None else min(len(xs[0]), steps * batch_size)
-        verbose = 1 if verbose == "auto" else verbose
         cblist = self._callbacks(callbacks, verbose, {
             "epochs": 1, "steps": math.ceil(n / batch_size), "verbose": verbose})
         hooks = cblist.needs("on_predict_batch_begin", "on_predict_batch_end")
@@ -716,7 +748,7 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         xs, ys, sws = self._data(x, y, "train_on_batch", sample_weight, class_weight)
-        program = self._program("train", xs)
+        program, xs = self._compiled("train", xs)
         sums = self._run_train_batch(program, xs, ys, sws)
         return self._format(self._logs_dict(sums, len(xs[0])), return_dict)
 
