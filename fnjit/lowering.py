@@ -21,8 +21,9 @@ class LoweringContext:
         self.builder = Builder(floatx)
         self.params = {}  # id(Variable) -> IR param name
         self.variables = {}  # IR param name -> Variable
-        self.origin = ""
-        self.hint = ""
+        self.origin = ""  # the layer being lowered, in the user's names: for errors
+        self.label = ""  # the same in graph positions ("layer 3 Dense"): for code comments
+        self.position = ""  # that layer's position ("3"; "3.1" inside the model at 3)
         self._trainable = None
         self.activity_penalties = []  # scalar values: a regularizer's sum over the batch
         # The `training=` of the layer call being lowered (None: the phase decides). Layers
@@ -56,15 +57,14 @@ class LoweringContext:
         key = id(variable)
         if key not in self.params:
             trainable = variable.trainable and self._trainable(variable)
-            name = self.builder.param(variable.path.replace("/", "_"), variable.shape,
-                                      trainable, origin=variable.path)
+            name = self.builder.param(variable.path, variable.shape, trainable,
+                                      role=variable.name)
             self.params[key] = name
             self.variables[name] = variable
         return self.params[key]
 
     def op(self, kind, inputs, out_shapes, **kw):
-        kw.setdefault("hint", self.hint)
-        return self.builder.op(kind, inputs, out_shapes, origin=self.origin,
+        return self.builder.op(kind, inputs, out_shapes, origin=self.origin, label=self.label,
                                force_training=self.training is True, **kw)
 
 
@@ -107,23 +107,31 @@ def lower_model(model, floatx, input_shapes=None):
     return ctx, xs, ys
 
 
-def lower_functional(ctx, model, input_values, training=None):
-    """`training`: that of the call of `model` (a nested model); a node's own wins."""
+def lower_functional(ctx, model, input_values, prefix="", training=None):
+    """Lower the nodes of `model` on `input_values`. A layer's label is its position in
+    `model.layers` (`prefix` holds the positions of the models it is nested in). `training`:
+    that of the call of `model` (a nested model); a node's own wins."""
     values = {id(t): v for t, v in zip(model.inputs, input_values)}
+    positions = {id(layer): i for i, layer in enumerate(model.layers)}
     for node in model._ordered_nodes():
         if node.is_input:
             continue
         layer = node.layer
         args = [values[id(t)] for t in node.input_tensors]
+        position = f"{prefix}{positions.get(id(layer), '?')}"
         ctx.training = node.call_args.get("training", training)
         if hasattr(layer, "_ordered_nodes"):  # a model used as a layer: inline it
-            outs = lower_functional(ctx, layer, args, ctx.training)
+            outs = lower_functional(ctx, layer, args, prefix=position + ".",
+                                    training=ctx.training)
         else:
+            ctx.position = position
             ctx.origin = f"{layer.name} ({type(layer).__name__}), node {node.index}"
-            ctx.hint = layer.name
+            ctx.label = f"layer {position} {type(layer).__name__}" + (
+                f", call {node.index}" if node.index else "")
             outs = layer.lower(ctx, args)
         if layer.activity_regularizer is not None:
             ctx.origin = f"activity_regularizer of {layer.name} ({type(layer).__name__})"
+            ctx.label = f"activity regularizer of layer {position}"
             ctx.activity_penalties += [penalty(ctx, layer.activity_regularizer, v) for v in outs]
         if len(outs) != len(node.output_tensors):
             raise RuntimeError(f"layer {layer.name!r} lowered to {len(outs)} outputs, "
@@ -170,6 +178,7 @@ def lower_penalties(ctx):
     for name, var in ctx.variables.items():
         if var.regularizer is not None and ctx.graph.params[name].trainable:
             ctx.origin = f"regularizer of weight {var.path}"
+            ctx.label = f"regularizer of weight {name}"
             weights.append(penalty(ctx, var.regularizer, name))
     if weights:
         out.append((ops.per_sample(ctx, total(weights)), 1.0))

@@ -53,14 +53,16 @@ def test_two_inputs_two_outputs_dicts_and_loss_weights():
     assert set(hist.history) == {"loss", "main_output_loss", "aux_output_loss",
                                  "main_output_acc", "aux_output_acc"}
     h = hist.history
-    for i in range(3):  # the total is the weighted sum; per-output losses carry their weight
+    for i in range(3):  # the total is the weighted sum of the unweighted per-output losses
         assert h["loss"][i] == pytest.approx(h["main_output_loss"][i] +
-                                             h["aux_output_loss"][i], rel=1e-6)
+                                             0.2 * h["aux_output_loss"][i], rel=1e-6)
     logs = model.evaluate([xa, xb], [labels, labels], return_dict=True, verbose=0)
     pm, pa = model.predict([xa, xb], verbose=0)
     bce = keras.losses.binary_crossentropy
     assert logs["main_output_loss"] == pytest.approx(bce(labels, pm).mean(), rel=1e-4)
-    assert logs["aux_output_loss"] == pytest.approx(0.2 * bce(labels, pa).mean(), rel=1e-4)
+    assert logs["aux_output_loss"] == pytest.approx(bce(labels, pa).mean(), rel=1e-4)
+    assert logs["loss"] == pytest.approx(bce(labels, pm).mean() + 0.2 * bce(labels, pa).mean(),
+                                         rel=1e-4)
     with pytest.raises(ValueError, match=r"unknown output\(s\) \['nope'\]"):
         model.compile("sgd", loss={"nope": "mse"})
     with pytest.raises(ValueError, match="missing target"):

@@ -114,6 +114,12 @@ class PReLU(Layer):
             self.shared_axes = list(shared_axes) if isinstance(shared_axes, (list, tuple)) \
                 else [shared_axes]
 
+    input_rank_fixed = True
+
+    def input_axes(self, input_shape):
+        # alpha has the shape of a sample, 1 along the shared axes
+        return tuple(a for a in range(1, len(input_shape)) if a not in (self.shared_axes or []))
+
     def build(self, input_shape):
         shape = list(input_shape[1:])
         for a in self.shared_axes or []:

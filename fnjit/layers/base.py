@@ -107,6 +107,13 @@ class Layer:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword arguments "
                             f"{sorted(kwargs)}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"{type(self).__name__}: name must be a string, got {name!r}")
+        if name and "\x00" in name:
+            # Any other text works as a name (it never reaches generated code), but HDF5, which
+            # .keras and .h5 files use, cannot store a NUL character.
+            raise ValueError(f"{type(self).__name__}: name {name!r} contains a NUL character "
+                             "(\\x00), which model files cannot store")
         self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
         self._trainable = trainable
         self.dtype = dtype or backend.floatx()
@@ -132,6 +139,15 @@ class Layer:
 
     def output_dtype(self, input_dtypes):
         return self.dtype
+
+    # Keras' InputSpec, reduced to what fnjit needs: once built, a layer refuses inputs that
+    # differ from its build shapes on these axes (those its weights are sized by) or, with
+    # `input_rank_fixed`, in rank. Default: the last axis of a layer with weights (Dense, the
+    # RNNs); convolutions, BatchNormalization, PReLU, Embedding say otherwise.
+    input_rank_fixed = False
+
+    def input_axes(self, input_shape):
+        return (-1,) if self.weights else ()
 
     def lower(self, ctx, inputs):
         """Emit IR ops computing this layer's outputs from IR values `inputs` (a list);
@@ -229,6 +245,11 @@ class Layer:
         if not self.built:
             self.build(shapes)
             self.built = True
+            self._built_input_shapes = [t.shape for t in tensors]
+        elif getattr(self, "_built_input_shapes", None) is None:  # built by a direct build()
+            self._built_input_shapes = [t.shape for t in tensors]
+        else:
+            self._check_input_shapes([t.shape for t in tensors])
         out_shapes = self.compute_output_shape(shapes)
         multi = isinstance(out_shapes, list)
         out_shapes = out_shapes if multi else [out_shapes]
@@ -255,6 +276,30 @@ class Layer:
             raise TypeError(f"{self._what}: training= must be True, False or None, got "
                             f"{training!r}")
         return {"training": bool(training)}
+
+    def _check_input_shapes(self, shapes):
+        """Refuse, at the call, an input this built layer's weights do not fit (compiled code
+        would fail later with an error about array sizes)."""
+        built = self._built_input_shapes
+        if len(built) != len(shapes):
+            return
+        for i, (was, now) in enumerate(zip(built, shapes)):
+            why = None
+            if self.input_rank_fixed and len(was) != len(now):
+                why = f"expected an input of rank {len(was)}"
+            else:
+                for a in self.input_axes(was):
+                    if not -len(now) <= a < len(now):
+                        why = f"expected an input with axis {a}"
+                    elif None not in (was[a], now[a]) and was[a] != now[a]:
+                        why = f"expected axis {a} of the input shape to have value {was[a]}"
+                    if why:
+                        break
+            if why:
+                raise ValueError(f"Input {i} of layer {self.name!r} ({type(self).__name__}) is "
+                                 f"incompatible with the layer: {why}, but received an input "
+                                 f"of shape {tuple(now)} (the layer was built for inputs of "
+                                 f"shape {tuple(was)})")
 
     # ---- node semantics ----------------------------------------------------------------
     def _node(self, index, what):

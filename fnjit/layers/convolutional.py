@@ -62,6 +62,11 @@ class _BaseConv(Layer):
         return {"regularizer": getattr(self, f"{role}_regularizer"),
                 "constraint": getattr(self, f"{role}_constraint")}
 
+    input_rank_fixed = True
+
+    def input_axes(self, input_shape):
+        return (1,) if self.data_format == "channels_first" else (-1,)
+
     def _check_input(self, input_shape):
         cu.check_rank(self._what, input_shape, self.rank)
         spatial, channels = cu.split_channels(input_shape, self.data_format)

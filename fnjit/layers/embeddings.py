@@ -38,6 +38,9 @@ class Embedding(Layer):
         self.mask_zero = False
         self._initial_weights = weights
 
+    def input_axes(self, input_shape):
+        return ()  # indices of any shape
+
     def build(self, input_shape):
         self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
                                           self.embeddings_initializer,

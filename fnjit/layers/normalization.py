@@ -51,6 +51,9 @@ class BatchNormalization(Layer):
                                               moving_variance_initializer)):
             setattr(self, key, initializers.get(value))
 
+    def input_axes(self, input_shape):
+        return (self._channel_axis(input_shape),)
+
     def _channel_axis(self, input_shape):
         rank = len(input_shape)
         if not -rank <= self.axis < rank or self.axis % rank == 0:

@@ -26,6 +26,8 @@ STEP_ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear")
 class _Recurrent(Layer):
     """What LSTM, GRU and SimpleRNN share: sequence handling, dropout, weights, lowering."""
 
+    input_rank_fixed = True  # (batch, timesteps, features); the features checked by Layer
+
     kind = ""  # the op kind (template name)
     gates = 1  # blocks of `units` columns in the kernels
     n_states = 1  # states returned with return_state (LSTM: h and c)
@@ -177,7 +179,8 @@ class _Recurrent(Layer):
                       saved_shapes=list(roles.values()),
                       attrs={**self._attrs(), "dropout": dropout,
                              "recurrent_dropout": recurrent_dropout, "saved": tuple(roles),
-                             "initial_state": bool(states)})
+                             # Present only with initial states (inputs after the weights).
+                             **({"initial_state": True} if states else {})})
 
     def keras_weight_groups(self):
         """Keras 3 keeps an RNN's weights in its cell (LSTMCell, ...): saved under `cell/vars`,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from .files import FileFormatError
+from .files import TOO_DEEP, FileFormatError
 
 # Keras 3 config keys that fnjit's layers and optimizers do not take; dropped on load when they
 # hold their neutral value, refused (by the class itself) otherwise.
@@ -246,7 +246,7 @@ def deserialize_layer(data, custom_objects=None, safe_mode=True):
     from ..models import Model
 
     if isinstance(cls, type) and issubclass(cls, Model):
-        return model_from_config(data["config"], custom_objects, safe_mode, class_name)
+        return _model_from_config(data["config"], custom_objects, safe_mode, class_name)
     try:
         return cls.from_config(clean_config(data.get("config", {})))
     except TypeError as e:
@@ -257,6 +257,13 @@ def deserialize_layer(data, custom_objects=None, safe_mode=True):
 def model_from_config(config, custom_objects=None, safe_mode=True, class_name=None):
     """A Model or Sequential from `model.get_config()` output (Keras 3 or Keras 2 form); a
     full serialised dict (with 'class_name' and 'config') is accepted too."""
+    try:
+        return _model_from_config(config, custom_objects, safe_mode, class_name)
+    except RecursionError:
+        raise FileFormatError(f"model_from_config: {TOO_DEEP}") from None
+
+
+def _model_from_config(config, custom_objects, safe_mode, class_name):
     if "class_name" in config and "config" in config:
         return deserialize_layer(config, custom_objects, safe_mode)
     if class_name == "Sequential" or "input_layers" not in config:
@@ -382,9 +389,11 @@ def model_from_json(json_string, custom_objects=None, safe_mode=True):
     or Keras 2's."""
     try:
         data = json.loads(json_string)
+        if not isinstance(data, dict) or "class_name" not in data:
+            raise ValueError("model_from_json: expected a JSON object with 'class_name' and "
+                             "'config' (the output of model.to_json())")
+        return deserialize_layer(data, custom_objects, safe_mode)
     except json.JSONDecodeError as e:
         raise ValueError(f"model_from_json: not valid JSON ({e})") from None
-    if not isinstance(data, dict) or "class_name" not in data:
-        raise ValueError("model_from_json: expected a JSON object with 'class_name' and "
-                         "'config' (the output of model.to_json())")
-    return deserialize_layer(data, custom_objects, safe_mode)
+    except RecursionError:
+        raise FileFormatError(f"model_from_json: {TOO_DEEP}") from None
