@@ -132,6 +132,7 @@ def lower_functional(ctx, model, input_values, prefix="", training=None):
             outs = layer.lower(ctx, args)
         if layer.activity_regularizer is not None:
             ctx.origin = f"activity_regularizer of {layer.name} ({type(layer).__name__})"
+            ctx.label = f"activity regularizer of layer {position}"
             ctx.activity_penalties += [penalty(ctx, layer.activity_regularizer, v) for v in outs]
         if len(outs) != len(node.output_tensors):
             raise RuntimeError(f"layer {layer.name!r} lowered to {len(outs)} outputs, "
@@ -178,6 +179,7 @@ def lower_penalties(ctx):
     for name, var in ctx.variables.items():
         if var.regularizer is not None and ctx.graph.params[name].trainable:
             ctx.origin = f"regularizer of weight {var.path}"
+            ctx.label = f"regularizer of weight {name}"
             weights.append(penalty(ctx, var.regularizer, name))
     if weights:
         out.append((ops.per_sample(ctx, total(weights)), 1.0))

@@ -30,9 +30,10 @@ def compile_for_check(model, wrt_inputs=True, input_shapes=None):
             (loss,) = ctx.op("loss", [y, t], [ctx.shape(y)[:-1]],
                              attrs={"fn": "mean_squared_error"})
             losses.append((loss, 1.0))
+        losses += lower_penalties(ctx)  # regularization, as training minimises it
         float_inputs = [x for x in xs if ctx.graph.values[x].is_float] if wrt_inputs else []
         program = Program(ctx.graph, model_inputs=xs, targets=targets, losses=losses,
-                          penalties=lower_penalties(ctx), wrt_inputs=float_inputs)
+                          wrt_inputs=float_inputs)
     finally:
         backend.set_floatx(old)
     variables = [ctx.variables[s.name] for s in program.slots]

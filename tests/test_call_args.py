@@ -149,3 +149,25 @@ def test_training_argument_survives_a_keras_file(tmp_path):
     m.save(tmp_path / "m.keras")
     m2 = keras.models.load_model(tmp_path / "m.keras")
     assert set(np.unique(m2.predict(np.ones((2, 100), "float32"), verbose=0))) == {0.0, 2.0}
+
+
+def test_initial_state_is_written_as_keras_3_writes_it(tmp_path):
+    """args [sequence], kwargs {"initial_state": [...]}, built from the sequence's shape (a
+    file Keras 3 loads; checked by hand against Keras 3.15) and read back by fnjit."""
+    import json
+    import zipfile
+
+    x, h0, c0 = keras.Input((4, 3)), keras.Input((2,)), keras.Input((2,))
+    m = keras.Model([x, h0, c0], layers.LSTM(2, name="lstm")(x, initial_state=[h0, c0]))
+    m.save(tmp_path / "m.keras")
+    config = json.loads(zipfile.ZipFile(tmp_path / "m.keras").read("config.json"))
+    lstm = [entry for entry in config["config"]["layers"] if entry["name"] == "lstm"][0]
+    (node,) = lstm["inbound_nodes"]
+    assert len(node["args"]) == 1 and node["args"][0]["config"]["shape"] == [None, 4, 3]
+    assert [t["config"]["keras_history"][0] for t in node["kwargs"]["initial_state"]] == \
+        [h0._history[0].name, c0._history[0].name]
+    assert lstm["build_config"] == {"input_shape": [None, 4, 3]}
+    m2 = keras.models.load_model(tmp_path / "m.keras")
+    data = [np.ones((2, 4, 3), "float32"), np.full((2, 2), 0.5, "float32"),
+            np.full((2, 2), -0.5, "float32")]
+    assert np.allclose(m.predict(data, verbose=0), m2.predict(data, verbose=0))

@@ -179,7 +179,8 @@ class _Recurrent(Layer):
                       saved_shapes=list(roles.values()),
                       attrs={**self._attrs(), "dropout": dropout,
                              "recurrent_dropout": recurrent_dropout, "saved": tuple(roles),
-                             "initial_state": bool(states)})
+                             # Present only with initial states (inputs after the weights).
+                             **({"initial_state": True} if states else {})})
 
     def keras_weight_groups(self):
         """Keras 3 keeps an RNN's weights in its cell (LSTMCell, ...): saved under `cell/vars`,

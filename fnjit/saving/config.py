@@ -152,7 +152,9 @@ def serialize_layer(layer):
         node = layer._inbound_nodes[0]
         if node.input_tensors:
             shapes = [list(t.shape) for t in node.input_tensors]
-            out["build_config"] = {"input_shape": shapes[0] if node.single_input else shapes}
+            # An RNN given initial states is built from its sequence's shape, as in Keras.
+            single = node.single_input or bool(getattr(layer, "n_states", None))
+            out["build_config"] = {"input_shape": shapes[0] if single else shapes}
     return out
 
 
@@ -214,10 +216,11 @@ def functional_config(model):
             if id(node) not in own or not node.input_tensors:
                 continue
             tensors = [tensor_config(t) for t in node.input_tensors]
-            # The call's arguments (training=) as Keras 3 writes them.
-            entry["inbound_nodes"].append(
-                {"args": [tensors[0] if node.single_input else tensors],
-                 "kwargs": dict(node.call_args)})
+            # The call's arguments (training=, an RNN's initial_state=) as Keras 3 writes them.
+            args, kwargs = [tensors[0] if node.single_input else tensors], dict(node.call_args)
+            if getattr(layer, "n_states", None) and len(tensors) > 1:
+                args, kwargs["initial_state"] = [tensors[0]], tensors[1:]
+            entry["inbound_nodes"].append({"args": args, "kwargs": kwargs})
         layers.append(entry)
 
     def structure(tensors, keys, single):
