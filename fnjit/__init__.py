@@ -32,13 +32,17 @@ from . import (  # noqa: E402
                activations,
                backend,
                callbacks,
+               constraints,
                datasets,
                initializers,
                layers,
                losses,
                metrics,
+               ops,
                optimizers,
                preprocessing,
+               random,
+               regularizers,
                saving,
                utils,
 )
@@ -47,6 +51,6 @@ from .layers import Input  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
 
 __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks",
-           "datasets", "initializers", "layers", "losses", "metrics", "optimizers",
-           "preprocessing", "saving",
-           "utils", "__version__"]
+           "constraints", "datasets", "initializers", "layers", "losses", "metrics", "ops",
+           "optimizers", "preprocessing", "random", "regularizers", "saving", "utils",
+           "__version__"]

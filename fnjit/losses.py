@@ -21,7 +21,7 @@ ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error",
            "msle": "mean_squared_logarithmic_error", "MSLE": "mean_squared_logarithmic_error",
            "logcosh": "log_cosh", "kld": "kl_divergence", "KLD": "kl_divergence",
            "kullback_leibler_divergence": "kl_divergence", "huber_loss": "huber"}
-REDUCTIONS = ("sum_over_batch_size", "mean", "sum")
+REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "auto")  # "auto": Keras 2's default
 SPARSE = ("sparse_categorical_crossentropy",)
 
 

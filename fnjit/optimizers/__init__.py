@@ -206,8 +206,9 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: momentum must be in [0, 1], got {momentum!r}")
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
-        self.kernel = "sgd_nesterov" if nesterov else ("sgd_momentum" if momentum else "sgd")
-        self.slot_groups = (("momentum",),) if momentum or nesterov else ()
+        # As Keras: without momentum there is no momentum variable, Nesterov or not.
+        self.kernel = ("sgd_nesterov" if nesterov else "sgd_momentum") if momentum else "sgd"
+        self.slot_groups = (("momentum",),) if momentum else ()
 
     def _rule(self, lr):
         return [lr, self.momentum]
