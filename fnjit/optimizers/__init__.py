@@ -46,6 +46,9 @@ class Optimizer:
             learning_rate = lr
         if use_ema:
             raise ValueError(f"{what}: use_ema=True (weight moving averages) is not supported")
+        if ema_overwrite_frequency is not None:
+            raise ValueError(f"{what}: ema_overwrite_frequency needs use_ema, which is not "
+                             "supported")
         if loss_scale_factor is not None:
             raise ValueError(f"{what}: loss_scale_factor is not supported (fnjit trains in "
                              "float32 or float64, where loss scaling is not needed)")
