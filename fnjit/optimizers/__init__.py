@@ -16,7 +16,6 @@ import warnings
 
 import numpy as np
 
-from ..backend import snake_case
 from ..codegen.program import Update
 from . import schedules
 from .schedules import LearningRateSchedule
@@ -66,7 +65,7 @@ class Optimizer:
         self.learning_rate = learning_rate
         self.decay = float(decay)
         self.iterations = 0
-        self.name = name or snake_case(type(self).__name__)
+        self.name = name or type(self).__name__.lower()
         self._exclude_ids = set()
         self._exclude_pattern = None
 
@@ -188,9 +187,8 @@ class Optimizer:
                   "clipvalue": self.clipvalue, "use_ema": False,
                   "ema_momentum": self.ema_momentum,
                   "ema_overwrite_frequency": self.ema_overwrite_frequency,
-                  "loss_scale_factor": None, "gradient_accumulation_steps": None}
-        if self.decay:
-            config["decay"] = self.decay
+                  "loss_scale_factor": None, "gradient_accumulation_steps": None,
+                  "decay": self.decay}  # Keras 2's; not written into .keras files when 0
         return config
 
     @classmethod
