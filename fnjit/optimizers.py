@@ -21,8 +21,11 @@ class Optimizer:
             warnings.warn(f"{type(self).__name__}(lr=...) is deprecated; use learning_rate=",
                           DeprecationWarning, stacklevel=3)
             learning_rate = lr
-        if clipnorm or clipvalue or global_clipnorm:
-            raise ValueError(f"{type(self).__name__}: gradient clipping is not supported yet")
+        for arg, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                           ("global_clipnorm", global_clipnorm)):
+            if value:
+                raise ValueError(f"{type(self).__name__}: {arg} (gradient clipping) is not "
+                                 "supported yet")
         if kwargs.pop("weight_decay", None):
             raise ValueError(f"{type(self).__name__}: weight_decay is not supported yet")
         if kwargs:

@@ -25,11 +25,13 @@ def steps(x, backwards):
     return [x[:, t] for t in order]
 
 
-def np_lstm(x, kernel, recurrent, bias, backwards=False, act=np.tanh, ract=sigmoid, rmask=1):
+def np_lstm(x, kernel, recurrent, bias, backwards=False, act=np.tanh, ract=sigmoid, h0=None,
+            c0=None, rmask=1):
     """Keras' LSTM (gates i, f, c, o). Returns (sequence in processing order, h, c). `rmask`:
     recurrent dropout, multiplying h in the recurrent product."""
     u = recurrent.shape[0]
-    h = c = np.zeros((x.shape[0], u))
+    h = np.zeros((x.shape[0], u)) if h0 is None else h0
+    c = np.zeros((x.shape[0], u)) if c0 is None else c0
     seq = []
     for xt in steps(x, backwards):
         z = xt @ kernel + (h * rmask) @ recurrent + bias
@@ -41,11 +43,11 @@ def np_lstm(x, kernel, recurrent, bias, backwards=False, act=np.tanh, ract=sigmo
     return np.stack(seq, axis=1), h, c
 
 
-def np_gru(x, kernel, recurrent, bias, backwards=False, rmask=1):
+def np_gru(x, kernel, recurrent, bias, backwards=False, h0=None, rmask=1):
     """Keras 3's GRU with reset_after=True (gates z, r, h; bias rows: input, recurrent).
     `rmask`: recurrent dropout, multiplying h in the recurrent product (not in the update)."""
     u = recurrent.shape[0]
-    h = np.zeros((x.shape[0], u))
+    h = np.zeros((x.shape[0], u)) if h0 is None else h0
     seq = []
     for xt in steps(x, backwards):
         xz = xt @ kernel + bias[0]
@@ -58,8 +60,8 @@ def np_gru(x, kernel, recurrent, bias, backwards=False, rmask=1):
     return np.stack(seq, axis=1), h
 
 
-def np_simple_rnn(x, kernel, recurrent, bias, backwards=False):
-    h = np.zeros((x.shape[0], recurrent.shape[0]))
+def np_simple_rnn(x, kernel, recurrent, bias, backwards=False, h0=None):
+    h = np.zeros((x.shape[0], recurrent.shape[0])) if h0 is None else h0
     seq = []
     for xt in steps(x, backwards):
         h = np.tanh(xt @ kernel + h @ recurrent + bias)
@@ -114,6 +116,49 @@ def test_lstm_gru_simple_rnn_variants_forward_and_gradients():
     for g, w in zip(got, wants, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-9)
     check_gradients(model, [data], max_checks=150)
+
+
+def test_initial_state_forward_and_gradients_into_the_states():
+    """initial_state= (and Keras 2's list form) against the numpy recurrences started from the
+    given states; finite differences check the gradients of the weights and of the states."""
+    x, h0, c0 = Input(shape=(4, 3)), Input(shape=(2,)), Input(shape=(2,))
+    lstm = layers.LSTM(2, return_sequences=True)
+    lstm_list = layers.LSTM(2, go_backwards=True)
+    gru = layers.GRU(2, return_state=True)
+    rnn = layers.SimpleRNN(2, go_backwards=True)
+    outputs = [lstm(x, initial_state=[h0, c0]), lstm_list([x, h0, c0]),
+               *gru(x, initial_state=h0), rnn(x, initial_state=[c0])]
+    model = Model([x, h0, c0], outputs)
+    data = [rng.normal(size=(3, 4, 3)), rng.normal(size=(3, 2)), rng.normal(size=(3, 2))]
+    w_l, w_ll, w_g, w_r = [weights(lyr) for lyr in (lstm, lstm_list, gru, rnn)]
+    got = predict64(model, data)
+    xs, hs, cs = data
+    gru_want = np_gru(xs, *w_g, h0=hs)
+    wants = [np_lstm(xs, *w_l, h0=hs, c0=cs)[0], np_lstm(xs, *w_ll, backwards=True, h0=hs,
+                                                           c0=cs)[1],
+             gru_want[1], gru_want[1], np_simple_rnn(xs, *w_r, backwards=True, h0=cs)[1]]
+    for g, w in zip(got, wants, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-9)
+    assert not np.allclose(got[1], np_lstm(xs, *w_ll, backwards=True)[1])  # the states count
+    check_gradients(model, data, max_checks=100)
+
+
+def test_initial_state_with_recurrent_dropout_trains_and_bad_states_are_refused():
+    x, h0 = Input(shape=(5, 3)), Input(shape=(4,))
+    for layer in (layers.LSTM(4, recurrent_dropout=0.3), layers.GRU(4, recurrent_dropout=0.3),
+                  layers.SimpleRNN(4, recurrent_dropout=0.3)):
+        states = [h0, h0] if isinstance(layer, layers.LSTM) else [h0]
+        model = Model([x, h0], layer(x, initial_state=states))
+        model.compile("sgd", "mse")
+        before = model.get_weights()
+        loss = model.train_on_batch([rng.normal(size=(2, 5, 3)), rng.normal(size=(2, 4))],
+                                    np.zeros((2, 4)))
+        assert np.isfinite(loss)
+        assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    with pytest.raises(ValueError, match=r"initial state must have shape \(batch, 3\)"):
+        layers.GRU(3)(x, initial_state=h0)
+    with pytest.raises(ValueError, match="takes a sequence and 2 initial state"):
+        layers.LSTM(4)(x, initial_state=[h0])
 
 
 def test_parameter_counts_weight_shapes_and_configs():
