@@ -32,6 +32,7 @@ from . import (  # noqa: E402
                activations,
                backend,
                callbacks,
+               constraints,
                datasets,
                initializers,
                layers,
@@ -40,6 +41,7 @@ from . import (  # noqa: E402
                ops,
                optimizers,
                random,
+               regularizers,
                saving,
                utils,
 )
@@ -48,5 +50,5 @@ from .layers import Input  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
 
 __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks",
-           "datasets", "initializers", "layers", "losses", "metrics", "ops", "optimizers",
-           "random", "saving", "utils", "__version__"]
+           "constraints", "datasets", "initializers", "layers", "losses", "metrics", "ops",
+           "optimizers", "random", "regularizers", "saving", "utils", "__version__"]

@@ -82,6 +82,37 @@ class Model(Layer, Trainer):
         raise ValueError(f"no layer named {name!r} in model {self.name!r}; layers: "
                          f"{[layer.name for layer in self._layers]}")
 
+    # ---- the model's own tensors (Keras: model.input is what Model(inputs=...) was given) ----
+    def _own(self, what):
+        if not getattr(self, "inputs", None):
+            raise AttributeError(f"The layer {self.name} has never been called and thus has no "
+                                 f"defined {what}.")
+        if what == "input":
+            tensors, keys, single = self.inputs, self._input_keys, self._single_input
+        else:
+            tensors, keys, single = self.outputs, self._output_keys, self._single_output
+        if keys:
+            return dict(zip(keys, tensors))
+        return tensors[0] if single else list(tensors)
+
+    @property
+    def input(self):
+        return self._own("input")
+
+    @property
+    def output(self):
+        return self._own("output")
+
+    @property
+    def input_shape(self):
+        x = self._own("input")
+        return x.shape if not isinstance(x, (list, dict)) else [t.shape for t in self.inputs]
+
+    @property
+    def output_shape(self):
+        y = self._own("output")
+        return y.shape if not isinstance(y, (list, dict)) else [t.shape for t in self.outputs]
+
     @property
     def input_names(self):
         return [t._history[0].name for t in self.inputs]
@@ -174,7 +205,7 @@ class Model(Layer, Trainer):
         return lower_functional(ctx, self, inputs)
 
     # ---- calling a model on tensors, like a layer ------------------------------------------
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, inputs, *args, training=None, mask=None, **kwargs):
         from .layers import custom
         from .ops import SymbolicTensor
 
@@ -182,7 +213,12 @@ class Model(Layer, Trainer):
         if any(isinstance(t, SymbolicTensor) for t in flat):
             if not getattr(self, "inputs", None):
                 self.build([t.shape for t in flat] if len(flat) > 1 else flat[0].shape)
+            if training is not None:
+                kwargs["training"] = training
+            if mask is not None:
+                kwargs["mask"] = mask
             return custom.call_inside_trace(self, inputs, args, kwargs)
+        call_args = self._call_args(args, training, mask, kwargs)
         if not all(isinstance(t, KerasTensor) for t in flat) and not isinstance(inputs, dict):
             self._ensure_built(inputs)  # data: built on it, then run (Keras returns tensors)
             return self.predict(inputs, verbose=0)
@@ -207,7 +243,7 @@ class Model(Layer, Trainer):
             shapes = shapes if isinstance(shapes, list) else [shapes]
         outs = [KerasTensor(shape, t.dtype, name=f"{self.name}/out{i}")
                 for i, (shape, t) in enumerate(zip(shapes, self.outputs))]
-        Node(self, tensors, outs, not isinstance(inputs, (list, tuple, dict)))
+        Node(self, tensors, outs, not isinstance(inputs, (list, tuple, dict)), call_args)
         return outs[0] if len(outs) == 1 else outs
 
     def compute_output_shape(self, input_shape):
@@ -465,6 +501,17 @@ class Sequential(Model):
     def layers(self):
         # Keras lists a Sequential model's layers without its InputLayer.
         return list(self._stack)
+
+    def __call__(self, inputs, *args, **kwargs):
+        """As a layer: a Sequential without an input shape is built on its first call, for
+        the shape of the tensor it is called on (as in Keras)."""
+        if not getattr(self, "inputs", None) and self._stack:
+            from .layers.base import KerasTensor
+
+            first = inputs[0] if isinstance(inputs, (list, tuple)) and inputs else inputs
+            if isinstance(first, KerasTensor):
+                self.build(first.shape)
+        return super().__call__(inputs, *args, **kwargs)
 
     def _ensure_built(self, x):
         if not getattr(self, "inputs", None):

@@ -17,8 +17,8 @@ Y = np.eye(3, dtype="float32")[rng.integers(0, 3, 24)]
 
 
 @pytest.fixture(scope="module")
-def model():
-    fnjit.backend.clear_session()
+def model(fresh_globals):
+    fresh_globals()  # fnjit's defaults, whatever ran before (this is built before conftest's reset)
     x = Input((4,))
     m = Model(x, layers.Dense(3, activation="softmax")(layers.Dense(6, activation="relu")(x)))
     m.compile(fnjit.optimizers.SGD(0.05), "categorical_crossentropy", metrics=["accuracy"])
@@ -180,8 +180,8 @@ def test_csv_logger_writes_append_and_atomically(model, tmp_path, monkeypatch):
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
-    from fnjit.saving import files
-    monkeypatch.setattr(files.os, "replace", killed)
+    from fnjit.codegen import atomic
+    monkeypatch.setattr(atomic.os, "replace", killed)
     with pytest.raises(KeyboardInterrupt):
         model.fit(X, Y, epochs=1, verbose=0, callbacks=[callbacks.CSVLogger(str(path),
                                                                             append=True)])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend, initializers
+from .. import backend, constraints, initializers, regularizers
 
 
 class KerasTensor:
@@ -33,11 +33,14 @@ class KerasTensor:
 class Node:
     """One call of a layer."""
 
-    def __init__(self, layer, inputs, outputs, single_input):
+    def __init__(self, layer, inputs, outputs, single_input, call_args=None):
         self.layer = layer
         self.input_tensors = list(inputs)
         self.output_tensors = list(outputs)
         self.single_input = single_input
+        # Arguments given with the call that change what it computes: {"training": True}
+        # (honoured by the compiled code, fnjit/lowering.py).
+        self.call_args = dict(call_args or {})
         self.index = len(layer._inbound_nodes)
         layer._inbound_nodes.append(self)
         for i, t in enumerate(self.output_tensors):
@@ -60,11 +63,13 @@ class Variable:
     """A weight: a numpy array in Keras' shape. Its buffer may be a view into a compiled
     model's flat parameter buffer; `assign` writes in place so that the view stays valid."""
 
-    def __init__(self, value, name, path, trainable=True):
+    def __init__(self, value, name, path, trainable=True, regularizer=None, constraint=None):
         self.value = value
         self.name = name
         self.path = path
         self.trainable = trainable
+        self.regularizer = regularizer  # its penalty joins the loss (fnjit/training.py)
+        self.constraint = constraint  # applied after every optimizer update
 
     @property
     def shape(self):
@@ -156,8 +161,8 @@ class Layer:
         return out
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
-                 batch_size=None, batch_input_shape=None, **kwargs):
-        for legacy in ("weights", "activity_regularizer", "input_length"):
+                 batch_size=None, batch_input_shape=None, activity_regularizer=None, **kwargs):
+        for legacy in ("weights", "input_length"):
             kwargs.pop(legacy, None)
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword arguments "
@@ -182,6 +187,8 @@ class Layer:
             batch_size, input_shape = batch_input_shape[0], batch_input_shape[1:]
         self._input_shape_arg = tuple(input_shape) if input_shape is not None else None
         self._batch_size_arg = batch_size
+        # Its penalty on each output, divided by the batch size, joins the loss (lowering.py).
+        self.activity_regularizer = regularizers.get(activity_regularizer)
 
     # ---- to override -------------------------------------------------------------------
     def build(self, input_shape):
@@ -216,7 +223,25 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} cannot be compiled")
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self.activity_regularizer is not None:  # Keras writes it only when set
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
+
+    def _weight_options(self, **options):
+        """Resolve and keep `<role>_regularizer` / `<role>_constraint` constructor arguments
+        (names, configs, instances, callables) as attributes of the same names."""
+        for key, value in options.items():
+            module = regularizers if key.endswith("_regularizer") else constraints
+            try:
+                setattr(self, key, module.get(value))
+            except ValueError as e:
+                raise ValueError(f"{type(self).__name__}: {key}: {e}") from None
+
+    def _weight_options_config(self, *keys):
+        """The config entries of `_weight_options` attributes, Keras 3's serialised form."""
+        return {k: (regularizers if k.endswith("_regularizer") else constraints)
+                .serialize(getattr(self, k)) for k in keys}
 
     @classmethod
     def from_config(cls, config):
@@ -248,14 +273,12 @@ class Layer:
         initializer = given.get("initializer", initializer)
         dtype = given.get("dtype", dtype)
         trainable = given.get("trainable", trainable)
-        for what, value, neutral in (
-                ("regularizer", given.get("regularizer", regularizer), None),
-                ("constraint", given.get("constraint", constraint), None),
-                ("overwrite_with_gradient",
-                 given.get("overwrite_with_gradient", overwrite_with_gradient), False)):
-            if value is not neutral:
-                raise ValueError(f"{self._what}: add_weight({what}={value!r}) is not supported "
-                                 f"yet; leave {what} at {neutral!r}")
+        regularizer = given.get("regularizer", regularizer)
+        constraint = given.get("constraint", constraint)
+        overwrite = given.get("overwrite_with_gradient", overwrite_with_gradient)
+        if overwrite:
+            raise ValueError(f"{self._what}: add_weight(overwrite_with_gradient={overwrite!r}) "
+                             "is not supported; leave it False")
         if given.get("aggregation", aggregation) not in (
                 "none", "mean", "sum", "only_first_replica", None):
             raise ValueError(f"{self._what}: add_weight: unknown aggregation "
@@ -273,7 +296,8 @@ class Layer:
         init = initializers.get("glorot_uniform" if initializer is None else initializer)
         trainable = bool(trainable)
         value = np.ascontiguousarray(np.asarray(init(tuple(shape), dtype), dtype=dtype))
-        var = Variable(value, name, f"{self.name}/{name}", trainable)
+        var = Variable(value, name, f"{self.name}/{name}", trainable,
+                       regularizers.get(regularizer), constraints.get(constraint))
         self._weights.append(var)
         return var
 
@@ -338,7 +362,8 @@ class Layer:
         return int(sum(w.value.size for w in self.weights))
 
     # ---- calling -----------------------------------------------------------------------
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, inputs, *args, training=None, mask=None, **kwargs):
+        call_args = self._call_args(args, training, mask, kwargs)
         tensors = _flatten(inputs)
         from .. import ops
 
@@ -379,7 +404,7 @@ class Layer:
         dtype = self.output_dtype([t.dtype for t in tensors])
         outputs = [KerasTensor(s, dtype, name=f"{self.name}/out{i}")
                    for i, s in enumerate(out_shapes)]
-        Node(self, tensors, outputs, single)
+        Node(self, tensors, outputs, single, call_args)
         return outputs if multi else outputs[0]
 
     def _check_input_shapes(self, shapes):
@@ -406,6 +431,24 @@ class Layer:
                                  f"of shape {tuple(now)} (the layer was built for inputs of "
                                  f"shape {tuple(was)})")
 
+    def _call_args(self, args, training, mask, kwargs):
+        """Check the arguments of a call besides its inputs; returns those a node records."""
+        if args:
+            raise TypeError(f"{self._what} was called with {len(args)} extra positional "
+                            "argument(s); pass its inputs as one tensor or a list, and "
+                            "training= by keyword")
+        if mask is not None:
+            raise ValueError(f"{self._what}: mask= is not supported: fnjit has no masking")
+        if kwargs:
+            raise TypeError(f"{self._what}: unexpected call argument(s) {sorted(kwargs)}; a "
+                            "layer call takes its inputs and training=")
+        if training is None:
+            return {}
+        if not isinstance(training, (bool, np.bool_)):
+            raise TypeError(f"{self._what}: training= must be True, False or None, got "
+                            f"{training!r}")
+        return {"training": bool(training)}
+
     # ---- node semantics ----------------------------------------------------------------
     def _node(self, index, what):
         if not self._inbound_nodes:
@@ -425,8 +468,9 @@ class Layer:
         if len(nodes) == 1 or (what.endswith("shape") and all(v == values[0] for v in values)):
             return values[0]
         at = "get_" + what.replace(" ", "_") + "_at(node_index)"
-        raise AttributeError(f"layer {self.name!r} has {len(nodes)} inbound nodes, hence the "
-                             f"notion of \"layer {what}\" is ill-defined; use {at} instead")
+        # Keras 2's words, as the guides quote them.
+        raise AttributeError(f"Layer {self.name} has multiple inbound nodes, hence the notion "
+                             f"of \"layer {what}\" is ill-defined. Use `{at}` instead.")
 
     def get_input_at(self, node_index):
         n = self._node(node_index, "input")
@@ -476,6 +520,8 @@ class InputLayer(Layer):
                 batch_size = batch_input_shape[0]
         if shape is None:
             raise ValueError("Input needs a shape, e.g. Input(shape=(784,))")
+        if sparse:
+            raise ValueError("Input: sparse=True is not supported: inputs are dense arrays")
         if isinstance(shape, int):
             shape = (shape,)
         for d in shape:
@@ -508,7 +554,10 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, sparse=None, batch
     """A symbolic input tensor: `Input(shape=(784,))`."""
     if batch_shape is not None:
         shape, batch_size = tuple(batch_shape[1:]), batch_shape[0]
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
+    if tensor is not None:
+        raise ValueError("Input: tensor= (wrapping an existing tensor) is not supported; "
+                         "give shape= and feed the data to fit/predict")
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, sparse=sparse,
                       **kwargs)._tensor
 
 

@@ -69,7 +69,8 @@ def compile_config(model):
     return {"optimizer": {"module": "keras.optimizers", "class_name": type(opt).__name__,
                           "config": config, "registered_name": None},
             "loss": _name_of(loss), "loss_weights": _name_of(loss_weights),
-            "metrics": _name_of(metrics), "weighted_metrics": None,
+            "metrics": _name_of(metrics),
+            "weighted_metrics": _name_of(getattr(model, "_weighted_metrics", None)),
             "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
 
 
@@ -109,6 +110,7 @@ def restore_compile(model, config, path):
         model.compile(optimizer=_optimizer_from(config.get("optimizer", "rmsprop")),
                       loss=_object_name(config.get("loss")),
                       metrics=_object_name(config.get("metrics")),
+                      weighted_metrics=_object_name(config.get("weighted_metrics")),
                       loss_weights=config.get("loss_weights"))
     except (ValueError, TypeError) as e:
         warnings.warn(f"{path}: the model was saved compiled, but its compile settings cannot "

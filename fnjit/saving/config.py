@@ -152,7 +152,9 @@ def serialize_layer(layer):
         node = layer._inbound_nodes[0]
         if node.input_tensors:
             shapes = [list(t.shape) for t in node.input_tensors]
-            out["build_config"] = {"input_shape": shapes[0] if node.single_input else shapes}
+            # An RNN given initial states is built from its sequence's shape, as in Keras.
+            single = node.single_input or bool(getattr(layer, "n_states", None))
+            out["build_config"] = {"input_shape": shapes[0] if single else shapes}
     return out
 
 
@@ -214,8 +216,11 @@ def functional_config(model):
             if id(node) not in own or not node.input_tensors:
                 continue
             tensors = [tensor_config(t) for t in node.input_tensors]
-            entry["inbound_nodes"].append(
-                {"args": [tensors[0] if node.single_input else tensors], "kwargs": {}})
+            # The call's arguments (training=, an RNN's initial_state=) as Keras 3 writes them.
+            args, kwargs = [tensors[0] if node.single_input else tensors], dict(node.call_args)
+            if getattr(layer, "n_states", None) and len(tensors) > 1:
+                args, kwargs["initial_state"] = [tensors[0]], tensors[1:]
+            entry["inbound_nodes"].append({"args": args, "kwargs": kwargs})
         layers.append(entry)
 
     def structure(tensors, keys, single):
@@ -407,11 +412,15 @@ def _functional_from_config(config, custom_objects, safe_mode):
             tensors = [tensor(d[0], d[1], d[2], legacy=True, top=False) for d in node_data]
             return layer(tensors[0] if len(tensors) == 1 else tensors)
         args = revive(node_data.get("args", []))
-        for key, value in (node_data.get("kwargs") or {}).items():
-            if isinstance(revive(value), KerasTensor):
+        kwargs = {key: revive(value) for key, value in (node_data.get("kwargs") or {}).items()}
+        for key, value in kwargs.items():
+            tensors = value if isinstance(value, list) else [value]
+            if key != "initial_state" and any(isinstance(t, KerasTensor) for t in tensors):
                 raise FileFormatError(f"layer {name!r} is called with tensor argument {key!r}, "
                                       "which fnjit does not support")
-        return layer(args[0] if len(args) == 1 else args)
+        if kwargs.get("mask") is None:
+            kwargs.pop("mask", None)  # Keras writes mask=None
+        return layer(args[0] if len(args) == 1 else args, **kwargs)
 
     while any(pending.values()):
         progress = False
