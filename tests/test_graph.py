@@ -176,8 +176,8 @@ def test_clear_errors():
         Model(layers.Dense(2)(x), layers.Dense(1)(x))
     with pytest.raises(ValueError, match="must match in every axis but"):
         layers.concatenate([Input(shape=(2, 3)), Input(shape=(4, 5))])
-    with pytest.raises(TypeError, match="called on ndarray"):
-        layers.Dense(2)(np.zeros((1, 4)))
+    with pytest.raises(TypeError, match="called on str"):  # arrays run eagerly, as Keras
+        layers.Dense(2)("not a tensor")
     model = Model(x, layers.Dense(1)(x))
     with pytest.raises(ValueError, match="unknown loss 'msq'"):
         model.compile("sgd", "msq")
