@@ -109,7 +109,7 @@ class CudaTarget(Target):
                              variant=".cuda", **kw)
 
     def load(self, rendered):
-        cuda = check_available()
+        check_available()
         kernels = [cache.load(source) for source in rendered.kernels.values()]
         return cache.load(rendered.driver), kernels
 
