@@ -192,3 +192,20 @@ def test_dense_on_both_targets(use_bias):
 def test_activation_on_both_targets(fn):
     x = np.random.default_rng(2).normal(size=(5, 4)) * 3
     assert_same_on_both_targets(_one_layer(layers.Activation(fn), (4,)), [x])
+
+
+@pytest.mark.cudasim
+@needs_cuda
+def test_add_and_flatten_on_both_targets():
+    a, b = keras.Input((2, 3)), keras.Input((2, 3))
+    model = keras.Model([a, b], layers.Flatten()(layers.Add()([a, b])))
+    rng = np.random.default_rng(3)
+    assert_same_on_both_targets(model, [rng.normal(size=(4, 2, 3)), rng.normal(size=(4, 2, 3))])
+
+
+@pytest.mark.cudasim
+@needs_cuda
+def test_embedding_on_both_targets():
+    # Index 1 repeats, so the scatter-add of the backward adds rows up.
+    idx = np.array([[1, 0, 1], [3, 1, 2]])
+    assert_same_on_both_targets(_one_layer(layers.Embedding(4, 3), (3,)), [idx])
