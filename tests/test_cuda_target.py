@@ -209,3 +209,21 @@ def test_embedding_on_both_targets():
     # Index 1 repeats, so the scatter-add of the backward adds rows up.
     idx = np.array([[1, 0, 1], [3, 1, 2]])
     assert_same_on_both_targets(_one_layer(layers.Embedding(4, 3), (3,)), [idx])
+
+
+CONVS = {
+    "valid": (layers.Conv2D(3, (2, 3)), (5, 6, 2)),
+    "same_strided": (layers.Conv2D(2, 3, strides=2, padding="same"), (5, 5, 2)),
+    "dilated_no_bias": (layers.Conv2D(2, 2, dilation_rate=2, use_bias=False), (5, 5, 1)),
+    "pointwise": (layers.Conv2D(3, 1), (3, 3, 2)),
+    "conv1d_causal": (layers.Conv1D(2, 3, padding="causal"), (6, 2)),
+}
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("case", sorted(CONVS))
+def test_conv_on_both_targets(case):
+    layer, shape = CONVS[case]
+    x = np.random.default_rng(4).normal(size=(2,) + shape)
+    assert_same_on_both_targets(_one_layer(layer, shape), [x])
