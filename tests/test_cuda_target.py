@@ -227,3 +227,21 @@ def test_conv_on_both_targets(case):
     layer, shape = CONVS[case]
     x = np.random.default_rng(4).normal(size=(2,) + shape)
     assert_same_on_both_targets(_one_layer(layer, shape), [x])
+
+
+POOLS = {
+    "max": (layers.MaxPooling2D(2), (4, 5, 2)),
+    "max_same_overlapping": (layers.MaxPooling2D(3, strides=2, padding="same"), (5, 5, 1)),
+    "average_same": (layers.AveragePooling2D(2, padding="same"), (5, 3, 2)),
+    "max_channels_first": (layers.MaxPooling2D(2, data_format="channels_first"), (2, 4, 4)),
+    "average1d": (layers.AveragePooling1D(2, strides=1), (5, 2)),
+}
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("case", sorted(POOLS))
+def test_pool_on_both_targets(case):
+    layer, shape = POOLS[case]
+    x = np.random.default_rng(5).normal(size=(2,) + shape)
+    assert_same_on_both_targets(_one_layer(layer, shape), [x])
