@@ -73,14 +73,24 @@ def _data(n=10, width=6, classes=3, seed=0):
     return x, y
 
 
+def _cnn():
+    inp = keras.Input((6, 6, 1))
+    h = layers.Conv2D(2, 3, activation="relu")(inp)
+    h = layers.Flatten()(layers.MaxPooling2D(2)(h))
+    return keras.Model(inp, layers.Dense(3, activation="softmax")(h))
+
+
 @pytest.mark.cudasim
 @needs_cuda
-@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop", "adam"])
-def test_mlp_trains_as_on_the_cpu(optimizer):
+@pytest.mark.parametrize("guide, optimizer", [("mlp", "sgd"), ("mlp", "rmsprop"),
+                                              ("mlp", "adam"), ("cnn", "rmsprop")])
+def test_guide_model_trains_as_on_the_cpu(guide, optimizer):
     x, y = _data()
+    if guide == "cnn":
+        x = np.random.default_rng(6).normal(size=(10, 6, 6, 1)).astype("float32")
     runs = {}
     for target in ("cpu", "cuda"):
-        m = _mlp()
+        m = _mlp() if guide == "mlp" else _cnn()
         if target == "cpu":
             weights = m.get_weights()
         else:
