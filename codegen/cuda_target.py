@@ -109,9 +109,10 @@ class CudaTarget(Target):
                              variant=".cuda", **kw)
 
     def load(self, rendered):
+        """(driver module, kernel modules, False: the entries are Python launching kernels)."""
         check_available()
         kernels = [cache.load(source) for source in rendered.kernels.values()]
-        return cache.load(rendered.driver), kernels
+        return cache.load(rendered.driver), kernels, False
 
     def caller(self, module):
         return CudaCalls(module, check_available())

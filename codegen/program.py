@@ -77,29 +77,32 @@ class CpuTarget(Target):
     name = "cpu"
 
     def render(self, graph, **kw):
-        rendered = render_module(graph, module_name=cache.module_name, **kw)
-        name = cache.module_name(rendered.driver)
-        if rendered.native and name not in _NATIVE_DRIVERS:
-            if len(_NATIVE_DRIVERS) < native_driver_budget():
-                _NATIVE_DRIVERS.add(name)
-            else:
-                if not _WARNED:
-                    _WARNED.append(True)
-                    warnings.warn(
-                        f"fnjit: this process has compiled {len(_NATIVE_DRIVERS)} model "
-                        "drivers, which Numba never frees; further new models run Python "
-                        "entry points over the compiled kernels (same numbers, a few "
-                        "microseconds more per layer and step). FNJIT_NATIVE_DRIVERS raises "
-                        "the limit.", RuntimeWarning, stacklevel=4)
-                rendered = render_module(graph, module_name=cache.module_name, native=False,
-                                         **kw)
-        return rendered
+        return render_module(graph, module_name=cache.module_name, **kw)
 
     def load(self, rendered):
-        """Import the kernel modules, then the driver that imports them."""
+        """Import the kernel modules, then the driver that imports them: native while this
+        process is within its budget of compiled drivers, else as Python over the kernels.
+        Returns (driver module, kernel modules, whether the driver's entries are native)."""
         configure_blas()
         kernels = [cache.load(source) for source in rendered.kernels.values()]
-        return cache.load(rendered.driver), kernels
+        native = rendered.native and _within_budget(cache.module_name(rendered.driver))
+        return cache.load(rendered.driver, native=native), kernels, native
+
+
+def _within_budget(name):
+    if name in _NATIVE_DRIVERS:
+        return True
+    if len(_NATIVE_DRIVERS) < native_driver_budget():
+        _NATIVE_DRIVERS.add(name)
+        return True
+    if not _WARNED:
+        _WARNED.append(True)
+        warnings.warn(
+            f"fnjit: this process has compiled {len(_NATIVE_DRIVERS)} model drivers, which "
+            "Numba never frees; further new models run Python entry points over the compiled "
+            "kernels (same code and numbers, a few microseconds more per layer and step). "
+            "FNJIT_NATIVE_DRIVERS raises the limit.", RuntimeWarning, stacklevel=5)
+    return False
 
 
 TARGETS = {"cpu": CpuTarget()}  # "cuda" joins on first use (it imports numba.cuda)
@@ -148,33 +151,38 @@ def layout(graph: Graph):
 
 class Program:
     def __init__(self, graph: Graph, *, model_inputs, targets=(), losses=(), logs=(),
-                 sample_weights=(), optimizer="sgd", wrt_inputs=(), header="", about="",
-                 target="cpu"):
+                 sample_weights=(), penalties=(), constraints=(), optimizer="sgd",
+                 wrt_inputs=(), header="", about="", target="cpu"):
         """`losses`: (value, weight) or (value, weight, sample weight input) triples; the sum
-        over losses of weight * sum_i sw_i * (mean loss of sample i) / n is what training
-        minimises (Keras' sum_over_batch_size), reported in logs[0]. `logs`: more entries to
-        report, each a list of such terms (a term whose value is None sums the sample weights).
-        `sample_weights`: the graph inputs holding per-sample weights, in call order.
-        `optimizer`: an optimizer kernel name (templates/optimizers.j2). `header`: comment
-        lines opening the driver (no user names: the compiled text depends on the architecture
-        only); `about`: what the legend of `source` says the program is (it may hold names)."""
+        over losses of weight * sum_i sw_i * (mean loss of sample i) / n, plus the
+        `penalties` ((value, weight) pairs: regularization, not weighted per sample), is what
+        training minimises (Keras' sum_over_batch_size), reported in logs[0]. `logs`: more
+        entries to report, each a list of such terms (a term whose value is None sums the
+        sample weights). `sample_weights`: the graph inputs holding per-sample weights, in call
+        order. `constraints`: (param name, attrs) projections applied after each update
+        (templates/constraint.j2). `optimizer`: an optimizer kernel name
+        (templates/optimizers.j2). `header`: comment lines opening the driver (no user names:
+        the compiled text depends on the architecture only); `about`: what the legend of
+        `source` says the program is (it may hold names)."""
         self.graph = graph
         self.model_inputs = list(model_inputs)  # value names, in the entry points' order
         self.targets = list(targets)
         self.target = get_target(target)
         self.slots, self.params_size, self.state_size = layout(graph)
         losses = [tuple(t) + (None,) * (3 - len(t)) for t in losses]
-        logs = ([losses] if losses else []) + [list(terms) for terms in logs]
-        plan = plan_backward(graph, [(v, w) for v, w, _ in losses], wrt_inputs) \
+        minimised = losses + [(v, w, None) for v, w in penalties]
+        logs = ([minimised] if minimised else []) + [list(terms) for terms in logs]
+        plan = plan_backward(graph, [(v, w) for v, w, _ in minimised], wrt_inputs) \
             if losses else None
         self.sample_weights = list(sample_weights)
         self.rendered = self.target.render(
             graph, model_inputs=list(model_inputs), targets=list(targets), logs=logs, plan=plan,
             optimizer=optimizer, header=header, sample_weights=self.sample_weights,
-            seed_weights={v: sw for v, _, sw in losses if sw is not None})
+            seed_weights={v: sw for v, _, sw in losses if sw is not None},
+            constraints=list(constraints))
         # For reading: the legend (the user's names, never compiled), then the code.
         self.source = graph.legend(about) + self.rendered.text()
-        self.module, self.kernel_modules = self.target.load(self.rendered)
+        self.module, self.kernel_modules, self.native = self.target.load(self.rendered)
         self._run = self.target.caller(self.module)
         # The driver module stays loaded while this program lives (see cache.release).
         cache.acquire(self.module)

@@ -163,7 +163,8 @@ class _Renderer:
             kind=op.kind, index=index, label=printable(op.label or "model"),
             attrs=SimpleNamespace(**op.attr),
             ins=[self.var(i) for i in op.inputs], outs=[self.var(o) for o in op.outputs],
-            saved=[self.var(s) for s in op.saved], dy=dy, dx=dx, f=self.f, training=training,
+            saved=[self.var(s) for s in op.saved], dy=dy, dx=dx, f=self.f,
+            training=training or op.force_training,
         )
 
     def comment(self, op, v):
@@ -219,7 +220,8 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPlan | None,
                   optimizer: str | None, header: str, module_name, sample_weights=(),
-                  seed_weights=None, native: bool = True, variant: str = "") -> Rendered:
+                  seed_weights=None, constraints=(), native: bool = True,
+                  variant: str = "") -> Rendered:
     """Render a model's generated code. `module_name(source)` names a kernel module.
     `native=False` makes the entry points Python calling the native kernels (as for models
     over NATIVE_ENTRY_MAX_STEPS steps).
@@ -230,6 +232,7 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
     samples gives Keras' epoch averages. A term whose value is None adds sum_i sw_i.
     `sample_weights`: inputs of one weight per sample, passed after the targets.
     `seed_weights`: loss value -> the sample weight input that scales its backward seed.
+    `constraints`: (param name, attrs) projected after the update (templates/constraint.j2).
     `variant`: the target's template variant ("" for the CPU; ".cuda": `kind.cuda.j2`,
     `module.cuda.py.j2`, `kernel_module.cuda.py.j2`).
     """
@@ -275,6 +278,10 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
         collect(v.kind, lib(v.kind).kernels(v))
     if plan is not None:
         collect("optimizers", lib("optimizers").kernel(optimizer))
+    constraint_views = [SimpleNamespace(p=r.var(name), attrs=SimpleNamespace(**attrs), f=r.f)
+                        for name, attrs in constraints] if plan is not None else []
+    for c in constraint_views:
+        collect("constraint", lib("constraint").kernels(c))
 
     params = [r.var(p) for p, prm in graph.params.items() if prm.trainable]
     state = [r.var(p) for p, prm in graph.params.items() if not prm.trainable]
@@ -300,7 +307,7 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
     driver = template.render(
         native_entries=native, n_steps=n_steps,
         header=header, graph=graph, lib=lib, imports=placeholder, phases=phases,
-        backward=backward, plan=plan, optimizer=optimizer,
+        backward=backward, plan=plan, optimizer=optimizer, constraints=constraint_views,
         inputs=[r.var(i) for i in model_inputs], targets=[r.var(t) for t in targets],
         outputs=[r.var(o) for o in graph.outputs],
         forward_returns=[r.var(o) for o in forward_returns],

@@ -122,6 +122,11 @@ def test_embedding_indices_are_checked_before_any_narrowing_cast():
         model.predict([wraps.astype(float), good.astype(float)], verbose=0)
     with pytest.raises(ValueError, match="non-integer values"):
         model.predict([np.array([[3.5, 1]]), good.astype(float)], verbose=0)
+    # Checked on the data as given: a float32 cast would make 3.0000001 the valid index 3.
+    with pytest.raises(ValueError, match=r"index 3\.0000001 at position \(0, 1\)"):
+        model.predict([good, np.array([[1.0, 3.0000001]])], verbose=0)
+    with pytest.raises(ValueError, match=r"index 4294967305 at position"):
+        model.predict([good, np.array([[1, 2 ** 32 + 9]], np.int64)], verbose=0)
     for bad in (3.5, np.nan, np.inf, 2.0 ** 32 + 9, -1.0, 10.0):
         with pytest.raises(ValueError, match=r"embedding.*index .* out of range.*\[0, 10\)"):
             model.predict([good, np.array([[1.0, bad]])], verbose=0)
@@ -190,3 +195,23 @@ def test_a_config_nested_too_deeply_is_a_file_format_error(tmp_path):
         zf.writestr("model.weights.h5", b"")
     with pytest.raises(FileFormatError, match=rf"model file '{path}': .*nested too deeply"):
         keras.models.load_model(path)
+
+
+def test_fit_loop_arguments(model):
+    for kw, error, words in [
+            ({"epochs": 1.5}, TypeError, "fit: epochs must be an integer >= 0"),
+            ({"epochs": -1}, ValueError, "fit: epochs must be an integer >= 0"),
+            ({"initial_epoch": -1}, ValueError, "fit: initial_epoch must be an integer >= 0"),
+            ({"verbose": 3}, ValueError, "fit: verbose must be 'auto', 0, 1 or 2, got 3"),
+            ({"shuffle": "batch"}, TypeError, "fit: shuffle must be True or False"),
+            ({"validation_split": "0.2"}, ValueError, "fit: validation_split must be in"),
+            ({"validation_split": 1.5}, ValueError, "fit: validation_split must be in"),
+            ({"validation_freq": 0}, ValueError, "fit: validation_freq must be a positive"),
+            ({"validation_data": (X,)}, ValueError, "fit: validation_data must be a tuple")]:
+        with pytest.raises(error, match=words):
+            model.fit(X, Y, **kw)
+    with pytest.raises(ValueError, match="evaluate: verbose must be"):
+        model.evaluate(X, Y, verbose="loud")
+    with pytest.raises(ValueError, match="predict: verbose must be"):
+        model.predict(X, verbose=-1)
+    assert model.fit(X, Y, epochs=0, verbose=0).history == {}  # as Keras: no epoch run

@@ -113,6 +113,10 @@ def test_single_output_weighted_metric_keeps_its_name(float64):
     assert list(logs) == ["loss", "mae"] == ["loss"] + model.metrics_names[1:]
     assert logs["loss"] == pytest.approx((w * (err ** 2)[:, 0]).sum() / 6, rel=1e-12)
     assert logs["mae"] == pytest.approx((w * np.abs(err)[:, 0]).sum() / w.sum(), rel=1e-12)
+    # A list of one array per output (here one), a plain list of weights, a dict: the same.
+    for given in ([w], list(w), {model.output_names[0]: w}):
+        assert model.test_on_batch(x, y, sample_weight=given, return_dict=True) == \
+            pytest.approx(logs, rel=1e-12)
 
 
 def step_gradient(model, x, ys, lr=0.5, **weights):
@@ -223,3 +227,14 @@ def test_bad_weights_are_refused():
         single.train_on_batch(x, y2, class_weight=[1.0, 2.0])
     with pytest.raises(TypeError, match="sample_weight.*string"):
         single.fit(x, y2, sample_weight=np.array(["a"] * 4), verbose=0)
+
+
+def test_loss_weights_and_weighted_metrics_survive_a_keras_file(tmp_path):
+    model = two_outputs(metrics=[["mae"], ["mae"]], weighted_metrics=[["mae"], []])
+    x, y1, y2 = data()
+    w = rng.random(10)
+    want = model.evaluate(x, [y1, y2], sample_weight=w, verbose=0, return_dict=True)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    got = loaded.evaluate(x, [y1, y2], sample_weight=w, verbose=0, return_dict=True)
+    assert got == pytest.approx(want, rel=1e-6) and list(got) == list(want)
