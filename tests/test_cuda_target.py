@@ -80,22 +80,31 @@ def _cnn():
     return keras.Model(inp, layers.Dense(3, activation="softmax")(h))
 
 
-@pytest.mark.cudasim
-@needs_cuda
-@pytest.mark.parametrize("guide, optimizer", [("mlp", "sgd"), ("mlp", "rmsprop"),
-                                              ("mlp", "adam"), ("cnn", "rmsprop")])
-def test_guide_model_trains_as_on_the_cpu(guide, optimizer):
-    x, y = _data()
-    if guide == "cnn":
-        x = np.random.default_rng(6).normal(size=(10, 6, 6, 1)).astype("float32")
+def _mlp_out(activation, classes):
+    inp = keras.Input((6,))
+    h = layers.Dense(8, activation="relu")(inp)
+    return keras.Model(inp, layers.Dense(classes, activation=activation)(h))
+
+
+OPTIMIZERS = {
+    "sgd": lambda: "sgd", "rmsprop": lambda: "rmsprop", "adam": lambda: "adam",
+    "momentum": lambda: keras.optimizers.SGD(0.05, momentum=0.9),
+    "nesterov": lambda: keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+    "adagrad": lambda: keras.optimizers.Adagrad(0.1),
+}
+
+
+def assert_trains_as_on_the_cpu(build, optimizer, loss, metrics, x, y):
+    """Same weights on both targets; predict, evaluate, two epochs of fit and the weights
+    after them agree within float32 tolerance."""
     runs = {}
     for target in ("cpu", "cuda"):
-        m = _mlp() if guide == "mlp" else _cnn()
+        m = build()
         if target == "cpu":
             weights = m.get_weights()
         else:
             m.set_weights(weights)
-        m.compile(optimizer, "categorical_crossentropy", metrics=["accuracy"], target=target)
+        m.compile(OPTIMIZERS[optimizer](), loss, metrics=metrics, target=target)
         before = m.predict(x, verbose=0)
         evaluated = m.evaluate(x, y, verbose=0)
         history = m.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history
@@ -109,6 +118,35 @@ def test_guide_model_trains_as_on_the_cpu(guide, optimizer):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(gpu[4], cpu[4], rtol=1e-4, atol=1e-6)
     assert not np.allclose(cpu[0], cpu[4]), "training changed nothing: the test would be moot"
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("guide, optimizer", [("mlp", o) for o in OPTIMIZERS] +
+                         [("cnn", "rmsprop")])
+def test_guide_model_trains_as_on_the_cpu(guide, optimizer):
+    x, y = _data()
+    if guide == "cnn":
+        x = np.random.default_rng(6).normal(size=(10, 6, 6, 1)).astype("float32")
+    assert_trains_as_on_the_cpu(_mlp if guide == "mlp" else _cnn, optimizer,
+                                "categorical_crossentropy", ["accuracy"], x, y)
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("loss", ["binary_crossentropy", "sparse_categorical_crossentropy",
+                                  "mean_squared_error"])
+def test_losses_and_metrics_as_on_the_cpu(loss):
+    x, y = _data()
+    rng = np.random.default_rng(7)
+    if loss == "binary_crossentropy":
+        build, y, metrics = (lambda: _mlp_out("sigmoid", 2)), \
+            (rng.random((10, 2)) > 0.5).astype("float32"), ["binary_accuracy"]
+    elif loss == "sparse_categorical_crossentropy":
+        build, y, metrics = (lambda: _mlp_out("softmax", 3)), y.argmax(1), ["accuracy"]
+    else:
+        build, metrics = (lambda: _mlp_out(None, 3)), []
+    assert_trains_as_on_the_cpu(build, "rmsprop", loss, metrics, x, y)
 
 
 @pytest.mark.cudasim
