@@ -293,3 +293,23 @@ def test_pool_on_both_targets(case):
     layer, shape = POOLS[case]
     x = np.random.default_rng(5).normal(size=(2,) + shape)
     assert_same_on_both_targets(_one_layer(layer, shape), [x])
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("merge", ["Subtract", "Multiply", "Maximum", "Minimum"])
+def test_binary_elementwise_on_both_targets(merge):
+    a, b = keras.Input((5,)), keras.Input((5,))
+    model = keras.Model([a, b], getattr(layers, merge)()([a, b]))
+    rng = np.random.default_rng(8)
+    assert_same_on_both_targets(model, [rng.normal(size=(3, 5)), rng.normal(size=(3, 5))])
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("layer", [layers.ReLU(max_value=1.5, negative_slope=0.1, threshold=0.2),
+                                   layers.ELU(alpha=0.7), layers.LeakyReLU(0.3)],
+                         ids=["relu_threshold_max", "elu_alpha", "leaky_relu_slope"])
+def test_unary_elementwise_on_both_targets(layer):
+    x = np.random.default_rng(9).normal(size=(3, 6)) * 2
+    assert_same_on_both_targets(_one_layer(layer, (6,)), [x])
