@@ -313,3 +313,15 @@ def test_binary_elementwise_on_both_targets(merge):
 def test_unary_elementwise_on_both_targets(layer):
     x = np.random.default_rng(9).normal(size=(3, 6)) * 2
     assert_same_on_both_targets(_one_layer(layer, (6,)), [x])
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("layer", [layers.GlobalMaxPooling2D(), layers.GlobalAveragePooling2D(),
+                                   layers.GlobalAveragePooling2D(data_format="channels_first"),
+                                   layers.GlobalMaxPooling1D()],
+                         ids=["max2d", "avg2d", "avg2d_channels_first", "max1d"])
+def test_global_pool_on_both_targets(layer):
+    shape = (3, 4) if "1D" in type(layer).__name__ else (3, 2, 4)
+    x = np.random.default_rng(10).normal(size=(2,) + shape)
+    assert_same_on_both_targets(_one_layer(layer, shape), [x])
