@@ -325,3 +325,13 @@ def test_global_pool_on_both_targets(layer):
     shape = (3, 4) if "1D" in type(layer).__name__ else (3, 2, 4)
     x = np.random.default_rng(10).normal(size=(2,) + shape)
     assert_same_on_both_targets(_one_layer(layer, shape), [x])
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("axis", [-1, 1])
+def test_concatenate_on_both_targets(axis):
+    a, b = keras.Input((2, 3)), keras.Input((2, 3))
+    model = keras.Model([a, b], layers.Concatenate(axis=axis)([a, b]))
+    rng = np.random.default_rng(11)
+    assert_same_on_both_targets(model, [rng.normal(size=(3, 2, 3)), rng.normal(size=(3, 2, 3))])
