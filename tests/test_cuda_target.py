@@ -335,3 +335,17 @@ def test_concatenate_on_both_targets(axis):
     model = keras.Model([a, b], layers.Concatenate(axis=axis)([a, b]))
     rng = np.random.default_rng(11)
     assert_same_on_both_targets(model, [rng.normal(size=(3, 2, 3)), rng.normal(size=(3, 2, 3))])
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("scale_center", [True, False])
+def test_batchnorm_trains_as_on_the_cpu(scale_center):
+    """Training mode (batch statistics, moving averages in the state) and inference."""
+    def build():
+        inp = keras.Input((6,))
+        h = layers.Dense(4)(inp)
+        h = layers.BatchNormalization(scale=scale_center, center=scale_center)(h)
+        return keras.Model(inp, layers.Dense(3, activation="softmax")(h))
+    x, y = _data()
+    assert_trains_as_on_the_cpu(build, "sgd", "categorical_crossentropy", [], x, y)
