@@ -44,6 +44,12 @@ class Target:
     def load(self, source):
         raise NotImplementedError
 
+    def caller(self, module):
+        """What runs an entry point of a loaded driver: `caller(entry, args) -> result`."""
+        def call(entry, args):
+            return getattr(module, entry)(*args)
+        return call
+
 
 def native_driver_budget() -> int:
     """How many distinct native drivers one process compiles (`FNJIT_NATIVE_DRIVERS`)."""
@@ -100,7 +106,27 @@ def _within_budget(name):
     return False
 
 
-TARGETS = {"cpu": CpuTarget()}
+TARGETS = {"cpu": CpuTarget()}  # "cuda" joins on first use (it imports numba.cuda)
+TARGET_NAMES = ("cpu", "cuda")
+
+
+def get_target(name):
+    """The target called `name`; ValueError for an unknown one."""
+    if name not in TARGET_NAMES:
+        raise ValueError(f"unknown target {name!r}; choose one of {list(TARGET_NAMES)}")
+    if name not in TARGETS:
+        from .cuda_target import CudaTarget
+        TARGETS[name] = CudaTarget()
+    return TARGETS[name]
+
+
+def default_target():
+    """The target a model compiles for unless compile(target=...) says: FNJIT_TARGET, or cpu."""
+    name = os.environ.get("FNJIT_TARGET", "cpu")
+    if name not in TARGET_NAMES:
+        raise ValueError(f"FNJIT_TARGET={name!r} names no target; choose one of "
+                         f"{list(TARGET_NAMES)}")
+    return name
 
 
 @dataclass(frozen=True)
@@ -152,12 +178,10 @@ class Program:
         the compiled text depends on the architecture only); `about`: what the legend of
         `source` says the program is (it may hold names). `report`: values evaluate and
         train_step return besides (the predictions stateful metrics accumulate)."""
-        if target not in TARGETS:
-            raise ValueError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
         self.graph = graph
         self.model_inputs = list(model_inputs)  # value names, in the entry points' order
         self.targets = list(targets)
-        self.target = TARGETS[target]
+        self.target = get_target(target)
         self.slots, self.params_size, self.state_size = layout(graph)
         losses = [tuple(t) + (None,) * (3 - len(t)) for t in losses]
         minimised = losses + [(v, w, None) for v, w in penalties]
@@ -173,6 +197,7 @@ class Program:
         # For reading: the legend (the user's names, never compiled), then the code.
         self.source = graph.legend(about) + self.rendered.text()
         self.module, self.kernel_modules, self.native = self.target.load(self.rendered)
+        self._run = self.target.caller(self.module)
         # The driver module stays loaded while this program lives (see cache.release).
         cache.acquire(self.module)
         weakref.finalize(self, cache.release, self.module.__name__)
@@ -200,8 +225,7 @@ class Program:
                                  f"[0, {bound.size}) (input_dim={bound.size})")
 
     def _call(self, entry, *args):
-        fn = getattr(self.module, entry)
-        result = fn(*args)
+        result = self._run(entry, args)
         if entry not in self._recorded:  # first call compiled (or loaded) it: vouch for it
             self._recorded.add(entry)
             for mod in [self.module] + self.kernel_modules:

@@ -19,7 +19,7 @@ from . import backend, constraints, losses, optimizers
 from . import random as _random
 from .callbacks import CallbackList, History, ProgbarLogger
 from .codegen.ir import printable
-from .codegen.program import Program
+from .codegen.program import TARGET_NAMES, Program, default_target
 from .lowering import concrete_input_shapes, lower_model, lower_penalties
 from .metrics import lower as lower_metric
 from .metrics import resolve as resolve_metric
@@ -168,7 +168,7 @@ class Trainer:
         self._slots = None
         self.stop_training = False
         self.history = None
-        self._target = "cpu"
+        self._target = default_target()
 
     def _invalidate(self):
         self._programs = {}
@@ -176,11 +176,13 @@ class Trainer:
     # ---- compile -------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
-                jit_compile="auto", auto_scale_loss=True, target="cpu", sample_weight_mode=None):
+                jit_compile="auto", auto_scale_loss=True, target=None, sample_weight_mode=None):
         """Keras' compile. fnjit always compiles: `run_eagerly=True`, `jit_compile=False` and
         `steps_per_execution` other than 1 are refused; `auto_scale_loss` only matters for
         mixed precision, which fnjit does not have (as in Keras with float32, no effect);
-        `sample_weight_mode` (Keras 2) only None: sample weights are one per sample."""
+        `sample_weight_mode` (Keras 2) only None: sample weights are one per sample.
+        `target` (fnjit's): where the compiled code runs, "cpu" or "cuda"; None reads the
+        FNJIT_TARGET environment variable (default "cpu")."""
         if run_eagerly:
             raise ValueError("compile: run_eagerly=True is not supported: fnjit always runs "
                              "compiled code (debug with `fnjit dump` instead)")
@@ -197,6 +199,13 @@ class Trainer:
             raise ValueError(f"compile: sample_weight_mode={sample_weight_mode!r} is Keras 2's "
                              "and not supported: sample weights are one per sample "
                              "(fit(sample_weight=...) of shape (samples,))")
+        target = default_target() if target is None else target
+        if target not in TARGET_NAMES:
+            raise ValueError(f"compile: target={target!r} names no target; choose one of "
+                             f"{list(TARGET_NAMES)}")
+        if target == "cuda":
+            from .codegen.cuda_target import check_available
+            check_available()
         optimizer = optimizers.get(optimizer)
         args = (loss, metrics, loss_weights)
         # Resolve now when the outputs are known (a Sequential without an input shape resolves
