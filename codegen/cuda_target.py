@@ -92,9 +92,16 @@ class CudaCalls:
         if entry == "train_step":
             for m in resident[:4]:
                 m.write_back()
-        if result is None:
-            return None
-        return tuple(r.copy_to_host() for r in result)
+        return _to_host(result)
+
+
+def _to_host(result):
+    """An entry point's result, device arrays copied out (a train step returns two tuples)."""
+    if result is None:
+        return None
+    if isinstance(result, tuple):
+        return tuple(_to_host(r) for r in result)
+    return result.copy_to_host()
 
 
 class CudaTarget(Target):
