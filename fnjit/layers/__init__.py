@@ -7,6 +7,7 @@ from .convolutional import *  # noqa: F403
 from .core import Activation, Dense, Dropout, Flatten
 from .embeddings import Embedding
 from .lambda_layer import Lambda
+from .layer_normalization import LayerNormalization
 from .merge import (
                     Add,
                     Average,
@@ -36,6 +37,7 @@ from .wrappers import TimeDistributed
 
 __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Node", "Variable", "Activation",
            "Dense", "Dropout", "Flatten", "Embedding", "Lambda", "BatchNormalization",
+           "LayerNormalization",
            "GRU", "LSTM", "SimpleRNN", "RepeatVector", "TimeDistributed",
            "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax",
            "Add", "Average", "Concatenate", "Dot", "Maximum", "Merge", "Minimum", "Multiply",

@@ -44,6 +44,10 @@ LAYERS = [
     # normalisation and activation layers
     case("BatchNormalization", {}, (4,), pre_bias=False),
     case("BatchNormalization", dict(momentum=0.9, epsilon=1e-2), X3, pre_bias=False),
+    case("LayerNormalization", {}, (3, 4), pre_bias=False),
+    case("LayerNormalization", dict(axis=[1, 2], epsilon=0.1, center=False), (3, 4),
+         pre_bias=False),
+    case("LayerNormalization", dict(axis=1, scale=False), (3, 4), pre_bias=False),
     case("ReLU", {}, (4,)),
     case("ReLU", dict(max_value=1.0, negative_slope=0.1, threshold=0.2), (4,)),
     case("LeakyReLU", dict(negative_slope=0.2), (4,)),
