@@ -23,6 +23,7 @@ class LoweringContext:
         self.variables = {}  # IR param name -> Variable
         self.origin = ""
         self.hint = ""
+        self.node = None
         self._trainable = None
 
     @property
@@ -113,6 +114,7 @@ def lower_functional(ctx, model, input_values):
         else:
             ctx.origin = f"{layer.name} ({type(layer).__name__}), node {node.index}"
             ctx.hint = layer.name
+            ctx.node = node  # the call being lowered: its options (Node.call_options)
             outs = layer.lower(ctx, args)
         if len(outs) != len(node.output_tensors):
             raise RuntimeError(f"layer {layer.name!r} lowered to {len(outs)} outputs, "

@@ -38,6 +38,11 @@ class Node:
         self.input_tensors = list(inputs)
         self.output_tensors = list(outputs)
         self.single_input = single_input
+        # Options of this call that change what it computes (MultiHeadAttention's
+        # use_causal_mask, ...), and its arguments in Keras' form (positional, keyword) for
+        # the saved config when they are not just the input tensors.
+        self.call_options = {}
+        self.arguments = None
         self.index = len(layer._inbound_nodes)
         layer._inbound_nodes.append(self)
         for i, t in enumerate(self.output_tensors):
@@ -147,7 +152,8 @@ class Layer:
     def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True, dtype=None):
         init = initializers.get(initializer)
         dtype = dtype or backend.floatx()
-        value = np.ascontiguousarray(np.asarray(init(tuple(shape), dtype), dtype=dtype))
+        # np.array, not np.ascontiguousarray, which turns a scalar weight (shape ()) into (1,).
+        value = np.array(init(tuple(shape), dtype), dtype=dtype, order="C")
         var = Variable(value, name, f"{self.name}/{name}", trainable)
         self._weights.append(var)
         return var

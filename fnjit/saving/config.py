@@ -101,7 +101,9 @@ def serialize_layer(layer):
         node = layer._inbound_nodes[0]
         if node.input_tensors:
             shapes = [list(t.shape) for t in node.input_tensors]
-            out["build_config"] = {"input_shape": shapes[0] if node.single_input else shapes}
+            hook = getattr(layer, "keras_build_config", None)  # a build() of several shapes
+            out["build_config"] = hook(shapes) if hook is not None else \
+                {"input_shape": shapes[0] if node.single_input else shapes}
     return out
 
 
@@ -132,6 +134,13 @@ def functional_config(model):
                            "keras_history": [layer.name, kept_index(layer, node_index),
                                              tensor_index]}}
 
+    def node_argument(value):
+        if isinstance(value, dict):
+            return {k: node_argument(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [node_argument(v) for v in value]
+        return tensor_config(value) if hasattr(value, "_history") else value
+
     def history(t):
         # Keras counts a functional model's own (construction) node first in input_layers and
         # output_layers; fnjit's models have no such node.
@@ -146,6 +155,11 @@ def functional_config(model):
         entry["inbound_nodes"] = []
         for node in layer._inbound_nodes:
             if id(node) not in own or not node.input_tensors:
+                continue
+            if node.arguments is not None:  # a call with several arguments (attention)
+                args, kwargs = node.arguments
+                entry["inbound_nodes"].append({"args": node_argument(args),
+                                               "kwargs": node_argument(kwargs)})
                 continue
             tensors = [tensor_config(t) for t in node.input_tensors]
             entry["inbound_nodes"].append(
@@ -320,10 +334,15 @@ def _functional_from_config(config, custom_objects, safe_mode):
             tensors = [tensor(d[0], d[1], d[2], legacy=True, top=False) for d in node_data]
             return layer(tensors[0] if len(tensors) == 1 else tensors)
         args = revive(node_data.get("args", []))
+        kwargs = {}
         for key, value in (node_data.get("kwargs") or {}).items():
-            if isinstance(revive(value), KerasTensor):
+            value = revive(value)
+            if isinstance(value, KerasTensor) and key not in getattr(layer, "tensor_kwargs", ()):
                 raise FileFormatError(f"layer {name!r} is called with tensor argument {key!r}, "
                                       "which fnjit does not support")
+            kwargs[key] = value
+        if len(args) > 1 or hasattr(layer, "tensor_kwargs"):  # Keras' positional arguments
+            return layer(*args, **kwargs)
         return layer(args[0] if len(args) == 1 else args)
 
     while any(pending.values()):

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("keras")
 pytestmark = pytest.mark.parity
 
-from parity_harness import case, compare  # noqa: E402
+from parity_harness import Case, case, compare  # noqa: E402
 
 import fnjit  # noqa: E402
 
@@ -109,7 +109,60 @@ LAYERS = [
     case("GRU", dict(units=2, recurrent_activation="hard_sigmoid", use_bias=False), SEQ),
     case("TimeDistributed", dict(layer=("Dense", dict(units=2))), (3, 4)),
     case("TimeDistributed", dict(layer=("Conv1D", dict(filters=2, kernel_size=2))), (3, 5, 2)),
+    # attention
+    case("Attention", {}, [(3, 4), (5, 4)]),
+    # (a key bias adds a constant to each query's scores: no gradient)
+    case("Attention", dict(use_scale=True), [(3, 4), (5, 2), (5, 4)], pre_bias=False),
+    case("Attention", dict(use_scale=True, score_mode="concat"), [(3, 4), (5, 4)]),
+    case("AdditiveAttention", {}, [(3, 4), (5, 2), (5, 4)]),
+    case("AdditiveAttention", dict(use_scale=False), [(3, 4), (5, 4)]),
 ]
+
+
+def attention_case(id, name, kwargs, shapes, call, mask=False, **options):
+    """A Case calling an attention layer with call arguments: inputs query, value[, key], and
+    with `mask` a last input turned into an attention mask by ReLU (half the positions masked;
+    Keras casts the mask to bool, nonzero = attend). A fully masked row is the softmax of
+    scores - 1e9 in both when Keras takes its explicit-scores path (return_attention_scores or
+    dropout); its fused dot_product_attention (JAX) passes no gradient to such a row."""
+    def build(lib, inputs):
+        xs = [lib.layers.Dense(s[-1], name=f"pre_{i}")(x)
+              for i, (x, s) in enumerate(zip(inputs, shapes))]
+        layer = getattr(lib.layers, name)(**kwargs)
+        extra = dict(call)
+        if mask:
+            extra["attention_mask"] = lib.layers.ReLU()(inputs[-1])
+            xs = xs[:-1]
+        if name == "MultiHeadAttention":
+            query, value = xs[0], xs[1] if len(xs) > 1 else xs[0]
+            return layer(query, value, **({"key": xs[2]} if len(xs) > 2 else {}), **extra)
+        return layer(xs, **extra)
+    if name == "MultiHeadAttention" and kwargs.get("use_bias", True):
+        options.setdefault("no_gradient", ("key/bias",))
+    return Case(id, build, shapes, needs=(name,), **options)
+
+
+ATTENTION = [
+    attention_case("MHA-self", "MultiHeadAttention", dict(num_heads=2, key_dim=3), [(4, 6)],
+                   {}),
+    # Keras-JAX's fused attention needs value_dim == key_dim: returning the scores avoids it.
+    # Keras 3.15 declares the scores' shape (batch, heads, T, T) where they are (batch, heads,
+    # T, S): cases returning them have T == S.
+    attention_case("MHA-cross-key-value_dim-output_shape", "MultiHeadAttention",
+                   dict(num_heads=2, key_dim=2, value_dim=3, output_shape=5),
+                   [(5, 4), (5, 2), (5, 3)], dict(return_attention_scores=True),
+                   no_gradient=("key/bias", "pre_2/bias")),  # pre_2 feeds only the key
+    attention_case("MHA-mask-scores", "MultiHeadAttention",
+                   dict(num_heads=3, key_dim=2, use_bias=False), [(5, 4), (5, 2), (5, 5)],
+                   dict(return_attention_scores=True), mask=True),
+    attention_case("MHA-causal", "MultiHeadAttention", dict(num_heads=2, key_dim=2), [(4, 3)],
+                   dict(use_causal_mask=True)),
+    attention_case("Attention-causal-scores", "Attention", dict(use_scale=True),
+                   [(4, 3), (4, 3)], dict(use_causal_mask=True, return_attention_scores=True)),
+    attention_case("AdditiveAttention-causal", "AdditiveAttention", {}, [(4, 3), (4, 3)],
+                   dict(use_causal_mask=True)),
+]
+LAYERS += ATTENTION
 
 
 @pytest.mark.parametrize("c", LAYERS, ids=[c.id for c in LAYERS])
