@@ -16,6 +16,9 @@ metrics as n * batch mean.
 
 from __future__ import annotations
 
+import os
+import warnings
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,13 +43,50 @@ class Target:
         raise NotImplementedError
 
 
+def native_driver_budget() -> int:
+    """How many distinct native drivers one process compiles (`FNJIT_NATIVE_DRIVERS`)."""
+    raw = os.environ.get("FNJIT_NATIVE_DRIVERS", str(DEFAULT_NATIVE_DRIVERS))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"FNJIT_NATIVE_DRIVERS must be a whole number >= 0, got {raw!r}")
+    return value
+
+
+# Numba never frees what it compiled (LLVM's MCJIT keeps machine code, and a dispatcher once
+# typed stays alive: numba#5976, #7831): every distinct native driver costs a process ~5-10 MB
+# for good. Past a budget, new architectures get Python entry points over the shared native
+# kernels, which compile nothing new, so a process that builds hundreds of models stays flat.
+DEFAULT_NATIVE_DRIVERS = 32
+_NATIVE_DRIVERS = set()  # names of the native driver modules this process has loaded
+_WARNED = []
+
+
 class CpuTarget(Target):
     """Numba's CPU backend, code cached on disk (see cache.py)."""
 
     name = "cpu"
 
     def render(self, graph, **kw):
-        return render_module(graph, module_name=cache.module_name, **kw)
+        rendered = render_module(graph, module_name=cache.module_name, **kw)
+        name = cache.module_name(rendered.driver)
+        if rendered.native and name not in _NATIVE_DRIVERS:
+            if len(_NATIVE_DRIVERS) < native_driver_budget():
+                _NATIVE_DRIVERS.add(name)
+            else:
+                if not _WARNED:
+                    _WARNED.append(True)
+                    warnings.warn(
+                        f"fnjit: this process has compiled {len(_NATIVE_DRIVERS)} model "
+                        "drivers, which Numba never frees; further new models run Python "
+                        "entry points over the compiled kernels (same numbers, a few "
+                        "microseconds more per layer and step). FNJIT_NATIVE_DRIVERS raises "
+                        "the limit.", RuntimeWarning, stacklevel=4)
+                rendered = render_module(graph, module_name=cache.module_name, native=False,
+                                         **kw)
+        return rendered
 
     def load(self, rendered):
         """Import the kernel modules, then the driver that imports them."""
@@ -81,13 +121,17 @@ def layout(graph: Graph):
 
 class Program:
     def __init__(self, graph: Graph, *, model_inputs, targets=(), losses=(), metrics=(),
-                 optimizer="sgd", wrt_inputs=(), header="", target="cpu"):
+                 optimizer="sgd", wrt_inputs=(), header="", about="", target="cpu"):
         """`losses`: (value, weight) pairs; their weighted sum is what training minimises.
         `metrics`: values reported as batch means. `optimizer`: an optimizer kernel name
-        (templates/optimizers.j2)."""
+        (templates/optimizers.j2). `header`: comment lines opening the driver (no user names:
+        the compiled text depends on the architecture only); `about`: what the legend of
+        `source` says the program is (it may hold names)."""
         if target not in TARGETS:
             raise ValueError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
         self.graph = graph
+        self.model_inputs = list(model_inputs)  # value names, in the entry points' order
+        self.targets = list(targets)
         self.target = TARGETS[target]
         self.slots, self.params_size, self.state_size = layout(graph)
         logs = list(losses) + [(m, 1.0) for m in metrics]
@@ -95,8 +139,12 @@ class Program:
         self.rendered = self.target.render(
             graph, model_inputs=list(model_inputs), targets=list(targets), logs=logs, plan=plan,
             optimizer=optimizer, header=header)
-        self.source = self.rendered.text()
+        # For reading: the legend (the user's names, never compiled), then the code.
+        self.source = graph.legend(about) + self.rendered.text()
         self.module, self.kernel_modules = self.target.load(self.rendered)
+        # The driver module stays loaded while this program lives (see cache.release).
+        cache.acquire(self.module)
+        weakref.finalize(self, cache.release, self.module.__name__)
         self.n_logs = len(logs)
         self.optimizer = optimizer
         self._recorded = set()

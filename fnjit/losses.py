@@ -118,8 +118,7 @@ def lower(ctx, loss, y_pred, y_true):
     batch axis if it has none."""
     if callable(loss):
         return lower_function(ctx, loss, y_pred, y_true, "loss")
-    return ctx.op("loss", [y_pred, y_true], [ctx.shape(y_pred)[:-1]], attrs={"fn": loss},
-                  hint=loss)[0]
+    return ctx.op("loss", [y_pred, y_true], [ctx.shape(y_pred)[:-1]], attrs={"fn": loss})[0]
 
 
 def lower_function(ctx, fn, y_pred, y_true, what):
@@ -128,7 +127,6 @@ def lower_function(ctx, fn, y_pred, y_true, what):
 
     name = getattr(fn, "__name__", type(fn).__name__)
     outer, ctx.origin = ctx.origin, f"{what} {name!r} ({ctx.origin})"
-    ctx.hint = name
     try:
         (value,), _ = ops.trace(ctx, lambda ys: fn(*ys), [y_true, y_pred], single=False)
         return ops.per_sample(ctx, value)

@@ -21,9 +21,10 @@ class LoweringContext:
         self.builder = Builder(floatx)
         self.params = {}  # id(Variable) -> IR param name
         self.variables = {}  # IR param name -> Variable
-        self.origin = ""
-        self.hint = ""
-        self.node = None
+        self.origin = ""  # the layer being lowered, in the user's names: for errors
+        self.label = ""  # the same in graph positions ("layer 3 Dense"): for code comments
+        self.position = ""  # that layer's position ("3"; "3.1" inside the model at 3)
+        self.node = None  # the call being lowered: its options (Node.call_options)
         self._trainable = None
 
     @property
@@ -52,15 +53,15 @@ class LoweringContext:
         key = id(variable)
         if key not in self.params:
             trainable = variable.trainable and self._trainable(variable)
-            name = self.builder.param(variable.path.replace("/", "_"), variable.shape,
-                                      trainable, origin=variable.path)
+            name = self.builder.param(variable.path, variable.shape, trainable,
+                                      role=variable.name)
             self.params[key] = name
             self.variables[name] = variable
         return self.params[key]
 
     def op(self, kind, inputs, out_shapes, **kw):
-        kw.setdefault("hint", self.hint)
-        return self.builder.op(kind, inputs, out_shapes, origin=self.origin, **kw)
+        return self.builder.op(kind, inputs, out_shapes, origin=self.origin, label=self.label,
+                               **kw)
 
 
 def concrete_input_shapes(model, input_shapes=None):
@@ -102,19 +103,25 @@ def lower_model(model, floatx, input_shapes=None):
     return ctx, xs, ys
 
 
-def lower_functional(ctx, model, input_values):
+def lower_functional(ctx, model, input_values, prefix=""):
+    """Lower the nodes of `model` on `input_values`. A layer's label is its position in
+    `model.layers` (`prefix` holds the positions of the models it is nested in)."""
     values = {id(t): v for t, v in zip(model.inputs, input_values)}
+    positions = {id(layer): i for i, layer in enumerate(model.layers)}
     for node in model._ordered_nodes():
         if node.is_input:
             continue
         layer = node.layer
         args = [values[id(t)] for t in node.input_tensors]
+        position = f"{prefix}{positions.get(id(layer), '?')}"
         if hasattr(layer, "_ordered_nodes"):  # a model used as a layer: inline it
-            outs = lower_functional(ctx, layer, args)
+            outs = lower_functional(ctx, layer, args, prefix=position + ".")
         else:
+            ctx.position = position
             ctx.origin = f"{layer.name} ({type(layer).__name__}), node {node.index}"
-            ctx.hint = layer.name
-            ctx.node = node  # the call being lowered: its options (Node.call_options)
+            ctx.label = f"layer {position} {type(layer).__name__}" + (
+                f", call {node.index}" if node.index else "")
+            ctx.node = node
             outs = layer.lower(ctx, args)
         if len(outs) != len(node.output_tensors):
             raise RuntimeError(f"layer {layer.name!r} lowered to {len(outs)} outputs, "

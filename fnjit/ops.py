@@ -182,10 +182,9 @@ def _check(x, fname, ctx=None):
                                "tensors and Python numbers are supported (no constant arrays)")
 
 
-def _emit(kind, inputs, shape, hint=None, **attrs):
+def _emit(kind, inputs, shape, **attrs):
     ctx = inputs[0]._ctx
-    (v,) = ctx.op(kind, [t._value for t in inputs], [tuple(shape)], attrs=attrs or None,
-                  **({"hint": hint} if hint else {}))
+    (v,) = ctx.op(kind, [t._value for t in inputs], [tuple(shape)], attrs=attrs or None)
     return SymbolicTensor(ctx, v)
 
 
@@ -442,7 +441,7 @@ def _reduce(fn, x, axis, keepdims, fname=None):
         shape = y.shape
         kept = shape[:start] + (1,) * (stop - start) + shape[stop:]
         last = k == len(runs) - 1
-        y = _emit("reduce", [y], final if last else kept, hint=fname, fn=fn,
+        y = _emit("reduce", [y], final if last else kept, fn=fn,
                   red=0 if start == 0 else prod_shape(shape[start:stop]),
                   inner=prod_shape(shape[stop:]))
     return y
@@ -717,7 +716,6 @@ def trace_shapes(fn, shapes, *, single=True, arguments=None, where="", floatx=No
 
     ctx = LoweringContext(floatx or backend.floatx())
     ctx.origin = where
-    ctx.hint = "trace"
     values = [ctx.builder.input(f"in{i}", s) for i, s in enumerate(shapes)]
     outs, multi = trace(ctx, fn, values, single=single, arguments=arguments, where=where)
     result = [tuple(ctx.shape(v)) for v in outs]

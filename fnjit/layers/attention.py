@@ -217,8 +217,7 @@ class MultiHeadAttention(Layer):
         attrs = {"use_bias": bias is not None}
         if contract != 1:
             attrs["contract"] = contract
-        return ctx.op("dense", [x] + params, [out_shape], attrs=attrs,
-                      hint=f"{self.name}_{group}")[0]
+        return ctx.op("dense", [x] + params, [out_shape], attrs=attrs)[0]
 
     def lower(self, ctx, inputs):
         options = ctx.node.call_options if ctx.node is not None else self._options

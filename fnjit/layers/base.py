@@ -107,6 +107,13 @@ class Layer:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword arguments "
                             f"{sorted(kwargs)}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"{type(self).__name__}: name must be a string, got {name!r}")
+        if name and "\x00" in name:
+            # Any other text works as a name (it never reaches generated code), but HDF5, which
+            # .keras and .h5 files use, cannot store a NUL character.
+            raise ValueError(f"{type(self).__name__}: name {name!r} contains a NUL character "
+                             "(\\x00), which model files cannot store")
         self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
         self._trainable = trainable
         self.dtype = dtype or backend.floatx()

@@ -63,19 +63,19 @@ class TimeDistributed(Layer):
         (x,) = inputs
         shape = ctx.shape(x)
         steps, factor = shape[1], ctx.batch_factor(x)
-        origin, hint = ctx.origin, ctx.hint
+        origin, label, position = ctx.origin, ctx.label, ctx.position
         (folded,) = ctx.op("reshape", [x], [(None,) + tuple(shape[2:])],
-                           batch_factors=[factor * steps], hint=f"{self.name}_fold")
+                           batch_factors=[factor * steps])
         if hasattr(self.layer, "_ordered_nodes"):  # a model: inline it on the folded steps
-            outs = lower_functional(ctx, self.layer, [folded])
+            outs = lower_functional(ctx, self.layer, [folded], prefix=position + ".")
         else:
             ctx.origin = f"{origin} > {self.layer.name} ({type(self.layer).__name__})"
+            ctx.label = f"{label} > {type(self.layer).__name__}"
             outs = self.layer.lower(ctx, [folded])
-        ctx.origin, ctx.hint = origin, hint
+        ctx.origin, ctx.label, ctx.position = origin, label, position
         (y,) = outs
         out_shape = (None, steps) + tuple(ctx.shape(y)[1:])
-        return ctx.op("reshape", [y], [out_shape], batch_factors=[factor],
-                      hint=f"{self.name}_unfold")
+        return ctx.op("reshape", [y], [out_shape], batch_factors=[factor])
 
     def get_config(self):
         return {**super().get_config(),
