@@ -4,6 +4,7 @@ from . import convolutional, pooling, reshaping
 from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .attention import AdditiveAttention, Attention, MultiHeadAttention
 from .base import Input, InputLayer, KerasTensor, Layer, Node, Variable
+from .bidirectional import Bidirectional
 from .convolutional import *  # noqa: F403
 from .core import Activation, Dense, Dropout, Flatten
 from .embeddings import Embedding
@@ -39,6 +40,7 @@ from .wrappers import TimeDistributed
 __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Node", "Variable", "Activation",
            "Dense", "Dropout", "Flatten", "Embedding", "Lambda", "BatchNormalization",
            "LayerNormalization", "MultiHeadAttention", "Attention", "AdditiveAttention",
+           "Bidirectional",
            "GRU", "LSTM", "SimpleRNN", "RepeatVector", "TimeDistributed",
            "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax",
            "Add", "Average", "Concatenate", "Dot", "Maximum", "Merge", "Minimum", "Multiply",

@@ -109,6 +109,17 @@ LAYERS = [
     case("GRU", dict(units=2, recurrent_activation="hard_sigmoid", use_bias=False), SEQ),
     case("TimeDistributed", dict(layer=("Dense", dict(units=2))), (3, 4)),
     case("TimeDistributed", dict(layer=("Conv1D", dict(filters=2, kernel_size=2))), (3, 5, 2)),
+    case("Bidirectional", dict(layer=("LSTM", dict(units=2, return_sequences=True))), SEQ),
+    case("Bidirectional", dict(layer=("GRU", dict(units=2, return_state=True)),
+                               merge_mode="sum"), SEQ),
+    case("Bidirectional", dict(layer=("SimpleRNN", dict(units=2, return_sequences=True)),
+                               merge_mode=None), SEQ),
+    case("Bidirectional", dict(layer=("LSTM", dict(units=2)), merge_mode="mul",
+                               backward_layer=("LSTM", dict(units=2, go_backwards=True,
+                                                            activation="relu"))), SEQ,
+         id="Bidirectional-mul-backward_layer"),
+    case("Bidirectional", dict(layer=("GRU", dict(units=2, return_sequences=True)),
+                               merge_mode="ave"), SEQ),
     # attention
     case("Attention", {}, [(3, 4), (5, 4)]),
     # (a key bias adds a constant to each query's scores: no gradient)
