@@ -1,6 +1,6 @@
 """Layers, with Keras' names. `from fnjit.layers import Dense` as `from keras.layers ...`."""
 
-from . import convolutional, pooling, reshaping
+from . import convolutional, noise, pooling, reshaping
 from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .attention import AdditiveAttention, Attention, MultiHeadAttention
 from .base import Input, InputLayer, KerasTensor, Layer, Node, Variable
@@ -30,6 +30,7 @@ from .merge import (
                     multiply,
                     subtract,
 )
+from .noise import *  # noqa: F403
 from .normalization import BatchNormalization
 from .pooling import *  # noqa: F403
 from .recurrent import GRU, LSTM, SimpleRNN
@@ -46,4 +47,4 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Node", "Variable", "A
            "Add", "Average", "Concatenate", "Dot", "Maximum", "Merge", "Minimum", "Multiply",
            "Subtract", "add", "average", "concatenate", "dot", "maximum", "merge", "minimum",
            "multiply", "subtract"]
-__all__ += convolutional.__all__ + pooling.__all__ + reshaping.__all__
+__all__ += convolutional.__all__ + pooling.__all__ + reshaping.__all__ + noise.__all__

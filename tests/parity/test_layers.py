@@ -23,6 +23,13 @@ LAYERS = [
     case("Activation", dict(activation="tanh"), (4,)),
     case("Dropout", dict(rate=0.5), (4,), train=False),  # training draws random masks
     case("Flatten", {}, (2, 3, 2)),
+    # training-only noise: the identity in predict (training draws random noise)
+    case("GaussianNoise", dict(stddev=0.3), (4,), train=False),
+    case("GaussianDropout", dict(rate=0.3), (4,), train=False),
+    case("AlphaDropout", dict(rate=0.3), (4,), train=False),
+    case("SpatialDropout1D", dict(rate=0.3), X2, train=False),
+    case("SpatialDropout2D", dict(rate=0.3), X3, train=False),
+    case("SpatialDropout3D", dict(rate=0.3), (2, 3, 2, 2), train=False),
     # merging
     case("Add", {}, [(4,), (4,), (4,)]),
     case("Concatenate", {}, [(3,), (2,)]),
