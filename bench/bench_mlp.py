@@ -157,11 +157,12 @@ def main():
         logs = np.zeros(program.n_logs)
         hyper = model.optimizer.hyper(store.dtype)
         step = program.module.train_step
+        ones = np.ones(batch, np.float32)  # the sample weights
         ref = NumpyMLP(model.get_weights())
         steps = {
             "fnjit": lambda: model.train_on_batch(x, y),
             "native": lambda: step(store.params, store.state, store.grads, model._slots, hyper,
-                                   x, y, logs),
+                                   x, y, ones, logs),
             "numpy": lambda: ref.step(x, y),
         }
         made = torch_step(model.get_weights())

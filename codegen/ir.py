@@ -73,6 +73,7 @@ class Op:
     origin: str = ""  # in the user's names ("dense_1 (Dense), node 0"): errors, the legend
     label: str = ""  # in graph positions ("layer 2 Dense"): the comments of generated code
     training_only: bool = False  # e.g. a batch-statistics update: absent from inference code
+    force_training: bool = False  # its training maths in every phase (a call with training=True)
 
     @property
     def attr(self) -> dict:
@@ -190,10 +191,11 @@ class Builder:
         self.floatx = floatx
 
     def input(self, origin, shape, dtype=None, role="x"):
-        """A value the caller feeds: x0, x1, ... (model inputs) or y0, y1, ... (targets).
-        `origin` is the user's name for it, kept for the legend and error messages only."""
-        if role not in ("x", "y"):
-            raise ValueError(f"input role must be 'x' or 'y', got {role!r}")
+        """A value the caller feeds: x0, x1, ... (model inputs), y0, y1, ... (targets) or sw0,
+        sw1, ... (per-sample weights). `origin` is the user's name for it, kept for the legend
+        and error messages only."""
+        if role not in ("x", "y", "sw"):
+            raise ValueError(f"input role must be 'x', 'y' or 'sw', got {role!r}")
         k = sum(1 for n in self.graph.inputs if n.startswith(role))
         name = f"{role}{k}"
         self.graph.values[name] = Value(name, tuple(shape), dtype or self.floatx)
@@ -209,10 +211,12 @@ class Builder:
         return name
 
     def op(self, kind, inputs, out_shapes, *, attrs=None, saved_shapes=(), out_dtypes=None,
-           origin="", label="", training_only=False, batch_factors=None):
+           origin="", label="", training_only=False, batch_factors=None,
+           force_training=False):
         """Append op number i; returns the list of its output value names (v<i>, v<i>_1, ...;
         saved values s<i>, s<i>_1, ...). `label` says where the op comes from in positions
         only (it goes into comments); `origin` in the user's names (errors, the legend).
+        `force_training`: the op runs its training maths in every phase (training=True).
 
         Batched outputs and saved values inherit the batch factor of the op's batched inputs
         (which must agree); `batch_factors` (one per output) overrides it for ops that move
@@ -245,5 +249,5 @@ class Builder:
             saved.append(name)
         self.graph.ops.append(Op(kind, tuple(inputs), tuple(outs), tuple(saved),
                                  tuple(sorted((attrs or {}).items())), origin, label,
-                                 training_only))
+                                 training_only, force_training))
         return outs

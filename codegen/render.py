@@ -152,7 +152,8 @@ class _Renderer:
             kind=op.kind, index=index, label=printable(op.label or "model"),
             attrs=SimpleNamespace(**op.attr),
             ins=[self.var(i) for i in op.inputs], outs=[self.var(o) for o in op.outputs],
-            saved=[self.var(s) for s in op.saved], dy=dy, dx=dx, f=self.f, training=training,
+            saved=[self.var(s) for s in op.saved], dy=dy, dx=dx, f=self.f,
+            training=training or op.force_training,
         )
 
     def comment(self, op, v):
@@ -207,18 +208,24 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPlan | None,
-                  optimizer: str | None, header: str, module_name,
-                  native: bool = True) -> Rendered:
+                  optimizer: str | None, header: str, module_name, sample_weights=(),
+                  seed_weights=None, constraints=(), native: bool = True) -> Rendered:
     """Render a model's generated code. `module_name(source)` names a kernel module.
     `native=False` makes the entry points Python calling the native kernels (as for models
     over NATIVE_ENTRY_MAX_STEPS steps).
 
-    `logs`: list of (value name, weight); entry k adds `weight * mean(value) * n` to logs[k],
-    so that dividing the summed logs by the number of samples gives Keras' epoch averages.
+    `logs`: one list of terms (value name, weight, sample weight input or None) per entry;
+    entry k adds `weight * sum_i sw_i * mean(value of sample i)` (sw_i = 1 without sample
+    weights) for each term to logs[k], so that dividing the summed logs by the number of
+    samples gives Keras' epoch averages. A term whose value is None adds sum_i sw_i.
+    `sample_weights`: inputs of one weight per sample, passed after the targets.
+    `seed_weights`: loss value -> the sample weight input that scales its backward seed.
+    `constraints`: (param name, attrs) projected after the update (templates/constraint.j2).
     """
     r = _Renderer(graph)
-    log_values = [name for name, _ in logs]
-    forward_ops, forward_returns, evaluate_ops = _split_inference(graph, log_values, targets)
+    log_values = [name for terms in logs for name, _, _ in terms if name is not None]
+    forward_ops, forward_returns, evaluate_ops = _split_inference(
+        graph, log_values, list(targets) + list(sample_weights))
     phases = {"forward": [(op, r.view(op, False, i)) for i, op in enumerate(forward_ops)],
               "evaluate": [(op, r.view(op, False, i)) for i, op in enumerate(evaluate_ops)]}
     if plan is not None:
@@ -253,6 +260,10 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
         collect(v.kind, library(v.kind).kernels(v))
     if plan is not None:
         collect("optimizers", library("optimizers").kernel(optimizer))
+    constraint_views = [SimpleNamespace(p=r.var(name), attrs=SimpleNamespace(**attrs), f=r.f)
+                        for name, attrs in constraints] if plan is not None else []
+    for c in constraint_views:
+        collect("constraint", library("constraint").kernels(c))
 
     params = [r.var(p) for p, prm in graph.params.items() if prm.trainable]
     state = [r.var(p) for p, prm in graph.params.items() if not prm.trainable]
@@ -278,12 +289,15 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
     driver = template.render(
         native_entries=native, n_steps=n_steps,
         header=header, graph=graph, lib=library, imports=placeholder, phases=phases,
-        backward=backward, plan=plan, optimizer=optimizer,
+        backward=backward, plan=plan, optimizer=optimizer, constraints=constraint_views,
         inputs=[r.var(i) for i in model_inputs], targets=[r.var(t) for t in targets],
-        outputs=[r.var(o) for o in graph.outputs], logs=[(r.var(n), w) for n, w in logs],
+        outputs=[r.var(o) for o in graph.outputs],
         forward_returns=[r.var(o) for o in forward_returns],
         evaluate_params=[p for p in params if p.name in evaluate_reads],
         evaluate_state=[p for p in state if p.name in evaluate_reads],
+        logs=[[(r.var(v), w, r.var(sw)) for v, w, sw in terms] for terms in logs],
+        sample_weights=[r.var(s) for s in sample_weights],
+        seed_weights={v: r.var(sw) for v, sw in (seed_weights or {}).items()},
         params=params, state=state, offsets=offsets, var=r.var, gvar=r.gvar, f=r.f,
         input_grads=[(r.var(i), g) for i, g in (plan.input_grads.items() if plan else [])],
     )

@@ -49,6 +49,10 @@ class Loss:
         if from_logits:
             raise ValueError(f"{type(self).__name__}: from_logits=True is not supported yet; "
                              "put the activation in the model")
+        if reduction not in ("sum_over_batch_size", "auto"):
+            raise ValueError(f"{type(self).__name__}: reduction={reduction!r} is not supported; "
+                             "losses are averaged over the batch (reduction="
+                             "'sum_over_batch_size')")
         self.name = name or self.fn
 
     def __call__(self, y_true, y_pred):

@@ -46,7 +46,7 @@ def matmul(ctx, x, y, i, k, j, out_shape):
 
 
 def dropout(ctx, x, rate):
-    if rate == 0:
+    if rate == 0 or ctx.training is False:  # a call with training=False: no dropout
         return x
     shape = ctx.shape(x)
     return ctx.op("dropout", [x], [shape], attrs={"rate": rate}, saved_shapes=[shape])[0]
@@ -118,9 +118,6 @@ class MultiHeadAttention(Layer):
             if mask is not None:
                 raise ValueError(f"{self._what}: {arg} is not supported (Keras masking is not "
                                  "compiled yet); pass attention_mask= instead")
-        if training is not None and self.dropout > 0:
-            raise ValueError(f"{self._what}: training= at call time is not supported; dropout "
-                             "applies in fit and not in predict/evaluate")
         tensors = [query, value]
         kwargs = {}
         if key is not None:
@@ -137,8 +134,10 @@ class MultiHeadAttention(Layer):
             kwargs["return_attention_scores"] = True
         if options["causal"]:
             kwargs["use_causal_mask"] = True
+        if training is not None:
+            kwargs["training"] = training
         self._options = options
-        out = super().__call__(tensors)
+        out = super().__call__(tensors, training=training)
         node = self._inbound_nodes[-1]
         node.call_options = options
         node.arguments = ([query, value], kwargs)
@@ -283,19 +282,18 @@ class _BaseAttention(Layer):
         if mask is not None:
             raise ValueError(f"{self._what}: mask= is not supported (Keras masking is not "
                              "compiled yet)")
-        if training is not None and self.dropout > 0:
-            raise ValueError(f"{self._what}: training= at call time is not supported; dropout "
-                             "applies in fit and not in predict/evaluate")
         if not isinstance(inputs, (list, tuple)) or len(inputs) not in (2, 3):
             raise ValueError(f"{self._what} must be called on a list [query, value] or [query, "
                              f"value, key], got {inputs!r}")
         options = {"scores": bool(return_attention_scores), "causal": bool(use_causal_mask)}
         self._options = options
-        out = super().__call__(list(inputs))
+        out = super().__call__(list(inputs), training=training)
         node = self._inbound_nodes[-1]
         node.call_options = options
         kwargs = {k: True for k, on in (("return_attention_scores", options["scores"]),
                                          ("use_causal_mask", options["causal"])) if on}
+        if training is not None:
+            kwargs["training"] = training
         if kwargs:
             node.arguments = ([list(inputs)], kwargs)
         return out

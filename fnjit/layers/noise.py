@@ -27,7 +27,7 @@ class _Noise(Layer):
     def lower(self, ctx, inputs):
         (x,) = inputs
         attrs = self._attrs(ctx.shape(x))
-        if attrs is None:
+        if attrs is None or ctx.training is False:  # a call with training=False: identity
             return [x]
         shape = ctx.shape(x)
         return ctx.op("dropout", [x], [shape], attrs=attrs,
@@ -123,7 +123,7 @@ class _SpatialDropout(_Noise):
 
     def lower(self, ctx, inputs):
         (x,) = inputs
-        if self.rate == 0:
+        if self.rate == 0 or ctx.training is False:
             return [x]
         if self.data_format == "channels_first":
             from .convolutional import to_channels_first, to_channels_last

@@ -25,6 +25,13 @@ class TimeDistributed(Layer):
                              f"(batch, timesteps, ...), got {input_shape}")
         return (input_shape[0],) + tuple(input_shape[2:])
 
+    def input_axes(self, input_shape):
+        """The wrapped layer's, one axis further (the time axis is inserted at 1)."""
+        if isinstance(input_shape, list) or len(input_shape) < 3:
+            return ()
+        return tuple(a + 1 if a > 0 else a
+                     for a in self.layer.input_axes(self._inner_shape(input_shape)))
+
     def build(self, input_shape):
         inner = self._inner_shape(input_shape)
         if not self.layer.built:
