@@ -60,3 +60,19 @@ def test_layer_normalization_config_and_errors():
         layers.LayerNormalization(axis=0)(x)
     with pytest.raises(ValueError, match="gamma_regularizer"):
         layers.LayerNormalization(gamma_regularizer="l2")
+
+
+def test_unit_normalization_and_identity_forward_and_gradients():
+    x = keras.Input(shape=(3, 4))
+    model = keras.Model(x, [layers.UnitNormalization()(x), layers.UnitNormalization(axis=1)(x),
+                            layers.UnitNormalization(axis=[1, 2])(x), layers.Identity()(x)])
+    data = rng.normal(size=(2, 3, 4))
+    got = outputs_checking_gradients(model, [data])
+    want = [data / np.linalg.norm(data, axis=2, keepdims=True),
+            data / np.linalg.norm(data, axis=1, keepdims=True),
+            data / np.sqrt((data ** 2).sum(axis=(1, 2), keepdims=True)), data]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-7, atol=1e-12)
+    assert layers.UnitNormalization(axis=[1, 2]).get_config()["axis"] == [1, 2]
+    with pytest.raises(ValueError, match="adjacent"):
+        layers.UnitNormalization(axis=[1, 3])(keras.Input(shape=(2, 3, 4)))

@@ -8,8 +8,9 @@ from .bidirectional import Bidirectional
 from .convolutional import *  # noqa: F403
 from .core import Activation, Dense, Dropout, Flatten
 from .embeddings import Embedding
+from .identity import Identity
 from .lambda_layer import Lambda
-from .layer_normalization import LayerNormalization
+from .layer_normalization import LayerNormalization, UnitNormalization
 from .merge import (
                     Add,
                     Average,
@@ -41,7 +42,7 @@ from .wrappers import TimeDistributed
 __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Node", "Variable", "Activation",
            "Dense", "Dropout", "Flatten", "Embedding", "Lambda", "BatchNormalization",
            "LayerNormalization", "MultiHeadAttention", "Attention", "AdditiveAttention",
-           "Bidirectional",
+           "Bidirectional", "UnitNormalization", "Identity",
            "GRU", "LSTM", "SimpleRNN", "RepeatVector", "TimeDistributed",
            "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax",
            "Add", "Average", "Concatenate", "Dot", "Maximum", "Merge", "Minimum", "Multiply",

@@ -1,4 +1,4 @@
-"""LayerNormalization (templates/layer_norm.j2)."""
+"""LayerNormalization (templates/layer_norm.j2), UnitNormalization (templates/l2_normalize.j2)."""
 
 from __future__ import annotations
 
@@ -93,3 +93,33 @@ class LayerNormalization(Layer):
                 "gamma_initializer": initializers.serialize(self.gamma_initializer),
                 "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,
                 "gamma_constraint": None}
+
+
+class UnitNormalization(Layer):
+    """y = x / max(||x||, 1e-12), the norm along `axis` (Keras 3's ops.normalize; one axis, or
+    a list of adjacent axes); templates/l2_normalize.j2. No weights."""
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            self.axis = [int(a) for a in axis]
+        elif isinstance(axis, int):
+            self.axis = axis
+        else:
+            raise TypeError(f"{self._what}: axis must be an int or a list of ints, got {axis!r}")
+
+    _axes = LayerNormalization._axes  # the same rule: adjacent, known, non-batch axes
+
+    def build(self, input_shape):
+        self._axes(input_shape)
+
+    def lower(self, ctx, inputs):
+        (x,) = inputs
+        shape = ctx.shape(x)
+        axes = self._axes(shape)
+        return ctx.op("l2_normalize", [x], [shape],
+                      attrs={"size": math.prod(shape[a] for a in axes),
+                             "inner": math.prod(shape[axes[-1] + 1:]), "epsilon": 1e-12})
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}

@@ -111,4 +111,4 @@ class BatchNormalization(Layer):
 
 
 # Keras 2's keras.layers.normalization path.
-from .layer_normalization import LayerNormalization  # noqa: E402, F401
+from .layer_normalization import LayerNormalization, UnitNormalization  # noqa: E402, F401
