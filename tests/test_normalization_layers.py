@@ -76,3 +76,15 @@ def test_unit_normalization_and_identity_forward_and_gradients():
     assert layers.UnitNormalization(axis=[1, 2]).get_config()["axis"] == [1, 2]
     with pytest.raises(ValueError, match="adjacent"):
         layers.UnitNormalization(axis=[1, 3])(keras.Input(shape=(2, 3, 4)))
+
+
+def test_rescaling_forward_gradients_and_errors():
+    x = keras.Input(shape=(3,))
+    model = keras.Model(x, [layers.Rescaling(1 / 255)(x), layers.Rescaling(2.0, offset=-1)(x)])
+    data = rng.normal(size=(4, 3))
+    got = outputs_checking_gradients(model, [data])
+    np.testing.assert_allclose(got[0], data / 255, rtol=1e-12)
+    np.testing.assert_allclose(got[1], data * 2 - 1, rtol=1e-12)
+    assert layers.Rescaling(0.5, offset=1).get_config()["offset"] == 1.0
+    with pytest.raises(ValueError, match="scale must be a number"):
+        layers.Rescaling([0.5, 2.0])
