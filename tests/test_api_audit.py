@@ -205,14 +205,14 @@ AUDIT = {
     # ---- optimizers ----------------------------------------------------------------------
     "Optimizer": {
         "learning_rate": "test_training.py::test_plain_sgd_with_keras1_lr",
-        "decay": "test_training.py::test_sgd_momentum_nesterov_decay",
+        "decay": "test_training.py::test_sgd_against_keras_rule",
         "lr": "test_training.py::test_plain_sgd_with_keras1_lr",
         "clipnorm": Refused(1.0), "clipvalue": Refused(1.0), "global_clipnorm": Refused(1.0),
         "name": Kept("test_saving.py::test_keras_file_layout_and_round_trip",
                      "a label in the saved optimizer config"),
     },
-    "SGD": {"momentum": "test_training.py::test_sgd_momentum_nesterov_decay",
-            "nesterov": "test_training.py::test_sgd_momentum_nesterov_decay"},
+    "SGD": {"momentum": "test_training.py::test_sgd_against_keras_rule",
+            "nesterov": "test_training.py::test_sgd_against_keras_rule"},
     "RMSprop": {"rho": ARGS + "test_rmsprop_rho_momentum_epsilon",
                 "momentum": ARGS + "test_rmsprop_rho_momentum_epsilon",
                 "epsilon": ARGS + "test_rmsprop_rho_momentum_epsilon",
