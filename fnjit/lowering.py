@@ -24,6 +24,7 @@ class LoweringContext:
         self.origin = ""  # the layer being lowered, in the user's names: for errors
         self.label = ""  # the same in graph positions ("layer 3 Dense"): for code comments
         self.position = ""  # that layer's position ("3"; "3.1" inside the model at 3)
+        self.node = None  # the call being lowered: its options (Node.call_options)
         self._trainable = lambda variable: True  # lower_model: the model's trainable weights
         self.added_losses = []  # values of Layer.add_loss in traced calls (summed per sample)
         self.activity_penalties = []  # scalar values: a regularizer's sum over the batch
@@ -129,6 +130,7 @@ def lower_functional(ctx, model, input_values, prefix="", training=None):
             ctx.origin = f"{layer.name} ({type(layer).__name__}), node {node.index}"
             ctx.label = f"layer {position} {type(layer).__name__}" + (
                 f", call {node.index}" if node.index else "")
+            ctx.node = node
             outs = layer.lower(ctx, args)
         if layer.activity_regularizer is not None:
             ctx.origin = f"activity_regularizer of {layer.name} ({type(layer).__name__})"

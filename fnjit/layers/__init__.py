@@ -1,12 +1,16 @@
 """Layers, with Keras' names. `from fnjit.layers import Dense` as `from keras.layers ...`."""
 
-from . import convolutional, pooling, reshaping
+from . import convolutional, noise, pooling, reshaping
 from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from .attention import AdditiveAttention, Attention, MultiHeadAttention
 from .base import Input, InputLayer, KerasTensor, Layer, Node, Variable
+from .bidirectional import Bidirectional
 from .convolutional import *  # noqa: F403
 from .core import Activation, Dense, Dropout, Flatten
 from .embeddings import Embedding
+from .identity import Identity, Rescaling
 from .lambda_layer import Lambda
+from .layer_normalization import LayerNormalization, UnitNormalization
 from .merge import (
                     Add,
                     Average,
@@ -27,6 +31,7 @@ from .merge import (
                     multiply,
                     subtract,
 )
+from .noise import *  # noqa: F403
 from .normalization import BatchNormalization
 from .pooling import *  # noqa: F403
 from .recurrent import GRU, LSTM, SimpleRNN
@@ -36,9 +41,12 @@ from .wrappers import TimeDistributed
 
 __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Node", "Variable", "Activation",
            "Dense", "Dropout", "Flatten", "Embedding", "Lambda", "BatchNormalization",
+           "LayerNormalization", "MultiHeadAttention", "Attention", "AdditiveAttention",
+           "Bidirectional", "UnitNormalization", "Identity",
+           "Rescaling",
            "GRU", "LSTM", "SimpleRNN", "RepeatVector", "TimeDistributed",
            "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax",
            "Add", "Average", "Concatenate", "Dot", "Maximum", "Merge", "Minimum", "Multiply",
            "Subtract", "add", "average", "concatenate", "dot", "maximum", "merge", "minimum",
            "multiply", "subtract"]
-__all__ += convolutional.__all__ + pooling.__all__ + reshaping.__all__
+__all__ += convolutional.__all__ + pooling.__all__ + reshaping.__all__ + noise.__all__

@@ -41,6 +41,11 @@ class Node:
         # Arguments given with the call that change what it computes: {"training": True}
         # (honoured by the compiled code, fnjit/lowering.py).
         self.call_args = dict(call_args or {})
+        # Options of this call that change what it computes (MultiHeadAttention's
+        # use_causal_mask, ...), and its arguments in Keras' form (positional, keyword) for
+        # the saved config when they are not just the input tensors.
+        self.call_options = {}
+        self.arguments = None
         self.index = len(layer._inbound_nodes)
         layer._inbound_nodes.append(self)
         for i, t in enumerate(self.output_tensors):
@@ -295,7 +300,8 @@ class Layer:
             name = "variable" if not self._weights else f"variable_{len(self._weights)}"
         init = initializers.get("glorot_uniform" if initializer is None else initializer)
         trainable = bool(trainable)
-        value = np.ascontiguousarray(np.asarray(init(tuple(shape), dtype), dtype=dtype))
+        # np.array, not np.ascontiguousarray, which turns a scalar weight (shape ()) into (1,).
+        value = np.array(init(tuple(shape), dtype), dtype=dtype, order="C")
         var = Variable(value, name, f"{self.name}/{name}", trainable,
                        regularizers.get(regularizer), constraints.get(constraint))
         self._weights.append(var)

@@ -343,4 +343,6 @@ def Convolution1D(nb_filter=None, filter_length=None, **kwargs):
 
 
 __all__ = ["Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Convolution1D",
-           "Convolution2D"]
+           "Convolution2D", "Conv1DTranspose", "Conv2DTranspose"]
+
+from .conv_transpose import Conv1DTranspose, Conv2DTranspose  # noqa: E402

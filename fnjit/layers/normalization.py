@@ -108,3 +108,7 @@ class BatchNormalization(Layer):
             if isinstance(config.get(key), dict):
                 config[key] = initializers.get(initializers.snake(config[key]["class_name"]))
         return cls(**config)
+
+
+# Keras 2's keras.layers.normalization path.
+from .layer_normalization import LayerNormalization, UnitNormalization  # noqa: E402, F401

@@ -97,3 +97,6 @@ class TimeDistributed(Layer):
 
         config = dict(config)
         return cls(deserialize_layer(config.pop("layer")), **config)
+
+
+from .bidirectional import Bidirectional  # noqa: E402, F401  (Keras 2: keras.layers.wrappers)

@@ -152,9 +152,12 @@ def serialize_layer(layer):
         node = layer._inbound_nodes[0]
         if node.input_tensors:
             shapes = [list(t.shape) for t in node.input_tensors]
-            # An RNN given initial states is built from its sequence's shape, as in Keras.
+            # An RNN given initial states is built from its sequence's shape, as in Keras;
+            # a layer whose build() takes several named shapes (attention) says how.
             single = node.single_input or bool(getattr(layer, "n_states", None))
-            out["build_config"] = {"input_shape": shapes[0] if single else shapes}
+            hook = getattr(layer, "keras_build_config", None)
+            out["build_config"] = hook(shapes) if hook is not None else \
+                {"input_shape": shapes[0] if single else shapes}
     return out
 
 
@@ -200,6 +203,13 @@ def functional_config(model):
                            "keras_history": [layer.name, kept_index(layer, node_index),
                                              tensor_index]}}
 
+    def node_argument(value):
+        if isinstance(value, dict):
+            return {k: node_argument(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [node_argument(v) for v in value]
+        return tensor_config(value) if hasattr(value, "_history") else value
+
     def history(t):
         # Keras counts a functional model's own (construction) node first in input_layers and
         # output_layers; fnjit's models have no such node.
@@ -214,6 +224,11 @@ def functional_config(model):
         entry["inbound_nodes"] = []
         for node in layer._inbound_nodes:
             if id(node) not in own or not node.input_tensors:
+                continue
+            if node.arguments is not None:  # a call with several arguments (attention)
+                args, kwargs = node.arguments
+                entry["inbound_nodes"].append({"args": node_argument(args),
+                                               "kwargs": node_argument(kwargs)})
                 continue
             tensors = [tensor_config(t) for t in node.input_tensors]
             # The call's arguments (training=, an RNN's initial_state=) as Keras 3 writes them.
@@ -413,13 +428,16 @@ def _functional_from_config(config, custom_objects, safe_mode):
             return layer(tensors[0] if len(tensors) == 1 else tensors)
         args = revive(node_data.get("args", []))
         kwargs = {key: revive(value) for key, value in (node_data.get("kwargs") or {}).items()}
+        tensor_kwargs = ("initial_state",) + tuple(getattr(layer, "tensor_kwargs", ()))
         for key, value in kwargs.items():
             tensors = value if isinstance(value, list) else [value]
-            if key != "initial_state" and any(isinstance(t, KerasTensor) for t in tensors):
+            if key not in tensor_kwargs and any(isinstance(t, KerasTensor) for t in tensors):
                 raise FileFormatError(f"layer {name!r} is called with tensor argument {key!r}, "
                                       "which fnjit does not support")
         if kwargs.get("mask") is None:
             kwargs.pop("mask", None)  # Keras writes mask=None
+        if len(args) > 1:  # several positional arguments (MultiHeadAttention's query, value)
+            return layer(*args, **kwargs)
         return layer(args[0] if len(args) == 1 else args, **kwargs)
 
     while any(pending.values()):

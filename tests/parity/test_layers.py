@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("keras")
 pytestmark = pytest.mark.parity
 
-from parity_harness import case, compare  # noqa: E402
+from parity_harness import Case, case, compare  # noqa: E402
 
 import fnjit  # noqa: E402
 
@@ -23,6 +23,13 @@ LAYERS = [
     case("Activation", dict(activation="tanh"), (4,)),
     case("Dropout", dict(rate=0.5), (4,), train=False),  # training draws random masks
     case("Flatten", {}, (2, 3, 2)),
+    # training-only noise: the identity in predict (training draws random noise)
+    case("GaussianNoise", dict(stddev=0.3), (4,), train=False),
+    case("GaussianDropout", dict(rate=0.3), (4,), train=False),
+    case("AlphaDropout", dict(rate=0.3), (4,), train=False),
+    case("SpatialDropout1D", dict(rate=0.3), X2, train=False),
+    case("SpatialDropout2D", dict(rate=0.3), X3, train=False),
+    case("SpatialDropout3D", dict(rate=0.3), (2, 3, 2, 2), train=False),
     # merging
     case("Add", {}, [(4,), (4,), (4,)]),
     case("Concatenate", {}, [(3,), (2,)]),
@@ -44,6 +51,14 @@ LAYERS = [
     # normalisation and activation layers
     case("BatchNormalization", {}, (4,), pre_bias=False),
     case("BatchNormalization", dict(momentum=0.9, epsilon=1e-2), X3, pre_bias=False),
+    case("LayerNormalization", {}, (3, 4), pre_bias=False),
+    case("LayerNormalization", dict(axis=[1, 2], epsilon=0.1, center=False), (3, 4),
+         pre_bias=False),
+    case("LayerNormalization", dict(axis=1, scale=False), (3, 4), pre_bias=False),
+    case("UnitNormalization", {}, (3, 4)),
+    case("UnitNormalization", dict(axis=[1, 2]), (3, 4)),
+    case("Identity", {}, (4,)),
+    case("Rescaling", dict(scale=1 / 255, offset=-0.5), (4,)),
     case("ReLU", {}, (4,)),
     case("ReLU", dict(max_value=1.0, negative_slope=0.1, threshold=0.2), (4,)),
     case("LeakyReLU", dict(negative_slope=0.2), (4,)),
@@ -62,6 +77,13 @@ LAYERS = [
     case("Conv2D", dict(filters=2, kernel_size=(3, 2), dilation_rate=(2, 1), use_bias=False), X3),
     case("Conv2D", dict(filters=2, kernel_size=3, strides=(1, 2), padding="same",
                         activation="relu"), X3),
+    case("Conv2DTranspose", dict(filters=2, kernel_size=3, strides=2), X3),
+    case("Conv2DTranspose", dict(filters=3, kernel_size=(2, 3), strides=(2, 1), padding="same"),
+         X3),
+    case("Conv2DTranspose", dict(filters=2, kernel_size=3, strides=2, padding="same",
+                                 output_padding=1, data_format="channels_first"), (2, 4, 3)),
+    case("Conv1DTranspose", dict(filters=2, kernel_size=3, strides=2, padding="same"), X2),
+    case("Conv1DTranspose", dict(filters=3, kernel_size=2, strides=3, output_padding=1), X2),
     case("DepthwiseConv2D", dict(kernel_size=2, depth_multiplier=2), X3),
     case("DepthwiseConv2D", dict(kernel_size=3, strides=2, padding="same"), X3),
     case("SeparableConv2D", dict(filters=3, kernel_size=2, padding="same", depth_multiplier=2),
@@ -105,7 +127,71 @@ LAYERS = [
     case("GRU", dict(units=2, recurrent_activation="hard_sigmoid", use_bias=False), SEQ),
     case("TimeDistributed", dict(layer=("Dense", dict(units=2))), (3, 4)),
     case("TimeDistributed", dict(layer=("Conv1D", dict(filters=2, kernel_size=2))), (3, 5, 2)),
+    case("Bidirectional", dict(layer=("LSTM", dict(units=2, return_sequences=True))), SEQ),
+    case("Bidirectional", dict(layer=("GRU", dict(units=2, return_state=True)),
+                               merge_mode="sum"), SEQ),
+    case("Bidirectional", dict(layer=("SimpleRNN", dict(units=2, return_sequences=True)),
+                               merge_mode=None), SEQ),
+    case("Bidirectional", dict(layer=("LSTM", dict(units=2)), merge_mode="mul",
+                               backward_layer=("LSTM", dict(units=2, go_backwards=True,
+                                                            activation="relu"))), SEQ,
+         id="Bidirectional-mul-backward_layer"),
+    case("Bidirectional", dict(layer=("GRU", dict(units=2, return_sequences=True)),
+                               merge_mode="ave"), SEQ),
+    # attention
+    case("Attention", {}, [(3, 4), (5, 4)]),
+    # (a key bias adds a constant to each query's scores: no gradient)
+    case("Attention", dict(use_scale=True), [(3, 4), (5, 2), (5, 4)], pre_bias=False),
+    case("Attention", dict(use_scale=True, score_mode="concat"), [(3, 4), (5, 4)]),
+    case("AdditiveAttention", {}, [(3, 4), (5, 2), (5, 4)]),
+    case("AdditiveAttention", dict(use_scale=False), [(3, 4), (5, 4)]),
 ]
+
+
+def attention_case(id, name, kwargs, shapes, call, mask=False, **options):
+    """A Case calling an attention layer with call arguments: inputs query, value[, key], and
+    with `mask` a last input turned into an attention mask by ReLU (half the positions masked;
+    Keras casts the mask to bool, nonzero = attend). A fully masked row is the softmax of
+    scores - 1e9 in both when Keras takes its explicit-scores path (return_attention_scores or
+    dropout); its fused dot_product_attention (JAX) passes no gradient to such a row."""
+    def build(lib, inputs):
+        xs = [lib.layers.Dense(s[-1], name=f"pre_{i}")(x)
+              for i, (x, s) in enumerate(zip(inputs, shapes))]
+        layer = getattr(lib.layers, name)(**kwargs)
+        extra = dict(call)
+        if mask:
+            extra["attention_mask"] = lib.layers.ReLU()(inputs[-1])
+            xs = xs[:-1]
+        if name == "MultiHeadAttention":
+            query, value = xs[0], xs[1] if len(xs) > 1 else xs[0]
+            return layer(query, value, **({"key": xs[2]} if len(xs) > 2 else {}), **extra)
+        return layer(xs, **extra)
+    if name == "MultiHeadAttention" and kwargs.get("use_bias", True):
+        options.setdefault("no_gradient", ("key/bias",))
+    return Case(id, build, shapes, needs=(name,), **options)
+
+
+ATTENTION = [
+    attention_case("MHA-self", "MultiHeadAttention", dict(num_heads=2, key_dim=3), [(4, 6)],
+                   {}),
+    # Keras-JAX's fused attention needs value_dim == key_dim: returning the scores avoids it.
+    # Keras 3.15 declares the scores' shape (batch, heads, T, T) where they are (batch, heads,
+    # T, S): cases returning them have T == S.
+    attention_case("MHA-cross-key-value_dim-output_shape", "MultiHeadAttention",
+                   dict(num_heads=2, key_dim=2, value_dim=3, output_shape=5),
+                   [(5, 4), (5, 2), (5, 3)], dict(return_attention_scores=True),
+                   no_gradient=("key/bias", "pre_2/bias")),  # pre_2 feeds only the key
+    attention_case("MHA-mask-scores", "MultiHeadAttention",
+                   dict(num_heads=3, key_dim=2, use_bias=False), [(5, 4), (5, 2), (5, 5)],
+                   dict(return_attention_scores=True), mask=True),
+    attention_case("MHA-causal", "MultiHeadAttention", dict(num_heads=2, key_dim=2), [(4, 3)],
+                   dict(use_causal_mask=True)),
+    attention_case("Attention-causal-scores", "Attention", dict(use_scale=True),
+                   [(4, 3), (4, 3)], dict(use_causal_mask=True, return_attention_scores=True)),
+    attention_case("AdditiveAttention-causal", "AdditiveAttention", {}, [(4, 3), (4, 3)],
+                   dict(use_causal_mask=True)),
+]
+LAYERS += ATTENTION
 
 
 @pytest.mark.parametrize("c", LAYERS, ids=[c.id for c in LAYERS])

@@ -1,0 +1,90 @@
+"""LayerNormalization: forward against numpy written here, backward against finite
+differences, configs and errors."""
+
+import numpy as np
+import pytest
+from gradcheck import outputs_checking_gradients
+
+import fnjit as keras
+from fnjit import layers
+
+rng = np.random.default_rng(11)
+
+
+def _layer_norm(x, axes, gamma, beta, eps):
+    m = x.mean(axis=axes, keepdims=True)
+    v = ((x - m) ** 2).mean(axis=axes, keepdims=True)
+    shape = [1] * x.ndim
+    for a in axes:
+        shape[a] = x.shape[a]
+    return (x - m) / np.sqrt(v + eps) * gamma.reshape(shape) + beta.reshape(shape)
+
+
+def test_layer_normalization_forward_and_gradients():
+    x = keras.Input(shape=(3, 4, 5))
+    last = layers.LayerNormalization()
+    middle = layers.LayerNormalization(axis=1, epsilon=0.1)
+    run = layers.LayerNormalization(axis=[-2, -1])
+    bare = layers.LayerNormalization(center=False, scale=False)
+    model = keras.Model(x, [last(x), middle(x), run(x), bare(x)])
+    assert [w.shape for w in last.weights] == [(5,), (5,)]
+    assert [w.name for w in last.weights] == ["gamma", "beta"]
+    assert [w.shape for w in middle.weights] == [(3,), (3,)]
+    assert [w.shape for w in run.weights] == [(4, 5), (4, 5)]
+    assert bare.weights == []
+    for layer in (last, middle, run):
+        layer.set_weights([rng.normal(size=w.shape) for w in layer.weights])
+    data = rng.normal(size=(2, 3, 4, 5))
+    got = outputs_checking_gradients(model, [data])
+    want = [_layer_norm(data, (3,), *last.get_weights(), 1e-3),
+            _layer_norm(data, (1,), *middle.get_weights(), 0.1),
+            _layer_norm(data, (2, 3), *run.get_weights(), 1e-3),
+            _layer_norm(data, (3,), np.ones(5), np.zeros(5), 1e-3)]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-7, atol=1e-10)
+
+
+def test_layer_normalization_config_and_errors():
+    ln = layers.LayerNormalization(axis=[1, 2], epsilon=1e-5, center=False)
+    config = ln.get_config()
+    assert (config["axis"], config["epsilon"], config["center"], config["scale"]) == \
+        ([1, 2], 1e-5, False, True)
+    again = layers.LayerNormalization.from_config(config)
+    assert again.axis == [1, 2] and again.epsilon == 1e-5 and not again.center
+    d = layers.LayerNormalization()
+    assert (d.axis, d.epsilon, d.center, d.scale) == (-1, 1e-3, True, True)
+    x = keras.Input(shape=(3, 4, 5))
+    with pytest.raises(ValueError, match="adjacent"):
+        layers.LayerNormalization(axis=[1, 3])(x)
+    with pytest.raises(ValueError, match="batch axis"):
+        layers.LayerNormalization(axis=0)(x)
+    with pytest.raises(ValueError, match="gamma_regularizer"):
+        layers.LayerNormalization(gamma_regularizer="l2")
+
+
+def test_unit_normalization_and_identity_forward_and_gradients():
+    x = keras.Input(shape=(3, 4))
+    model = keras.Model(x, [layers.UnitNormalization()(x), layers.UnitNormalization(axis=1)(x),
+                            layers.UnitNormalization(axis=[1, 2])(x), layers.Identity()(x)])
+    data = rng.normal(size=(2, 3, 4))
+    got = outputs_checking_gradients(model, [data])
+    want = [data / np.linalg.norm(data, axis=2, keepdims=True),
+            data / np.linalg.norm(data, axis=1, keepdims=True),
+            data / np.sqrt((data ** 2).sum(axis=(1, 2), keepdims=True)), data]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-7, atol=1e-12)
+    assert layers.UnitNormalization(axis=[1, 2]).get_config()["axis"] == [1, 2]
+    with pytest.raises(ValueError, match="adjacent"):
+        layers.UnitNormalization(axis=[1, 3])(keras.Input(shape=(2, 3, 4)))
+
+
+def test_rescaling_forward_gradients_and_errors():
+    x = keras.Input(shape=(3,))
+    model = keras.Model(x, [layers.Rescaling(1 / 255)(x), layers.Rescaling(2.0, offset=-1)(x)])
+    data = rng.normal(size=(4, 3))
+    got = outputs_checking_gradients(model, [data])
+    np.testing.assert_allclose(got[0], data / 255, rtol=1e-12)
+    np.testing.assert_allclose(got[1], data * 2 - 1, rtol=1e-12)
+    assert layers.Rescaling(0.5, offset=1).get_config()["offset"] == 1.0
+    with pytest.raises(ValueError, match="scale must be a number"):
+        layers.Rescaling([0.5, 2.0])
