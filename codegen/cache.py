@@ -8,12 +8,20 @@ process with the same model loads without recompiling.
 - Files are written to a temporary name and renamed: readers never see half a file, and two
   processes writing the same entry both succeed (the content is identical).
 - An entry whose text does not match its key (truncated, edited, corrupt) is rewritten.
-- A compiled-code entry Numba cannot load is deleted and recompiled (see `call_guarded`).
-- Without a writable cache directory, a private temporary directory is used instead.
+- A compiled-code entry Numba cannot vouch for is deleted and recompiled (`verify_compiled`).
+- The directory is bounded: past `FNJIT_CACHE_MAX_MB` the least recently used entries are
+  pruned, with the temporary files of killed writers (`prune`, also `fnjit cache prune`).
+- Without a writable cache directory, a private temporary directory is used instead, with one
+  warning (every process then compiles afresh).
+
+In a process, a driver module (a model's entry points) is kept while some program uses it and,
+after that, among the last few released ones, so that rebuilding an architecture costs no
+compile; older ones leave `sys.modules` so their Python-side objects are freed.
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import importlib.util
 import json
@@ -23,13 +31,22 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numba
 import numpy
 
-_LOCK = threading.Lock()
+from .atomic import write_atomic
+
+_LOCK = threading.RLock()
 _FALLBACK_DIR = None
+
+DEFAULT_MAX_MB = 1024  # a few thousand models' compiled code
+STALE_TEMP_SECONDS = 3600  # a temporary file this old belongs to a writer that was killed
+IDLE_DRIVERS = 16  # released driver modules kept loaded for reuse in this process
 
 
 def versions() -> str:
@@ -46,6 +63,19 @@ def default_cache_dir() -> Path:
     return Path(base) / "fnjit"
 
 
+def max_bytes() -> int:
+    """The cache's size cap (`FNJIT_CACHE_MAX_MB`, default 1024 MB)."""
+    raw = os.environ.get("FNJIT_CACHE_MAX_MB", str(DEFAULT_MAX_MB))
+    try:
+        mb = float(raw)
+    except ValueError:
+        raise ValueError(f"FNJIT_CACHE_MAX_MB must be a number of megabytes, got {raw!r}"
+                         ) from None
+    if not mb > 0:
+        raise ValueError(f"FNJIT_CACHE_MAX_MB must be positive, got {raw!r}")
+    return int(mb * 2**20)
+
+
 def _writable_dir() -> Path:
     global _FALLBACK_DIR
     d = default_cache_dir()
@@ -54,9 +84,13 @@ def _writable_dir() -> Path:
         probe = tempfile.NamedTemporaryFile(dir=d, prefix=".probe", delete=True)
         probe.close()
         return d
-    except OSError:
+    except OSError as e:
         if _FALLBACK_DIR is None:
             _FALLBACK_DIR = Path(tempfile.mkdtemp(prefix="fnjit-cache-"))
+            warnings.warn(f"fnjit: the code cache directory {str(d)!r} is not writable ({e}); "
+                          f"compiled code goes to {str(_FALLBACK_DIR)!r} for this process only, "
+                          "so every new process compiles again. Set FNJIT_CACHE_DIR to a "
+                          "writable directory.", RuntimeWarning, stacklevel=3)
         return _FALLBACK_DIR
 
 
@@ -66,23 +100,6 @@ def source_key(source: str) -> str:
     h.update(b"\0")
     h.update(source.encode())
     return h.hexdigest()[:24]
-
-
-def write_atomic(path: Path, data: bytes):
-    """Write `data` to `path` so that no reader ever sees a partial file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def module_path(source: str) -> Path:
@@ -96,6 +113,9 @@ def module_path(source: str) -> Path:
         ok = False
     if not ok:
         write_atomic(path, data)
+        _prune_if_over_cap(path.parent)
+    else:
+        _touch(path)  # its use time orders pruning (atime is often not kept)
     return path
 
 
@@ -111,6 +131,7 @@ def load(source: str):
     with _LOCK:
         mod = sys.modules.get(name)
         if mod is not None:
+            _IDLE.pop(name, None)
             return mod
         verify_compiled(path)
         spec = importlib.util.spec_from_file_location(name, path)
@@ -124,6 +145,43 @@ def load(source: str):
             del sys.modules[name]
             raise
     return mod
+
+
+# ---- driver modules' lifetime in a process ------------------------------------------------
+# Kernel modules stay loaded: cached drivers refer to them by module name, and there is one per
+# distinct kernel text. A driver module is per model architecture: counted while programs use
+# it, then kept among the IDLE_DRIVERS most recently released, then dropped from sys.modules.
+# (The machine code Numba compiled stays mapped: LLVM's MCJIT never frees it, numba#5976.)
+
+_USERS = collections.Counter()  # driver module name -> programs using it
+_IDLE = collections.OrderedDict()  # released driver modules, oldest first
+
+
+def acquire(module):
+    with _LOCK:
+        _USERS[module.__name__] += 1
+        _IDLE.pop(module.__name__, None)
+
+
+def release(name):
+    with _LOCK:
+        _USERS[name] -= 1
+        if _USERS[name] > 0:
+            return
+        del _USERS[name]
+        mod = sys.modules.get(name)
+        if mod is None:
+            return
+        _IDLE[name] = mod
+        while len(_IDLE) > IDLE_DRIVERS:
+            old, _ = _IDLE.popitem(last=False)
+            sys.modules.pop(old, None)
+
+
+def loaded_drivers():
+    """Names of the driver modules this process keeps loaded (in use or idle)."""
+    with _LOCK:
+        return sorted(set(_USERS) | set(_IDLE))
 
 
 # Numba trusts its cache files: a truncated index raises at call time, and a corrupted code
@@ -166,6 +224,110 @@ def record_compiled(path: Path):
         except OSError:
             pass
     write_atomic(path.with_suffix(".sums"), json.dumps(sums, indent=0, sort_keys=True).encode())
+    _touch(path)
+
+
+# ---- size: info and least-recently-used pruning -------------------------------------------
+
+@dataclass(frozen=True)
+class Entry:
+    """One cached module: its source file, checksum list and Numba's compiled files."""
+
+    stem: str
+    files: tuple  # Paths
+    size: int  # bytes
+    used: float  # last use (mtime of the source file, refreshed on each load)
+
+
+def _touch(path: Path):
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def entries(directory: Path | None = None):
+    """Every module in the cache, least recently used first."""
+    d = Path(directory or default_cache_dir())
+    by_stem = collections.defaultdict(list)
+    for p in list(d.glob("fnjit_*")) + list((d / "__pycache__").glob("fnjit_*")):
+        by_stem[p.name.split(".", 1)[0]].append(p)
+    out = []
+    for stem, files in by_stem.items():
+        size, used = 0, 0.0
+        for f in files:
+            try:
+                st = f.stat()
+            except OSError:
+                continue
+            size += st.st_size
+            if f.parent == d and f.suffix == ".py":
+                used = st.st_mtime
+        out.append(Entry(stem, tuple(sorted(files)), size, used))
+    return sorted(out, key=lambda e: (e.used, e.stem))
+
+
+def _stale_temporaries(d: Path, now: float):
+    for folder in (d, d / "__pycache__"):
+        for p in folder.glob(".*.tmp"):
+            try:
+                if now - p.stat().st_mtime > STALE_TEMP_SECONDS:
+                    yield p
+            except OSError:
+                continue
+
+
+def prune(directory: Path | None = None, limit: int | None = None):
+    """Delete least recently used entries until the cache holds at most `limit` bytes (default:
+    the cap), sparing modules loaded in this process; delete temporary files left by killed
+    writers. Returns (entries removed, bytes freed)."""
+    d = Path(directory or default_cache_dir())
+    limit = max_bytes() if limit is None else limit
+    if not d.is_dir():
+        return 0, 0
+    freed, removed = 0, 0
+    for tmp in _stale_temporaries(d, time.time()):
+        try:
+            size = tmp.stat().st_size
+            tmp.unlink()
+            freed += size
+        except OSError:
+            pass
+    listed = entries(d)
+    total = sum(e.size for e in listed)
+    loaded = {n.removeprefix("fnjit_generated_") for n in sys.modules
+              if n.startswith("fnjit_generated_")}
+    for e in listed:
+        if total <= limit:
+            break
+        if e.stem.removeprefix("fnjit_") in loaded:
+            continue
+        for f in e.files:
+            try:
+                f.unlink()
+            except OSError:
+                pass
+        total -= e.size
+        freed += e.size
+        removed += 1
+    return removed, freed
+
+
+def _prune_if_over_cap(d: Path):
+    # Listing the directory costs a few ms per thousand files: done only when an entry is
+    # written, which follows a compile of a second or more.
+    try:
+        prune(d)
+    except OSError:
+        pass
+
+
+def info(directory: Path | None = None):
+    """Where the cache is, its size and entry count, and its cap."""
+    d = Path(directory or default_cache_dir())
+    listed = entries(d) if d.is_dir() else []
+    return {"directory": str(d), "entries": len(listed),
+            "bytes": sum(e.size for e in listed), "max_bytes": max_bytes()}
 
 
 def clear(directory: Path | None = None):

@@ -16,6 +16,7 @@ metrics as n * batch mean.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,8 @@ class Program:
         if target not in TARGETS:
             raise ValueError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
         self.graph = graph
+        self.model_inputs = list(model_inputs)  # value names, in the entry points' order
+        self.targets = list(targets)
         self.target = TARGETS[target]
         self.slots, self.params_size, self.state_size = layout(graph)
         logs = list(losses) + [(m, 1.0) for m in metrics]
@@ -97,6 +100,9 @@ class Program:
             optimizer=optimizer, header=header)
         self.source = self.rendered.text()
         self.module, self.kernel_modules = self.target.load(self.rendered)
+        # The driver module stays loaded while this program lives (see cache.release).
+        cache.acquire(self.module)
+        weakref.finalize(self, cache.release, self.module.__name__)
         self.n_logs = len(logs)
         self.optimizer = optimizer
         self._recorded = set()

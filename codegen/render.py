@@ -268,3 +268,8 @@ def _split_functions(text):
     if any(c.startswith("def ") for c in current):
         chunks.append("\n".join(current).strip("\n"))
     return chunks
+
+
+def render_template(name, **variables):
+    """Render one of templates/ that is not an op family (e.g. an exported model's run.py)."""
+    return _ENV.get_template(name).render(**variables)

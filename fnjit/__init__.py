@@ -4,7 +4,31 @@
 (see `model.generated_source()` or `fnjit dump`) that Numba compiles to native code and caches.
 """
 
-from . import (
+
+def _mount_compiler():
+    """In a checkout the compiler lives at the top (codegen/, templates/), as the design asks;
+    installed, it is the package fnjit.codegen. Mount the checkout's folder under that one name
+    (no symlink, no second import path), as an editable install's finder would."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    if "fnjit.codegen" in sys.modules:
+        return
+    here = Path(__file__).resolve().parent
+    if (here / "codegen").is_dir():  # installed: an ordinary subpackage
+        return
+    top = here.parent / "codegen"
+    spec = importlib.util.spec_from_file_location(
+        "fnjit.codegen", top / "__init__.py", submodule_search_locations=[str(top)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fnjit.codegen"] = module
+    spec.loader.exec_module(module)
+
+
+_mount_compiler()
+
+from . import (  # noqa: E402
                activations,
                backend,
                callbacks,
@@ -17,9 +41,9 @@ from . import (
                saving,
                utils,
 )
-from .codegen import __version__
-from .layers import Input
-from .models import Model, Sequential
+from .codegen import __version__  # noqa: E402
+from .layers import Input  # noqa: E402
+from .models import Model, Sequential  # noqa: E402
 
 __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks",
            "datasets", "initializers", "layers", "losses", "metrics", "optimizers", "saving",

@@ -1,5 +1,5 @@
 """`plot_model` and `model_to_dot`, as `keras.utils`: the model's layer graph drawn by Graphviz
-through pydot (the optional `plot` extra) and the system's `dot` program."""
+through pydot and the system's `dot` program."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ def _pydot():
     try:
         import pydot
     except ImportError:
-        raise ImportError("plot_model needs pydot, which is not installed; install it with "
-                          "`pip install fnjit[plot]` (or `pip install pydot`), and Graphviz "
-                          "for the `dot` program") from None
+        raise ImportError("plot_model needs pydot (a dependency of fnjit), which could not "
+                          "be imported; reinstall it with `pip install pydot`, and install "
+                          "Graphviz for the `dot` program") from None
     return pydot
 
 

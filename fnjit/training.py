@@ -218,6 +218,13 @@ class Trainer:
         kind = kind or ("train" if self.compiled else "predict")
         return self._program(kind).source
 
+    def export_source(self, directory):
+        """Write this model's generated code, weights and a `run.py` into `directory`: a
+        program that runs without fnjit (numpy and numba only). See fnjit/export.py."""
+        from .export import export_source
+
+        return export_source(self, directory)
+
     def generated_ir(self, kind=None):
         self._ensure_graph()
         kind = kind or ("train" if self.compiled else "predict")

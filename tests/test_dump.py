@@ -46,8 +46,23 @@ def test_cli_dump_prints_source_and_ir(tmp_path):
     written = subprocess.run(cmd + ["--out", str(tmp_path)], capture_output=True, text=True,
                              timeout=300)
     assert written.returncode == 0, written.stderr
-    (path,) = tmp_path.iterdir()
-    assert path.read_text() == out.stdout
+    # An importable directory (as `fnjit export`): the driver and the kernel modules it imports.
+    driver = (tmp_path / "entry_points.py").read_text()
+    assert driver in out.stdout and (tmp_path / "run.py").is_file()
+    for line in driver.splitlines():
+        if line.startswith("from fnjit_generated_"):
+            assert (tmp_path / (line.split()[1] + ".py")).is_file()
+
+
+def test_cli_help_and_version():
+    helped = subprocess.run([sys.executable, "-m", "fnjit", "--help"], capture_output=True,
+                            text=True, timeout=300)
+    assert helped.returncode == 0
+    for command in ("dump", "export", "cache"):
+        assert f"  {command} " in helped.stdout
+    version = subprocess.run([sys.executable, "-m", "fnjit", "--version"], capture_output=True,
+                             text=True, timeout=300)
+    assert version.returncode == 0 and version.stdout.startswith("fnjit 0.")
 
 
 def test_cli_errors_are_clear():

@@ -4,46 +4,19 @@ name the file."""
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
-from pathlib import Path
+
+from ..codegen.atomic import atomic_path  # noqa: F401  (the savers' one atomic-write helper)
 
 
 def require_h5py():
-    """h5py, imported on first use: it is an optional dependency (the `h5` extra)."""
+    """h5py, imported on first use (it costs 0.1 s at start-up that most programs never use)."""
     try:
         import h5py
     except ImportError:
-        raise ImportError("saving and loading weights needs h5py, which is not installed; "
-                          "install it with `pip install fnjit[h5]` (or `pip install h5py`)"
+        raise ImportError("saving and loading weights needs h5py (a dependency of fnjit), "
+                          "which could not be imported; reinstall it: `pip install h5py`"
                           ) from None
     return h5py
-
-
-@contextlib.contextmanager
-def atomic_path(path, overwrite=True):
-    """Yield a temporary path beside `path`; on success it replaces `path` in one rename, so a
-    process killed while writing leaves the previous file intact (and never half a file)."""
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"cannot save to {str(path)!r}: it is an existing directory")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{str(path)!r} exists and overwrite=False")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # as an ordinary open() would create it, not mkstemp's 0600
-    try:
-        yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class FileFormatError(ValueError):
