@@ -331,6 +331,11 @@ def ratio(a, b):
     return a / b if a and b and a == a and b == b else float("nan")
 
 
+def verdict(met, value):
+    """'met' / 'MISSED', or '-' when a library the target needs was not run."""
+    return "-" if value != value else "met" if met else "MISSED"
+
+
 def fmt(v, width=9, digits=3):
     return f"{'-':>{width}}" if v is None or v != v else f"{v:{width}.{digits}f}"
 
@@ -352,10 +357,10 @@ def print_tables(results, models, libs, modes):
             vals = [value(mode, m, lib, "train") for lib in libs]
             rs = [ratio(value(mode, m, p, "train"), vals[0]) for p in peers]
             goal = TRAIN_TARGET[m]
-            met = ratio(value(mode, m, "torch", "train"), vals[0]) >= goal
+            r = ratio(value(mode, m, "torch", "train"), vals[0])
             print(f"{m:10s}" + "".join(fmt(v, 10) for v in vals)
                   + "".join(fmt(r, 12, 2) + "x" for r in rs)
-                  + f"   >= {goal}x {'met' if met else 'MISSED'}")
+                  + f"   >= {goal}x {verdict(r >= goal, r)}")
         print(f"\n== fit, ms per step (whole epoch / steps, batch {BATCH}) ({label}) ==")
         print(f"{'model':10s}" + "".join(f"{lib:>10s}" for lib in libs)
               + "".join(f"{p + '/fnjit':>13s}" for p in peers) + "   target (keras/fnjit >= 1)")
@@ -364,8 +369,7 @@ def print_tables(results, models, libs, modes):
             rs = [ratio(value(mode, m, p, "fit"), vals[0]) for p in peers]
             k = ratio(value(mode, m, "keras", "fit"), vals[0])
             print(f"{m:10s}" + "".join(fmt(v, 10) for v in vals)
-                  + "".join(fmt(r, 12, 2) + "x" for r in rs)
-                  + f"   {'met' if k >= 1 else 'MISSED'}")
+                  + "".join(fmt(r, 12, 2) + "x" for r in rs) + f"   {verdict(k >= 1, k)}")
         for key, what in (("predict32", f"batch {BATCH}"), ("predict", "default batch")):
             print(f"\n== predict, samples/s, {what} ({label}) ==")
             print(f"{'model':10s}" + "".join(f"{lib:>11s}" for lib in libs)
@@ -375,7 +379,7 @@ def print_tables(results, models, libs, modes):
                 best = max((v for v in vals[1:] if v and v == v), default=None)
                 r = ratio(vals[0], best)
                 print(f"{m:10s}" + "".join(fmt(v, 11, 0) for v in vals) + fmt(r, 11, 2) + "x"
-                      + f"   {'met' if r >= 1 else 'MISSED'}")
+                      + f"   {verdict(r >= 1, r)}")
         print(f"\n== peak RSS of the worker, MB ({label}) ==")
         for m in models:
             vals = [value(mode, m, lib, "rss") for lib in libs]
