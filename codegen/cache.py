@@ -124,10 +124,12 @@ def module_name(source: str) -> str:
     return "fnjit_generated_" + source_key(source)
 
 
-def load(source: str):
-    """Import the generated module for `source` (from the cache when present)."""
+def load(source: str, native: bool = True):
+    """Import the generated module for `source` (from the cache when present). With
+    `native=False` the module is loaded under its own name with `NATIVE = False` set before it
+    runs: a driver then defines its entry points as Python (see templates/module.py.j2)."""
     path = module_path(source)
-    name = module_name(source)
+    name = module_name(source) + ("" if native else "_py")
     with _LOCK:
         mod = sys.modules.get(name)
         if mod is not None:
@@ -138,6 +140,8 @@ def load(source: str):
         mod = importlib.util.module_from_spec(spec)
         # Registered before executing: Numba's cache needs to find the module by name.
         sys.modules[name] = mod
+        if not native:
+            mod.NATIVE = False
         try:
             # Compiled from the text we just verified, not from a .pyc that might be stale.
             exec(compile(source, str(path), "exec"), mod.__dict__)
@@ -295,7 +299,7 @@ def prune(directory: Path | None = None, limit: int | None = None):
             pass
     listed = entries(d)
     total = sum(e.size for e in listed)
-    loaded = {n.removeprefix("fnjit_generated_") for n in sys.modules
+    loaded = {n.removeprefix("fnjit_generated_").removesuffix("_py") for n in sys.modules
               if n.startswith("fnjit_generated_")}
     for e in listed:
         if total <= limit:

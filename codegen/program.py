@@ -3,19 +3,22 @@
 The generated module has up to three entry points, all native, each compiled on first use:
 
     predict(params, state, *xs) -> outputs
-    evaluate(params, state, *xs, *ys, logs)                  (inference losses and metrics)
-    train_step(params, state, grads, slots, hyper, *xs, *ys, logs) -> input gradients
+    evaluate(params, state, *xs, *ys, *sws, logs)            (inference losses and metrics)
+    train_step(params, state, grads, slots, hyper, *xs, *ys, *sws, logs) -> input gradients
 
 (One fused training entry rather than gradients + update: each entry point costs a Numba
 compile of its own, about a second; gradients alone are a train step with SGD at rate 0.)
 
 `params` is the flat buffer of trainable weights, `state` of non-trainable ones, `grads` has
-the layout of `params`, `slots` one row per optimizer variable; `logs` accumulates losses and
-metrics as n * batch mean.
+the layout of `params`, `slots` one row per optimizer variable; `sws` are per-sample weights
+(one array of n per sample-weight input); `logs` accumulates, as n * batch mean, the total loss
+in logs[0] and then whatever values the caller asked to report.
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +44,27 @@ class Target:
         raise NotImplementedError
 
 
+def native_driver_budget() -> int:
+    """How many distinct native drivers one process compiles (`FNJIT_NATIVE_DRIVERS`)."""
+    raw = os.environ.get("FNJIT_NATIVE_DRIVERS", str(DEFAULT_NATIVE_DRIVERS))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"FNJIT_NATIVE_DRIVERS must be a whole number >= 0, got {raw!r}")
+    return value
+
+
+# Numba never frees what it compiled (LLVM's MCJIT keeps machine code, and a dispatcher once
+# typed stays alive: numba#5976, #7831): every distinct native driver costs a process ~5-10 MB
+# for good. Past a budget, new architectures get Python entry points over the shared native
+# kernels, which compile nothing new, so a process that builds hundreds of models stays flat.
+DEFAULT_NATIVE_DRIVERS = 32
+_NATIVE_DRIVERS = set()  # names of the native driver modules this process has loaded
+_WARNED = []
+
+
 class CpuTarget(Target):
     """Numba's CPU backend, code cached on disk (see cache.py)."""
 
@@ -50,10 +74,29 @@ class CpuTarget(Target):
         return render_module(graph, module_name=cache.module_name, **kw)
 
     def load(self, rendered):
-        """Import the kernel modules, then the driver that imports them."""
+        """Import the kernel modules, then the driver that imports them: native while this
+        process is within its budget of compiled drivers, else as Python over the kernels.
+        Returns (driver module, kernel modules, whether the driver's entries are native)."""
         configure_blas()
         kernels = [cache.load(source) for source in rendered.kernels.values()]
-        return cache.load(rendered.driver), kernels
+        native = rendered.native and _within_budget(cache.module_name(rendered.driver))
+        return cache.load(rendered.driver, native=native), kernels, native
+
+
+def _within_budget(name):
+    if name in _NATIVE_DRIVERS:
+        return True
+    if len(_NATIVE_DRIVERS) < native_driver_budget():
+        _NATIVE_DRIVERS.add(name)
+        return True
+    if not _WARNED:
+        _WARNED.append(True)
+        warnings.warn(
+            f"fnjit: this process has compiled {len(_NATIVE_DRIVERS)} model drivers, which "
+            "Numba never frees; further new models run Python entry points over the compiled "
+            "kernels (same code and numbers, a few microseconds more per layer and step). "
+            "FNJIT_NATIVE_DRIVERS raises the limit.", RuntimeWarning, stacklevel=5)
+    return False
 
 
 TARGETS = {"cpu": CpuTarget()}
@@ -81,11 +124,20 @@ def layout(graph: Graph):
 
 
 class Program:
-    def __init__(self, graph: Graph, *, model_inputs, targets=(), losses=(), metrics=(),
-                 optimizer="sgd", wrt_inputs=(), header="", target="cpu"):
-        """`losses`: (value, weight) pairs; their weighted sum is what training minimises.
-        `metrics`: values reported as batch means. `optimizer`: an optimizer kernel name
-        (templates/optimizers.j2)."""
+    def __init__(self, graph: Graph, *, model_inputs, targets=(), losses=(), logs=(),
+                 sample_weights=(), penalties=(), constraints=(), optimizer="sgd",
+                 wrt_inputs=(), header="", about="", target="cpu"):
+        """`losses`: (value, weight) or (value, weight, sample weight input) triples; the sum
+        over losses of weight * sum_i sw_i * (mean loss of sample i) / n, plus the
+        `penalties` ((value, weight) pairs: regularization, not weighted per sample), is what
+        training minimises (Keras' sum_over_batch_size), reported in logs[0]. `logs`: more
+        entries to report, each a list of such terms (a term whose value is None sums the
+        sample weights). `sample_weights`: the graph inputs holding per-sample weights, in call
+        order. `constraints`: (param name, attrs) projections applied after each update
+        (templates/constraint.j2). `optimizer`: an optimizer kernel name
+        (templates/optimizers.j2). `header`: comment lines opening the driver (no user names:
+        the compiled text depends on the architecture only); `about`: what the legend of
+        `source` says the program is (it may hold names)."""
         if target not in TARGETS:
             raise ValueError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
         self.graph = graph
@@ -93,13 +145,20 @@ class Program:
         self.targets = list(targets)
         self.target = TARGETS[target]
         self.slots, self.params_size, self.state_size = layout(graph)
-        logs = list(losses) + [(m, 1.0) for m in metrics]
-        plan = plan_backward(graph, list(losses), wrt_inputs) if losses else None
+        losses = [tuple(t) + (None,) * (3 - len(t)) for t in losses]
+        minimised = losses + [(v, w, None) for v, w in penalties]
+        logs = ([minimised] if minimised else []) + [list(terms) for terms in logs]
+        plan = plan_backward(graph, [(v, w) for v, w, _ in minimised], wrt_inputs) \
+            if losses else None
+        self.sample_weights = list(sample_weights)
         self.rendered = self.target.render(
             graph, model_inputs=list(model_inputs), targets=list(targets), logs=logs, plan=plan,
-            optimizer=optimizer, header=header)
-        self.source = self.rendered.text()
-        self.module, self.kernel_modules = self.target.load(self.rendered)
+            optimizer=optimizer, header=header, sample_weights=self.sample_weights,
+            seed_weights={v: sw for v, _, sw in losses if sw is not None},
+            constraints=list(constraints))
+        # For reading: the legend (the user's names, never compiled), then the code.
+        self.source = graph.legend(about) + self.rendered.text()
+        self.module, self.kernel_modules, self.native = self.target.load(self.rendered)
         # The driver module stays loaded while this program lives (see cache.release).
         cache.acquire(self.module)
         weakref.finalize(self, cache.release, self.module.__name__)
@@ -139,19 +198,31 @@ class Program:
         self.check_indices(xs)
         return self._call("predict", params, state, *xs)
 
-    def evaluate(self, params, state, xs, ys, logs):
-        self.check_indices(xs)
-        self._call("evaluate", params, state, *xs, *ys, logs)
+    def _weights(self, sws, xs, dtype):
+        """The per-sample weights given, or ones: one array of n per sample-weight input."""
+        if sws is None:
+            n = len(xs[0]) if xs else 0
+            return [np.ones(n, dtype)] * len(self.sample_weights)
+        if len(sws) != len(self.sample_weights):
+            raise ValueError(f"{len(self.sample_weights)} sample weight arrays expected, "
+                             f"got {len(sws)}")
+        return list(sws)
 
-    def train_step(self, params, state, grads, slots, hyper, xs, ys, logs):
+    def evaluate(self, params, state, xs, ys, logs, sws=None):
+        self.check_indices(xs)
+        self._call("evaluate", params, state, *xs, *ys, *self._weights(sws, xs, params.dtype),
+                   logs)
+
+    def train_step(self, params, state, grads, slots, hyper, xs, ys, logs, sws=None):
         """Returns the gradients of the `wrt_inputs`."""
         self.check_indices(xs)
-        return self._call("train_step", params, state, grads, slots, hyper, *xs, *ys, logs)
+        return self._call("train_step", params, state, grads, slots, hyper, *xs, *ys,
+                          *self._weights(sws, xs, params.dtype), logs)
 
-    def gradients(self, params, state, grads, xs, ys, logs):
+    def gradients(self, params, state, grads, xs, ys, logs, sws=None):
         """Gradients without changing the params: a train step of SGD with rate 0."""
         if self.optimizer != "sgd":
             raise ValueError("gradients() needs a program compiled with optimizer='sgd'")
         zero = np.zeros((1, max(params.size, 1)), params.dtype)
         return self.train_step(params, state, grads, zero, np.zeros(2, params.dtype), xs, ys,
-                               logs)
+                               logs, sws)

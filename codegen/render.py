@@ -1,20 +1,28 @@
 """Rendering: IR + backward plan -> Python source, through the Jinja2 templates.
 
-Every op kind `k` is the template file `templates/k.j2`, which defines three macros side by side:
+Every op kind `k` is the template file `templates/k.j2`, which defines its macros side by side:
 
-- `kernels(op)`: the `@jit` functions the op calls, named by the variant they implement
-  (identical kernel text from several ops is emitted once);
+- `kernels(op)`: the `@jit` functions the op may call, named by the variant they implement
+  (identical kernel text from several ops is emitted once; a function no entry point calls,
+  directly or through another kernel, is not emitted at all);
 - `forward(op)`: the driver lines that fill `op.outs` (and `op.saved`), already allocated;
 - `backward(op)`: the driver lines that fill every non-None `op.dx[i]` from `op.dy`, given the
-  forward's inputs, outputs and saved values. A backward always overwrites its targets.
+  forward's inputs, outputs and saved values. A backward always overwrites its targets;
+- `equation(op)` (optional): one line saying what the op computes, for the driver's comment.
 
 Allocation, gradient accumulation and comments are the module template's job, so an op's
-template holds only its maths.
+template holds only its maths. The driver's text depends on the architecture alone: values are
+named by graph position (see codegen/ir.py), comments by layer position, so the same
+architecture gives the same source and shares one compiled program. Last, `tidy` passes bare
+numbers at kernel calls by keyword and wraps lines to 100 columns.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,7 +30,7 @@ from types import SimpleNamespace
 import jinja2
 
 from .autodiff import BackwardPlan
-from .ir import Graph
+from .ir import Graph, printable
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -141,10 +149,26 @@ class _Renderer:
             dy = [self.gvar(g or "dz_" + o, o) for g, o in zip(step.dy, op.outputs)]
             dx = [self.gvar(g.target, g.of) if g else None for g in step.dx]
         return SimpleNamespace(
-            kind=op.kind, index=index, origin=op.origin, attrs=SimpleNamespace(**op.attr),
+            kind=op.kind, index=index, label=printable(op.label or "model"),
+            attrs=SimpleNamespace(**op.attr),
             ins=[self.var(i) for i in op.inputs], outs=[self.var(o) for o in op.outputs],
-            saved=[self.var(s) for s in op.saved], dy=dy, dx=dx, f=self.f, training=training,
+            saved=[self.var(s) for s in op.saved], dy=dy, dx=dx, f=self.f,
+            training=training or op.force_training,
         )
+
+    def comment(self, op, v):
+        """The lines that open an op's block: where it comes from (graph positions only, never
+        a user's name), its attrs, the shapes in and out, and the equation it computes."""
+        attrs = ", ".join(f"{k}={printable(val, 40)}" for k, val in op.attrs)
+        lines = [f"{v.label}: {op.kind}" + (f" ({attrs})" if attrs else "")]
+        lib = library(op.kind)
+        if hasattr(lib, "equation"):
+            lines.append(str(lib.equation(v)).strip())
+        ins = ", ".join(f"{x} {x.dims}" for x in v.ins)
+        outs = ", ".join(f"{y} {y.dims}" for y in v.outs)
+        lines.append(f"{ins} -> {outs}")
+        return [part for line in lines for part in
+                textwrap.wrap(printable(line, 1000), LINE_WIDTH - 6, subsequent_indent="    ")]
 
 
 def needed_ops(graph: Graph, targets, training):
@@ -160,20 +184,50 @@ def needed_ops(graph: Graph, targets, training):
     return list(reversed(keep))
 
 
-def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPlan | None,
-                  optimizer: str | None, header: str, module_name) -> Rendered:
-    """Render a model's generated code. `module_name(source)` names a kernel module.
+def _split_inference(graph, log_values, targets):
+    """The inference ops, split in two: the model's forward pass (everything `predict` needs,
+    and whatever `evaluate` needs that does not read a target), and the ops that read targets
+    (losses and metrics). Returns (forward ops, what the forward returns, the other ops)."""
+    ops = needed_ops(graph, list(graph.outputs) + list(log_values), False)
+    reads_target, rest, forward = set(targets), [], []
+    for op in ops:
+        if any(i in reads_target for i in op.inputs):
+            reads_target.update(op.outputs + op.saved)
+            rest.append(op)
+        else:
+            forward.append(op)
+    produced = {v for op in forward for v in op.outputs}
+    returns = list(dict.fromkeys(graph.outputs))
+    for name in [i for op in rest for i in op.inputs] + list(log_values):
+        if name in produced and name not in returns:
+            returns.append(name)
+    return forward, returns, rest
 
-    `logs`: list of (value name, weight); entry k adds `weight * mean(value) * n` to logs[k],
-    so that dividing the summed logs by the number of samples gives Keras' epoch averages.
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPlan | None,
+                  optimizer: str | None, header: str, module_name, sample_weights=(),
+                  seed_weights=None, constraints=(), native: bool = True) -> Rendered:
+    """Render a model's generated code. `module_name(source)` names a kernel module.
+    `native=False` makes the entry points Python calling the native kernels (as for models
+    over NATIVE_ENTRY_MAX_STEPS steps).
+
+    `logs`: one list of terms (value name, weight, sample weight input or None) per entry;
+    entry k adds `weight * sum_i sw_i * mean(value of sample i)` (sw_i = 1 without sample
+    weights) for each term to logs[k], so that dividing the summed logs by the number of
+    samples gives Keras' epoch averages. A term whose value is None adds sum_i sw_i.
+    `sample_weights`: inputs of one weight per sample, passed after the targets.
+    `seed_weights`: loss value -> the sample weight input that scales its backward seed.
+    `constraints`: (param name, attrs) projected after the update (templates/constraint.j2).
     """
     r = _Renderer(graph)
-    log_values = [name for name, _ in logs]
-    phases = {}
-    phases["predict"] = [(op, r.view(op, False, i)) for i, op in
-                         enumerate(needed_ops(graph, graph.outputs, False))]
-    phases["evaluate"] = [(op, r.view(op, False, i)) for i, op in
-                          enumerate(needed_ops(graph, log_values, False))]
+    log_values = [name for terms in logs for name, _, _ in terms if name is not None]
+    forward_ops, forward_returns, evaluate_ops = _split_inference(
+        graph, log_values, list(targets) + list(sample_weights))
+    phases = {"forward": [(op, r.view(op, False, i)) for i, op in enumerate(forward_ops)],
+              "evaluate": [(op, r.view(op, False, i)) for i, op in enumerate(evaluate_ops)]}
     if plan is not None:
         phases["train"] = [(op, r.view(op, True, i)) for i, op in
                            enumerate(needed_ops(graph, log_values, True))]
@@ -181,26 +235,22 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
         backward = [(s, r.view(s.op, True, index[id(s.op)], s)) for s in plan.steps]
     else:
         backward = []
+    for phase in phases.values():
+        for op, v in phase:
+            v.comment = r.comment(op, v)
 
-    # Kernels live in their own modules, one per distinct kernel text, named by content: a
-    # kernel is compiled once per machine (Numba's cache) and shared by every model using it;
-    # a new model only compiles its entry points.
-    kernel_modules = {}  # module name -> source
-    imports = {}  # function name -> (module name, its text)
+    # Every kernel text the ops ask for, by function name; then only those the entry points
+    # call (directly or through another kernel) are emitted.
+    kernels = {}  # kind -> {function name: text}
+    texts = {}  # function name -> text (one text per name across templates)
 
     def collect(kind, text):
-        text = str(text).strip("\n")
-        if not text:
-            return
-        source = _ENV.get_template("kernel_module.py.j2").render(kind=kind, body=text)
-        name = module_name(source)
-        kernel_modules.setdefault(name, source)
-        for chunk in _split_functions(text):
+        for chunk in _split_functions(str(text)):
             fn = chunk.split("def ", 1)[1].split("(", 1)[0]
-            if fn in imports and imports[fn][1] != chunk:
+            if texts.setdefault(fn, chunk) != chunk:
                 raise ValueError(f"template {kind}.j2 defines kernel {fn!r} differently from "
                                  "another template: kernel names must name their variant")
-            imports.setdefault(fn, (name, chunk))
+            kernels.setdefault(kind, {}).setdefault(fn, chunk)
 
     collect("_runtime", library("_runtime").kernels())
     for phase in phases.values():
@@ -210,9 +260,10 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
         collect(v.kind, library(v.kind).kernels(v))
     if plan is not None:
         collect("optimizers", library("optimizers").kernel(optimizer))
-    by_module = {}
-    for fn, (mod, _) in sorted(imports.items()):
-        by_module.setdefault(mod, []).append(fn)
+    constraint_views = [SimpleNamespace(p=r.var(name), attrs=SimpleNamespace(**attrs), f=r.f)
+                        for name, attrs in constraints] if plan is not None else []
+    for c in constraint_views:
+        collect("constraint", library("constraint").kernels(c))
 
     params = [r.var(p) for p, prm in graph.params.items() if prm.trainable]
     state = [r.var(p) for p, prm in graph.params.items() if not prm.trainable]
@@ -226,18 +277,66 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
 
     # Small models get native entry points (one native call per step); large ones Python
     # entry points calling native kernels, since compiling one long function is superlinear.
-    n_steps = max(len(p) for p in phases.values()) + len(backward)
+    n_steps = max(len(forward_ops) + len(evaluate_ops),
+                  len(phases.get("train", ()))) + len(backward)
+    native = native and n_steps <= NATIVE_ENTRY_MAX_STEPS
     template = _ENV.get_template("module.py.j2")
+    evaluate_reads = {n for op in evaluate_ops for n in op.inputs}
+
+    # The driver is rendered once, its import lines left as a placeholder: which kernels it
+    # imports depends on which it calls.
+    placeholder = "# <imports>"
     driver = template.render(
-        native_entries=n_steps <= NATIVE_ENTRY_MAX_STEPS, n_steps=n_steps,
-        header=header, graph=graph, lib=library, imports=by_module, phases=phases,
-        backward=backward, plan=plan, optimizer=optimizer,
+        native_entries=native, n_steps=n_steps,
+        header=header, graph=graph, lib=library, imports=placeholder, phases=phases,
+        backward=backward, plan=plan, optimizer=optimizer, constraints=constraint_views,
         inputs=[r.var(i) for i in model_inputs], targets=[r.var(t) for t in targets],
-        outputs=[r.var(o) for o in graph.outputs], logs=[(r.var(n), w) for n, w in logs],
+        outputs=[r.var(o) for o in graph.outputs],
+        forward_returns=[r.var(o) for o in forward_returns],
+        evaluate_params=[p for p in params if p.name in evaluate_reads],
+        evaluate_state=[p for p in state if p.name in evaluate_reads],
+        logs=[[(r.var(v), w, r.var(sw)) for v, w, sw in terms] for terms in logs],
+        sample_weights=[r.var(s) for s in sample_weights],
+        seed_weights={v: r.var(sw) for v, sw in (seed_weights or {}).items()},
         params=params, state=state, offsets=offsets, var=r.var, gvar=r.gvar, f=r.f,
         input_grads=[(r.var(i), g) for i, g in (plan.input_grads.items() if plan else [])],
     )
-    return Rendered(driver, kernel_modules)
+
+    # The kernels called: the words of the driver that name one, then those their texts name
+    # (within the same module). `seed` is called from Python before training.
+    owner = {}
+    for kind, fns in kernels.items():
+        for fn in fns:
+            owner.setdefault(fn, kind)
+    roots = set(_WORD.findall(driver))
+    if plan is not None:
+        roots.add("seed")
+    needed = {(owner[fn], fn) for fn in roots if fn in owner}
+    todo = list(needed)
+    while todo:
+        kind, fn = todo.pop()
+        for word in set(_WORD.findall(kernels[kind][fn])):
+            if word in kernels[kind] and (kind, word) not in needed:
+                needed.add((kind, word))
+                todo.append((kind, word))
+
+    # One module per template, named by content: a kernel is compiled once per machine
+    # (Numba's cache) and shared by every model using the same kernels of that template; a new
+    # model only compiles its entry points.
+    kernel_modules = {}  # module name -> source
+    imports = {}  # module name -> functions the driver imports from it
+    for kind, fns in kernels.items():
+        body = "\n\n\n".join(text for fn, text in fns.items() if (kind, fn) in needed)
+        if not body:
+            continue
+        source = _ENV.get_template("kernel_module.py.j2").render(kind=kind, body=body)
+        name = module_name(source)
+        kernel_modules[name] = source
+        imports[name] = sorted(fn for fn in fns if owner[fn] == kind and fn in roots)
+    block = "".join(f"from {m} import (  # noqa: F401\n" + "".join(f"    {fn},\n" for fn in fns)
+                    + ")\n" for m, fns in imports.items() if fns)
+    return Rendered(tidy(driver.replace(placeholder + "\n", block, 1), kernels), kernel_modules,
+                    native)
 
 
 @dataclass(frozen=True)
@@ -246,6 +345,7 @@ class Rendered:
 
     driver: str
     kernels: dict  # module name -> source
+    native: bool = True  # whether the entry points are compiled (else Python over kernels)
 
     def text(self):
         """Everything, driver first, for reading (`fnjit dump`)."""
@@ -273,3 +373,111 @@ def _split_functions(text):
 def render_template(name, **variables):
     """Render one of templates/ that is not an op family (e.g. an exported model's run.py)."""
     return _ENV.get_template(name).render(**variables)
+
+
+# ---- layout of the driver: what a reader sees ---------------------------------------------------
+
+LINE_WIDTH = 100
+
+
+_DEF = re.compile(r"^def (\w+)\(([^)]*)\):", re.M)
+_NUMBER_ARG = re.compile(r"[(,] *(-?[0-9.]+|True|False)[,)]")
+
+
+def _signatures(kernels):
+    """Parameter names of every kernel function: {function name: [parameter names]}."""
+    sigs = {}
+    for fns in kernels.values():
+        for fn, text in fns.items():
+            m = _DEF.search(text)
+            if m and "*" not in m.group(2):
+                sigs[fn] = [p.split("=")[0].split(":")[0].strip()
+                            for p in m.group(2).split(",") if p.strip()]
+    return sigs
+
+
+def _bare_number(node):
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return isinstance(node, ast.Constant) and isinstance(node.value, (bool, int, float))
+
+
+def _name_numbers(line, signatures):
+    """A kernel call with a bare number among its positional arguments passes it, and every
+    argument after it, by keyword: `max_pool_forward(x, y, ph=2, pw=2, ...)`, not
+    `(x, y, 2, 2, ...)`. Other lines are returned as they are."""
+    code = line.strip()
+    if not _NUMBER_ARG.search(code) or code.split("(", 1)[0] not in signatures:
+        return line
+    try:
+        call = ast.parse(code).body[0].value
+    except SyntaxError:  # a statement that goes on over several lines: left as it is
+        return line
+    params = signatures[call.func.id]
+    first = next((k for k, a in enumerate(call.args) if _bare_number(a)), None)
+    if first is None or len(call.args) > len(params) or \
+            any(isinstance(a, ast.Starred) for a in call.args):
+        return line
+    text = [ast.get_source_segment(code, a) for a in call.args]
+    args = text[:first] + [f"{p}={t}" for p, t in zip(params[first:], text[first:])]
+    args += [ast.get_source_segment(code, k) for k in call.keywords]
+    return line[:len(line) - len(line.lstrip())] + f"{call.func.id}({', '.join(args)})"
+
+
+def _split_args(text):
+    """Top-level comma-separated parts of an argument list."""
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    if current.strip():
+        parts.append(current.strip())
+    return parts
+
+
+def _wrap(line):
+    """A call statement longer than the line width, its arguments moved to continuation lines
+    filled up to the width (a long comment or other statement is left as it is)."""
+    indent = line[:len(line) - len(line.lstrip())]
+    head, sep, rest = line.strip().partition("(")
+    if len(line) <= LINE_WIDTH or not sep or not rest.endswith(")") or head.startswith("#") \
+            or not all(c.isalnum() or c in "_., =" for c in head):
+        return [line]
+    out, current = [indent + head + "("], indent + "    "
+    for arg in _split_args(rest[:-1]):
+        piece = arg + ","
+        if current.strip() and len(current) + 1 + len(piece) > LINE_WIDTH:
+            out.append(current.rstrip())
+            current = indent + "    "
+        current += ("" if not current.strip() else " ") + piece
+    out.append(current.rstrip()[:-1] + ")")
+    return out
+
+
+def _blank_lines(lines):
+    """At most one blank line inside a function, two before a top-level statement (PEP 8)."""
+    out, blanks = [], 0
+    for line in lines:
+        if not line.strip():
+            blanks += 1
+            continue
+        if out:
+            out += [""] * min(blanks, 1 if line.startswith(" ") else 2)
+        blanks = 0
+        out.append(line)
+    return out + [""]
+
+
+def tidy(driver, kernels):
+    """Name the numbers of kernel calls, wrap long lines, space as PEP 8 does."""
+    signatures = _signatures(kernels)
+    lines = [part for line in driver.split("\n")
+             for part in _wrap(_name_numbers(line, signatures))]
+    return "\n".join(_blank_lines(lines))

@@ -32,12 +32,16 @@ from . import (  # noqa: E402
                activations,
                backend,
                callbacks,
+               constraints,
                datasets,
                initializers,
                layers,
                losses,
                metrics,
+               ops,
                optimizers,
+               random,
+               regularizers,
                saving,
                utils,
 )
@@ -46,5 +50,5 @@ from .layers import Input  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
 
 __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks",
-           "datasets", "initializers", "layers", "losses", "metrics", "optimizers", "saving",
-           "utils", "__version__"]
+           "constraints", "datasets", "initializers", "layers", "losses", "metrics", "ops",
+           "optimizers", "random", "regularizers", "saving", "utils", "__version__"]

@@ -59,4 +59,4 @@ def lower(ctx, x, name, axis=-1):
         # The last axis (or one followed by axes of size 1) works on rows; others on 3-D views.
         attrs = {"size": shape[axis], "inner": inner} if inner > 1 else None
         return ctx.op("softmax", [x], [shape], attrs=attrs)[0]
-    return ctx.op("activation", [x], [ctx.shape(x)], attrs={"fn": name}, hint=name)[0]
+    return ctx.op("activation", [x], [ctx.shape(x)], attrs={"fn": name})[0]

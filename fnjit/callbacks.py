@@ -197,16 +197,17 @@ class ProgbarLogger(Callback):
     """The progress output of fit (an `Epoch i/n` line and a bar per epoch), evaluate and
     predict, in Keras 3's format."""
 
-    def __init__(self, verbose=1, stream=None):
+    def __init__(self, verbose=None, stream=None):
         super().__init__()
-        self.verbose = verbose
+        self._verbose_arg = verbose  # None: the verbosity fit/evaluate/predict were given
+        self.verbose = 1 if verbose is None else verbose
         self.stream = stream
         self.progbar = None
         self.in_fit = False
 
     def set_params(self, params):
         super().set_params(params)
-        verbose = params.get("verbose", self.verbose)
+        verbose = params.get("verbose", 1) if self._verbose_arg is None else self._verbose_arg
         self.verbose = 1 if verbose == "auto" else verbose
 
     def _new_bar(self):
@@ -627,6 +628,10 @@ class LambdaCallback(Callback):
                  on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
                  **kwargs):
         super().__init__()
+        unknown = sorted(k for k in kwargs if not (k.startswith("on_") and hasattr(Callback, k)))
+        if unknown:
+            raise TypeError(f"LambdaCallback: unexpected arguments {unknown}; hooks are the "
+                            "Callback methods (on_epoch_begin, on_train_batch_end, ...)")
         hooks = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
                      on_train_begin=on_train_begin, on_train_end=on_train_end,
                      on_train_batch_begin=on_train_batch_begin,

@@ -45,8 +45,12 @@ def export_source(model, directory):
     targets, log_names = [], []
     if kind == "train":
         targets = [tuple(graph.shape(t)[1:]) for t in program.targets]
-        log_names = [repr(str(n)) for n in model._log_names()]
+        # logs[0] is the total loss, then Keras' per-output losses and metrics (None: an entry
+        # only used to divide weighted metrics, which run.py evaluates with unit weights).
+        log_names = [repr("loss")] + [repr(str(name)) if name is not None else "None"
+                                      for name, *_ in model._log_layout()]
     run = render_template("export_run.py.j2", version=__version__, inputs=inputs,
+                          sample_weights=len(program.sample_weights),
                           index_inputs=index_inputs, targets=targets, log_names=log_names,
                           title=f"A model exported by fnjit: {len(inputs)} input(s), "
                                 f"{len(graph.outputs)} output(s).")

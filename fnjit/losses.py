@@ -49,6 +49,10 @@ class Loss:
         if from_logits:
             raise ValueError(f"{type(self).__name__}: from_logits=True is not supported yet; "
                              "put the activation in the model")
+        if reduction not in ("sum_over_batch_size", "auto"):
+            raise ValueError(f"{type(self).__name__}: reduction={reduction!r} is not supported; "
+                             "losses are averaged over the batch (reduction="
+                             "'sum_over_batch_size')")
         self.name = name or self.fn
 
     def __call__(self, y_true, y_pred):
@@ -118,8 +122,7 @@ def lower(ctx, loss, y_pred, y_true):
     batch axis if it has none."""
     if callable(loss):
         return lower_function(ctx, loss, y_pred, y_true, "loss")
-    return ctx.op("loss", [y_pred, y_true], [ctx.shape(y_pred)[:-1]], attrs={"fn": loss},
-                  hint=loss)[0]
+    return ctx.op("loss", [y_pred, y_true], [ctx.shape(y_pred)[:-1]], attrs={"fn": loss})[0]
 
 
 def lower_function(ctx, fn, y_pred, y_true, what):
@@ -128,7 +131,6 @@ def lower_function(ctx, fn, y_pred, y_true, what):
 
     name = getattr(fn, "__name__", type(fn).__name__)
     outer, ctx.origin = ctx.origin, f"{what} {name!r} ({ctx.origin})"
-    ctx.hint = name
     try:
         (value,), _ = ops.trace(ctx, lambda ys: fn(*ys), [y_true, y_pred], single=False)
         return ops.per_sample(ctx, value)

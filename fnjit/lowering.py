@@ -21,9 +21,16 @@ class LoweringContext:
         self.builder = Builder(floatx)
         self.params = {}  # id(Variable) -> IR param name
         self.variables = {}  # IR param name -> Variable
-        self.origin = ""
-        self.hint = ""
-        self._trainable = None
+        self.origin = ""  # the layer being lowered, in the user's names: for errors
+        self.label = ""  # the same in graph positions ("layer 3 Dense"): for code comments
+        self.position = ""  # that layer's position ("3"; "3.1" inside the model at 3)
+        self._trainable = lambda variable: True  # lower_model: the model's trainable weights
+        self.added_losses = []  # values of Layer.add_loss in traced calls (summed per sample)
+        self.activity_penalties = []  # scalar values: a regularizer's sum over the batch
+        # The `training=` of the layer call being lowered (None: the phase decides). Layers
+        # read False (Dropout: identity; BatchNormalization: moving statistics); True makes
+        # every op of the call run its training maths in every phase.
+        self.training = None
 
     @property
     def graph(self):
@@ -51,15 +58,15 @@ class LoweringContext:
         key = id(variable)
         if key not in self.params:
             trainable = variable.trainable and self._trainable(variable)
-            name = self.builder.param(variable.path.replace("/", "_"), variable.shape,
-                                      trainable, origin=variable.path)
+            name = self.builder.param(variable.path, variable.shape, trainable,
+                                      role=variable.name)
             self.params[key] = name
             self.variables[name] = variable
         return self.params[key]
 
     def op(self, kind, inputs, out_shapes, **kw):
-        kw.setdefault("hint", self.hint)
-        return self.builder.op(kind, inputs, out_shapes, origin=self.origin, **kw)
+        return self.builder.op(kind, inputs, out_shapes, origin=self.origin, label=self.label,
+                               force_training=self.training is True, **kw)
 
 
 def concrete_input_shapes(model, input_shapes=None):
@@ -101,19 +108,32 @@ def lower_model(model, floatx, input_shapes=None):
     return ctx, xs, ys
 
 
-def lower_functional(ctx, model, input_values):
+def lower_functional(ctx, model, input_values, prefix="", training=None):
+    """Lower the nodes of `model` on `input_values`. A layer's label is its position in
+    `model.layers` (`prefix` holds the positions of the models it is nested in).
+    `training`: that of the call of `model` (a nested model); a node's own wins."""
     values = {id(t): v for t, v in zip(model.inputs, input_values)}
+    positions = {id(layer): i for i, layer in enumerate(model.layers)}
     for node in model._ordered_nodes():
         if node.is_input:
             continue
         layer = node.layer
         args = [values[id(t)] for t in node.input_tensors]
+        position = f"{prefix}{positions.get(id(layer), '?')}"
+        ctx.training = node.call_args.get("training", training)
         if hasattr(layer, "_ordered_nodes"):  # a model used as a layer: inline it
-            outs = lower_functional(ctx, layer, args)
+            outs = lower_functional(ctx, layer, args, prefix=position + ".",
+                                    training=ctx.training)
         else:
+            ctx.position = position
             ctx.origin = f"{layer.name} ({type(layer).__name__}), node {node.index}"
-            ctx.hint = layer.name
+            ctx.label = f"layer {position} {type(layer).__name__}" + (
+                f", call {node.index}" if node.index else "")
             outs = layer.lower(ctx, args)
+        if layer.activity_regularizer is not None:
+            ctx.origin = f"activity_regularizer of {layer.name} ({type(layer).__name__})"
+            ctx.label = f"activity regularizer of layer {position}"
+            ctx.activity_penalties += [penalty(ctx, layer.activity_regularizer, v) for v in outs]
         if len(outs) != len(node.output_tensors):
             raise RuntimeError(f"layer {layer.name!r} lowered to {len(outs)} outputs, "
                                f"expected {len(node.output_tensors)}")
@@ -125,4 +145,44 @@ def lower_functional(ctx, model, input_values):
                 raise RuntimeError(f"layer {layer.name!r}: lowered shape {got} differs from "
                                    f"its declared output shape {want}")
             values[id(t)] = v
+    ctx.training = training
     return [values[id(t)] for t in model.outputs]
+
+
+def penalty(ctx, regularizer, value):
+    """A regularizer's penalty on IR `value` (a weight, or a layer's output), traced into the
+    graph: a scalar value (a non-scalar result is summed, as Keras adds up a loss tensor)."""
+    from . import ops
+
+    (v,), _ = ops.trace(ctx, regularizer, [value])
+    if ctx.shape(v) != ():
+        v = ops.sum(ops.SymbolicTensor(ctx, v)).value
+    return v
+
+
+def lower_penalties(ctx):
+    """The regularization terms of the loss, as (value, weight) pairs for the program: the sum
+    of the weight penalties of the trainable weights (repeated along the batch, so that its
+    batch mean is itself), and the sum of the activity penalties as an unbatched scalar, which
+    the training step divides by the batch size as Keras 3 does."""
+    from . import ops
+
+    def total(values):
+        syms = [ops.SymbolicTensor(ctx, v) for v in values]
+        out = syms[0]
+        for s in syms[1:]:
+            out = out + s
+        return out.value
+
+    out = []
+    weights = []
+    for name, var in ctx.variables.items():
+        if var.regularizer is not None and ctx.graph.params[name].trainable:
+            ctx.origin = f"regularizer of weight {var.path}"
+            ctx.label = f"regularizer of weight {name}"
+            weights.append(penalty(ctx, var.regularizer, name))
+    if weights:
+        out.append((ops.per_sample(ctx, total(weights)), 1.0))
+    if ctx.activity_penalties:
+        out.append((total(ctx.activity_penalties), 1.0))
+    return out

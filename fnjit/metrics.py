@@ -43,5 +43,4 @@ def lower(ctx, kind, fn, y_pred, y_true):
         return losses.lower_function(ctx, fn, y_pred, y_true, "metric")
     if kind == "loss":
         return losses.lower(ctx, fn, y_pred, y_true)
-    return ctx.op("metric", [y_pred, y_true], [ctx.shape(y_pred)[:-1]], attrs={"fn": fn},
-                  hint=fn)[0]
+    return ctx.op("metric", [y_pred, y_true], [ctx.shape(y_pred)[:-1]], attrs={"fn": fn})[0]

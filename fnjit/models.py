@@ -38,6 +38,9 @@ class Model(Layer, Trainer):
             if type(self) is Model:
                 raise ValueError("Model needs inputs and outputs: Model(inputs=x, outputs=y)")
             return
+        if _subclassed(self):
+            raise ValueError(f"{type(self).__name__} defines call(): a subclassed model takes no "
+                             "inputs/outputs (it is built from its first data)")
         self._init_graph(inputs, outputs)
 
     def _init_graph(self, inputs, outputs):
@@ -65,7 +68,7 @@ class Model(Layer, Trainer):
 
     @property
     def layers(self):
-        return list(self._layers)
+        return list(self._layers) if hasattr(self, "_layers") else self._attribute_layers()
 
     def get_layer(self, name=None, index=None):
         if index is not None:
@@ -78,6 +81,37 @@ class Model(Layer, Trainer):
                 return layer
         raise ValueError(f"no layer named {name!r} in model {self.name!r}; layers: "
                          f"{[layer.name for layer in self._layers]}")
+
+    # ---- the model's own tensors (Keras: model.input is what Model(inputs=...) was given) ----
+    def _own(self, what):
+        if not getattr(self, "inputs", None):
+            raise AttributeError(f"The layer {self.name} has never been called and thus has no "
+                                 f"defined {what}.")
+        if what == "input":
+            tensors, keys, single = self.inputs, self._input_keys, self._single_input
+        else:
+            tensors, keys, single = self.outputs, self._output_keys, self._single_output
+        if keys:
+            return dict(zip(keys, tensors))
+        return tensors[0] if single else list(tensors)
+
+    @property
+    def input(self):
+        return self._own("input")
+
+    @property
+    def output(self):
+        return self._own("output")
+
+    @property
+    def input_shape(self):
+        x = self._own("input")
+        return x.shape if not isinstance(x, (list, dict)) else [t.shape for t in self.inputs]
+
+    @property
+    def output_shape(self):
+        y = self._own("output")
+        return y.shape if not isinstance(y, (list, dict)) else [t.shape for t in self.outputs]
 
     @property
     def input_names(self):
@@ -92,7 +126,12 @@ class Model(Layer, Trainer):
     # ---- weights: those of the layers, each weight once --------------------------------------
     def _unique_weights(self, which):
         seen, out = set(), []
-        for layer in self._layers:
+        own = [w for w in self._weights if which == "weights" or
+               (w.trainable == (which == "trainable_weights"))]
+        for w in own:  # a subclassed model's own add_weight variables come first
+            seen.add(id(w))
+            out.append(w)
+        for layer in self._layers if hasattr(self, "_layers") else self._attribute_layers():
             for w in getattr(layer, which):
                 if id(w) not in seen:
                     seen.add(id(w))
@@ -126,8 +165,66 @@ class Model(Layer, Trainer):
     def count_params(self):
         return int(sum(w.value.size for w in self.weights))
 
+    # ---- subclassed models: `call` traced into a one-node graph ------------------------------
+    def _attribute_layers(self):
+        """The layers assigned to attributes (lists flattened), in Keras' order."""
+        return self._tracked_layers()
+
+    def build(self, input_shape=None):
+        """A subclassed model: build for inputs of `input_shape` (batch axis first)."""
+        if _subclassed(self) and not getattr(self, "inputs", None):
+            many = isinstance(input_shape, list) and input_shape and \
+                isinstance(input_shape[0], (tuple, list))
+            shapes = list(input_shape) if many else [input_shape]
+            self._build_from_call([tuple(s) for s in shapes], [None] * len(shapes), not many)
+
+    def _build_from_call(self, shapes, dtypes, single):
+        """Trace `call` on Inputs of `shapes`: the model becomes Inputs -> one node whose
+        lowering traces `call` again, into the model's IR (fnjit/layers/custom.py)."""
+        from .layers.base import Input
+
+        ins = [Input(shape=tuple(s[1:]), dtype=d) for s, d in zip(shapes, dtypes)]
+        outs = _TracedCall(self)(ins[0] if single else ins)
+        self._init_graph(ins[0] if single else ins, outs)
+        self._layers = self._attribute_layers()
+
+    def _ensure_built(self, x):
+        if _subclassed(self) and not getattr(self, "inputs", None):
+            import numpy as np
+
+            arrays = x if isinstance(x, (list, tuple)) else [x]
+            arrays = [np.asarray(a) for a in arrays]
+            self._build_from_call([(None,) + a.shape[1:] for a in arrays],
+                                  [str(a.dtype) if a.dtype.kind in "iu" else None
+                                   for a in arrays], not isinstance(x, (list, tuple)))
+
+    def lower(self, ctx, inputs):
+        """A model called inside a traced call: its graph inlined."""
+        from .lowering import lower_functional
+
+        return lower_functional(ctx, self, inputs)
+
     # ---- calling a model on tensors, like a layer ------------------------------------------
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, inputs, *args, training=None, mask=None, **kwargs):
+        from .layers import custom
+        from .ops import SymbolicTensor
+
+        flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if any(isinstance(t, SymbolicTensor) for t in flat):
+            if not getattr(self, "inputs", None):
+                self.build([t.shape for t in flat] if len(flat) > 1 else flat[0].shape)
+            if training is not None:
+                kwargs["training"] = training
+            if mask is not None:
+                kwargs["mask"] = mask
+            return custom.call_inside_trace(self, inputs, args, kwargs)
+        call_args = self._call_args(args, training, mask, kwargs)
+        if not all(isinstance(t, KerasTensor) for t in flat) and not isinstance(inputs, dict):
+            self._ensure_built(inputs)  # data: built on it, then run (Keras returns tensors)
+            return self.predict(inputs, verbose=0)
+        if _subclassed(self) and not getattr(self, "inputs", None):
+            self._build_from_call([t.shape for t in flat], [t.dtype for t in flat],
+                                  not isinstance(inputs, (list, tuple)))
         tensors = list(inputs.values()) if isinstance(inputs, dict) else (
             list(inputs) if isinstance(inputs, (list, tuple)) else [inputs])
         if len(tensors) != len(self.inputs):
@@ -146,7 +243,7 @@ class Model(Layer, Trainer):
             shapes = shapes if isinstance(shapes, list) else [shapes]
         outs = [KerasTensor(shape, t.dtype, name=f"{self.name}/out{i}")
                 for i, (shape, t) in enumerate(zip(shapes, self.outputs))]
-        Node(self, tensors, outs, not isinstance(inputs, (list, tuple, dict)))
+        Node(self, tensors, outs, not isinstance(inputs, (list, tuple, dict)), call_args)
         return outs[0] if len(outs) == 1 else outs
 
     def compute_output_shape(self, input_shape):
@@ -168,12 +265,29 @@ class Model(Layer, Trainer):
 
     # ---- display -----------------------------------------------------------------------------
     def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+        if not hasattr(self, "_nodes"):
+            raise ValueError(f"model {self.name!r} has not been built yet: call it on data (fit, "
+                             "predict, model(x)) or build(input_shape) first, as Keras asks")
         _summary.print_summary(self, line_length=line_length, positions=positions,
                                print_fn=print_fn)
 
     def get_config(self):
         from .saving import functional_config
 
+        if _subclassed(self):
+            # Keras 3: the base config, enough when __init__ takes nothing else; a model whose
+            # __init__ takes arguments must define get_config to be saved.
+            import inspect
+
+            params = inspect.signature(type(self).__init__).parameters
+            extra = [p for p, v in params.items() if p != "self" and v.kind not in (
+                v.VAR_KEYWORD, v.VAR_POSITIONAL) and p not in ("name", "trainable", "dtype")]
+            if extra and type(self).get_config is Model.get_config:
+                raise NotImplementedError(
+                    f"{type(self).__name__} is a subclassed model whose __init__ takes {extra}: "
+                    "define get_config (and register the class, or pass it as custom_objects "
+                    "when loading) to save it, or use save_weights / load_weights")
+            return Layer.get_config(self)
         return functional_config(self)
 
     @classmethod
@@ -209,6 +323,33 @@ class Model(Layer, Trainer):
 Functional = Model
 
 
+def _subclassed(model):
+    """A subclassed model: its maths is its `call` method."""
+    cls = model if isinstance(model, type) else type(model)
+    return callable(getattr(cls, "call", None))
+
+
+class _TracedCall(Layer):
+    """The one node of a subclassed model's graph: lowers by tracing the model's `call`."""
+
+    def __init__(self, model):
+        super().__init__(name=f"{model.name}_call")
+        self._model = model
+
+    def build(self, input_shape):
+        self._model._call_single = not isinstance(input_shape, list)
+
+    def compute_output_shape(self, input_shape):
+        from .layers import custom
+
+        return custom.traced_output_shape(self._model, input_shape)
+
+    def lower(self, ctx, inputs):
+        from .layers import custom
+
+        return custom.lower_call(self._model, ctx, inputs)
+
+
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """A model saved with `model.save` (by fnjit or Keras): `.keras` or Keras 2 `.h5`."""
     from .saving import load_model as _load
@@ -234,6 +375,8 @@ def clone_model(model):
 def _unique_model_name(cls):
     from . import backend
 
+    if _subclassed(cls):  # Keras names a subclassed model after its class
+        return backend.unique_name(backend.snake_case(cls.__name__))
     return backend.unique_name("sequential" if cls.__name__ == "Sequential" else "functional")
 
 
@@ -358,6 +501,17 @@ class Sequential(Model):
     def layers(self):
         # Keras lists a Sequential model's layers without its InputLayer.
         return list(self._stack)
+
+    def __call__(self, inputs, *args, **kwargs):
+        """As a layer: a Sequential without an input shape is built on its first call, for
+        the shape of the tensor it is called on (as in Keras)."""
+        if not getattr(self, "inputs", None) and self._stack:
+            from .layers.base import KerasTensor
+
+            first = inputs[0] if isinstance(inputs, (list, tuple)) and inputs else inputs
+            if isinstance(first, KerasTensor):
+                self.build(first.shape)
+        return super().__call__(inputs, *args, **kwargs)
 
     def _ensure_built(self, x):
         if not getattr(self, "inputs", None):

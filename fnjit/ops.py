@@ -1,15 +1,14 @@
-"""The differentiable backend operations (`fnjit.backend`, imported as K) and the symbolic tensors
-they work on.
+"""The differentiable operations: `fnjit.ops` (Keras 3's keras.ops names) and `fnjit.backend`
+(Keras 2's K names), one set of functions.
 
-While a model is lowered, a Lambda layer's function, a custom loss and a custom metric receive
-`SymbolicTensor`s: values of the IR graph being built. Each K function (and each arithmetic
-operator) on them appends IR ops through the LoweringContext and returns a new SymbolicTensor,
-so that whatever a user function computes is compiled and differentiated like any layer. The
-maths lives in the templates: elementwise, broadcast, reduce, transpose, batch_matmul, and the
-existing activation, softmax, reshape, concatenate and dense ops.
-
-A Lambda layer learns its output shape by tracing its function into a scratch graph
-(`trace_shapes`): nothing is compiled for that.
+On symbolic tensors (fnjit/tracing.py: inside a Lambda, a custom layer's `call`, a custom loss
+or metric) each function appends IR ops through the LoweringContext and returns a new
+SymbolicTensor, so that whatever user code computes is compiled and differentiated like any
+layer; a weight (Variable) or a numpy array used there becomes an IR param (a constant is a
+non-trainable one). On numpy arrays, outside a model, the same names compute eagerly with numpy
+(fnjit/eager.py), as keras.ops do. The maths lives in the templates: elementwise, broadcast,
+reduce, transpose, batch_matmul, slice, select, random, and the existing activation, softmax,
+reshape, concatenate, dense and embedding ops.
 
 Shapes follow the IR: `None` first for the batch axis; a value reduced over the batch axis has
 no batch axis any more (K.mean(x) is a scalar of shape ()).
@@ -26,129 +25,30 @@ import numpy as np
 from . import activations as _activations
 
 __all__ = [
-    "SymbolicTensor", "abs", "add", "argmax", "argmin", "batch_dot", "batch_flatten", "cast",
-    "clip", "concatenate", "divide", "dot", "elu", "equal", "exp", "expand_dims", "greater",
-    "greater_equal", "int_shape", "l2_normalize", "leaky_relu", "less", "less_equal", "log",
-    "max", "maximum", "mean", "min", "minimum", "multiply", "ndim", "negative", "not_equal",
-    "permute_dimensions", "pow", "power", "prod_shape", "relu", "reshape", "sigmoid",
-    "softmax", "sqrt", "square", "squeeze", "std", "subtract", "sum", "tanh", "transpose",
-    "var",
+    "SymbolicTensor", "abs", "add", "all", "any", "argmax", "argmin", "batch_dot",
+    "batch_flatten", "binary_crossentropy", "cast", "categorical_crossentropy", "clip",
+    "concatenate", "constant", "divide", "dot", "dtype", "einsum", "elu", "equal", "exp",
+    "expand_dims", "flatten", "gather", "getitem", "greater", "greater_equal", "hard_sigmoid",
+    "int_shape", "l2_normalize", "leaky_relu", "less", "less_equal", "log", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "multiply", "ndim", "negative", "not_equal", "one_hot",
+    "ones", "ones_like", "permute_dimensions", "pow", "power", "prod", "prod_shape",
+    "random_binomial", "random_normal", "random_uniform", "relu", "repeat", "repeat_elements",
+    "reshape", "shape", "sigmoid", "sign", "softmax", "softplus", "softsign", "sqrt", "square",
+    "squeeze", "stack", "std", "subtract", "sum", "switch", "take", "tanh", "tile",
+    "transpose", "var", "where", "zeros", "zeros_like",
 ]
 
 
-class UnsupportedOperation(TypeError):
-    """A user function did something with a symbolic tensor that cannot be compiled."""
-
-
-class SymbolicTensor:
-    """An IR value seen from user code: a Lambda's function, a custom loss or metric."""
-
-    __array_priority__ = 1000  # numpy defers binary operators to us (then raises, below)
-
-    def __init__(self, ctx, value):
-        self._ctx = ctx
-        self._value = value
-
-    @property
-    def value(self):
-        """The IR value name."""
-        return self._value
-
-    @property
-    def shape(self):
-        return tuple(self._ctx.shape(self._value))
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    @property
-    def dtype(self):
-        return self._ctx.dtype(self._value)
-
-    def __repr__(self):
-        return f"<SymbolicTensor {self._value} shape={self.shape} dtype={self.dtype}>"
-
-    # ---- arithmetic: the K functions -------------------------------------------------------
-    def __add__(self, other):
-        return add(self, other)
-
-    def __radd__(self, other):
-        return add(other, self)
-
-    def __sub__(self, other):
-        return subtract(self, other)
-
-    def __rsub__(self, other):
-        return subtract(other, self)
-
-    def __mul__(self, other):
-        return multiply(self, other)
-
-    def __rmul__(self, other):
-        return multiply(other, self)
-
-    def __truediv__(self, other):
-        return divide(self, other)
-
-    def __rtruediv__(self, other):
-        return divide(other, self)
-
-    def __pow__(self, other):
-        return pow(self, other)
-
-    def __rpow__(self, other):
-        return pow(other, self)
-
-    def __neg__(self):
-        return negative(self)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return abs(self)
-
-    # ---- what cannot be compiled: say so, naming the call ----------------------------------
-    def _unsupported(self, what, hint="use the fnjit.backend (K) functions"):
-        return UnsupportedOperation(
-            f"{self._ctx.origin}: {what} cannot be applied to a symbolic tensor "
-            f"({self._value}, shape {self.shape}): the function is compiled, not run on data; "
-            f"{hint}")
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        raise self._unsupported(f"numpy.{ufunc.__name__}",
-                                f"use K.{ufunc.__name__} or another fnjit.backend function")
-
-    def __array_function__(self, func, types, args, kwargs):
-        raise self._unsupported(f"numpy.{func.__name__}",
-                                f"use K.{func.__name__} or another fnjit.backend function")
-
-    def __array__(self, *args, **kwargs):
-        raise self._unsupported("numpy.asarray (conversion to a numpy array)")
-
-    def __bool__(self):
-        raise self._unsupported("bool() (a Python `if` or `and` on tensor values)",
-                                "use K.maximum, K.minimum, K.clip or the comparison functions")
-
-    def __float__(self):
-        raise self._unsupported("float() (or a math module function)")
-
-    def __int__(self):
-        raise self._unsupported("int()")
-
-    def __index__(self):
-        raise self._unsupported("use as an index")
-
-    def __iter__(self):
-        raise self._unsupported("iteration")
-
-    def __len__(self):
-        raise self._unsupported("len()", "use K.int_shape(x)")
-
-    def __getitem__(self, key):
-        raise self._unsupported("indexing / slicing", "slicing is not supported yet")
-
+from .tracing import (  # noqa: F401  (re-exported: ops.SymbolicTensor, ops.trace)
+    SymbolicTensor,
+    UnsupportedOperation,
+    add_traced_loss,
+    current_context,
+    losses_ignored,
+    per_sample,
+    trace,
+    trace_shapes,
+)
 
 # ---- helpers ------------------------------------------------------------------------------
 
@@ -156,18 +56,41 @@ def _is_scalar(v):
     return isinstance(v, numbers.Real) and not isinstance(v, np.ndarray)
 
 
+def _is_variable(v):
+    return type(v).__name__ == "Variable" and hasattr(v, "path")
+
+
 def _ctx(args, fname):
-    """The lowering context of the first symbolic tensor among `args`."""
+    """The lowering context of the first symbolic tensor among `args` (or, for weights and
+    constant arrays inside a traced call, the context being traced into)."""
     for a in args:
         if isinstance(a, SymbolicTensor):
             return a._ctx
     for a in args:
         if type(a).__name__ == "KerasTensor":
             raise TypeError(f"K.{fname} was called on a KerasTensor ({a.name}) outside a layer: "
-                            f"wrap it in a Lambda layer, e.g. Lambda(lambda x: K.{fname}(x))(t)")
+                            f"wrap it in a Lambda layer, e.g. Lambda(lambda x: K.{fname}(x))(t), "
+                            "or write a custom layer whose call uses it")
+    if current_context() is not None:
+        return current_context()
     kinds = ", ".join(type(a).__name__ for a in args)
-    raise TypeError(f"K.{fname} expects a symbolic tensor (inside a Lambda layer, a custom loss "
-                    f"or metric), got {kinds}")
+    raise TypeError(f"K.{fname} expects a symbolic tensor (inside a Lambda layer, a custom "
+                    f"layer's call, a custom loss or metric), got {kinds}")
+
+
+_CONSTANTS = {}  # (dtype, shape, bytes) -> Variable: one IR param per distinct constant
+
+
+def _constant(ctx, array):
+    from .layers.base import Variable
+
+    a = np.ascontiguousarray(array, dtype=ctx.graph.floatx)
+    key = (a.dtype.str, a.shape, a.tobytes())
+    var = _CONSTANTS.get(key)
+    if var is None:
+        var = _CONSTANTS[key] = Variable(a.copy(), "constant", f"constant_{len(_CONSTANTS)}",
+                                         trainable=False)
+    return SymbolicTensor(ctx, ctx.param(var))
 
 
 def _check(x, fname, ctx=None):
@@ -177,15 +100,20 @@ def _check(x, fname, ctx=None):
         return x
     if _is_scalar(x):
         return x
+    if ctx is not None and _is_variable(x):  # a weight used in a traced call: an IR param
+        return SymbolicTensor(ctx, ctx.param(x))
+    if ctx is not None and isinstance(x, (np.ndarray, list, tuple)):
+        a = np.asarray(x)
+        if a.dtype.kind in "biuf":
+            return float(a) if a.ndim == 0 else _constant(ctx, a)
     where = ctx.origin + ": " if ctx is not None else ""
-    raise UnsupportedOperation(f"{where}K.{fname} got a {type(x).__name__}; only symbolic "
-                               "tensors and Python numbers are supported (no constant arrays)")
+    raise UnsupportedOperation(f"{where}K.{fname} got a {type(x).__name__}; tensors, weights, "
+                               "numeric arrays and Python numbers are supported")
 
 
-def _emit(kind, inputs, shape, hint=None, **attrs):
+def _emit(kind, inputs, shape, **attrs):
     ctx = inputs[0]._ctx
-    (v,) = ctx.op(kind, [t._value for t in inputs], [tuple(shape)], attrs=attrs or None,
-                  **({"hint": hint} if hint else {}))
+    (v,) = ctx.op(kind, [t._value for t in inputs], [tuple(shape)], attrs=attrs or None)
     return SymbolicTensor(ctx, v)
 
 
@@ -202,7 +130,7 @@ def _axis(x, axis, fname):
 
 
 def _unary(fn, x, **consts):
-    x = _check(x, fn)
+    x = _check(x, fn, _ctx([x], fn))
     if not isinstance(x, SymbolicTensor):
         raise TypeError(f"K.{fn} expects a symbolic tensor, got {type(x).__name__}")
     return _emit("elementwise", [x], x.shape, fn=fn, **{k: float(v) for k, v in consts.items()})
@@ -221,7 +149,7 @@ def _broadcast_shape(ctx, a, b, fname):
         else:
             out = None
             break
-    if out is None or any(d is None for d in out[1:]):
+    if out is None or builtins.any(d is None for d in out[1:]):
         raise ValueError(f"{ctx.origin}: K.{fname}: shapes {tuple(a)} and {tuple(b)} cannot be "
                          "broadcast together")
     return tuple(out)
@@ -308,10 +236,8 @@ def minimum(a, b):
 
 def _comparison(fn, flipped):
     def compare(a, b):
-        def constant(x, c):
-            raise UnsupportedOperation(f"{x._ctx.origin}: K.{fn} of a tensor and a number is "
-                                       "not supported yet")
-        return _binary(fn, a, b, constant, constant, lambda p, q: float(
+        return _binary(fn, a, b, lambda c, x: _unary(f"{flipped}_scalar", x, a=c),
+                       lambda x, c: _unary(f"{fn}_scalar", x, a=c), lambda p, q: float(
             {"equal": p == q, "not_equal": p != q, "greater": p > q, "greater_equal": p >= q,
              "less": p < q, "less_equal": p <= q}[fn]))
     compare.__name__ = fn
@@ -442,7 +368,7 @@ def _reduce(fn, x, axis, keepdims, fname=None):
         shape = y.shape
         kept = shape[:start] + (1,) * (stop - start) + shape[stop:]
         last = k == len(runs) - 1
-        y = _emit("reduce", [y], final if last else kept, hint=fname, fn=fn,
+        y = _emit("reduce", [y], final if last else kept, fn=fn,
                   red=0 if start == 0 else prod_shape(shape[start:stop]),
                   inner=prod_shape(shape[stop:]))
     return y
@@ -514,7 +440,7 @@ def reshape(x, shape):
 def _resolve_shape(dims, size, where):
     """Fill one -1 in `dims` so that they hold `size` elements."""
     unknown = [i for i, d in enumerate(dims) if d in (-1, None)]
-    if len(unknown) > 1 or any(d is not None and d < -1 or d == 0 for d in dims):
+    if len(unknown) > 1 or builtins.any(d is not None and d < -1 or d == 0 for d in dims):
         raise ValueError(f"{where}: target shape {tuple(dims)} may have one -1 and positive "
                          "sizes otherwise")
     known = prod_shape([d for d in dims if d not in (-1, None)])
@@ -607,7 +533,8 @@ def concatenate(tensors, axis=-1):
     if axis == 0 and first.shape[:1] == (None,):
         raise ValueError(f"{ctx.origin}: K.concatenate cannot join along the batch axis")
     rest = [t.shape[:axis] + t.shape[axis + 1:] for t in tensors]
-    if any(t.ndim != first.ndim for t in tensors) or any(r != rest[0] for r in rest):
+    if builtins.any(t.ndim != first.ndim for t in tensors) or \
+            builtins.any(r != rest[0] for r in rest):
         raise ValueError(f"{ctx.origin}: K.concatenate along axis {axis}: shapes "
                          f"{[t.shape for t in tensors]} differ in another axis")
     shape = list(first.shape)
@@ -681,53 +608,262 @@ def l2_normalize(x, axis=-1):
                  inner=prod_shape(x.shape[axis + 1:]), epsilon=epsilon())
 
 
-# ---- tracing user functions -----------------------------------------------------------------
+def matmul(a, b):
+    """numpy's matmul: a batched (or not) tensor times a 2-D weight or constant, or two batched
+    tensors of rank 3 (per-sample matrix products)."""
+    ctx = _ctx([a, b], "matmul")
+    a, b = _check(a, "matmul", ctx), _check(b, "matmul", ctx)
+    if b.ndim == 2 and b.shape[0] is not None:
+        return dot(a, b)
+    if a.ndim == b.ndim == 3 and a.shape[0] is None and b.shape[0] is None:
+        return batch_dot(a, b, axes=(2, 1))
+    raise UnsupportedOperation(f"{ctx.origin}: ops.matmul of shapes {a.shape} and {b.shape}: "
+                               "supported are (..., k) @ (k, m) with a weight or constant on the "
+                               "right, and two batched (n, i, k) @ (n, k, j)")
 
-def trace(ctx, fn, values, *, single=True, arguments=None, where=""):
-    """Call `fn` on symbolic tensors for IR `values` (a list; one tensor when `single`).
-    Returns (list of output value names, whether fn returned a list)."""
-    syms = [SymbolicTensor(ctx, v) for v in values]
-    arg = syms[0] if single else syms
-    try:
-        out = fn(arg, **(arguments or {}))
-    except UnsupportedOperation as e:
-        where = where or ctx.origin
-        if where not in str(e):  # raised where no layer was known: name it
-            raise UnsupportedOperation(f"{where}: {e}") from e
-        raise
-    except (TypeError, AttributeError) as e:
-        raise UnsupportedOperation(
-            f"{where or ctx.origin}: the function failed on symbolic tensors "
-            f"({type(e).__name__}: {e}); inside a Lambda, custom loss or metric, tensors are "
-            "symbolic: compute with the fnjit.backend (K) functions") from e
-    multi = isinstance(out, (list, tuple))
-    outs = list(out) if multi else [out]
-    for o in outs:
-        if not isinstance(o, SymbolicTensor) or o._ctx is not ctx:
+
+# ---- elementwise functions built on the ops above ---------------------------------------------
+
+def sign(x):
+    """-1, 0 or 1 (no gradient)."""
+    return _unary("sign", x)
+
+
+def softplus(x):
+    return _activation(x, "softplus", "softplus")
+
+
+def softsign(x):
+    return _activation(x, "softsign", "softsign")
+
+
+def hard_sigmoid(x):
+    """Keras 3's: clip(x / 6 + 0.5, 0, 1)."""
+    return _activation(x, "hard_sigmoid", "hard_sigmoid")
+
+
+def switch(condition, then_expression, else_expression):
+    """then where condition is nonzero, else else (K.switch; ops.where). The condition may
+    have fewer axes (it is broadcast); gradients reach only the chosen side."""
+    ctx = _ctx([condition, then_expression, else_expression], "switch")
+    c, a, b = (_check(t, "switch", ctx) for t in (condition, then_expression, else_expression))
+    tensors = [t for t in (c, a, b) if isinstance(t, SymbolicTensor)]
+    shape = tensors[0].shape
+    for t in tensors[1:]:
+        shape = _broadcast_shape(ctx, shape, t.shape, "switch")
+    c, a, b = (broadcast_to(t if isinstance(t, SymbolicTensor) else
+                            _constant(ctx, np.full((1,) * len(shape), t)), shape)
+               for t in (c, a, b))
+    return _emit("select", [c, a, b], shape)
+
+
+def where(condition, x1, x2):
+    return switch(condition, x1, x2)
+
+
+# ---- reductions built on reduce ----------------------------------------------------------------
+
+def prod(x, axis=None, keepdims=False):
+    return _reduce("prod", x, axis, keepdims)
+
+
+# ---- shapes -------------------------------------------------------------------------------------
+
+def shape(x):
+    """The static shape, None for the batch axis (as Keras 3's ops.shape on symbolic tensors;
+    Keras 2's K.shape returned a tensor: use its entries as sizes, e.g. in random_normal)."""
+    return x.shape
+
+
+def dtype(x):
+    return str(x.dtype)
+
+
+def flatten(x):
+    """All elements in one axis: only for a tensor without a batch axis (a weight); a batched
+    tensor keeps its batch axis with K.batch_flatten."""
+    if x.shape[:1] == (None,):
+        raise UnsupportedOperation(f"{x._ctx.origin}: K.flatten of a batched tensor {x.shape} "
+                                   "would merge samples; use K.batch_flatten(x)")
+    return reshape_to(x, (prod_shape(x.shape),))
+
+
+def getitem(x, key):
+    """x[key] with static ints, slices, Ellipsis and None: a strided view copied (the `slice`
+    op). The batch axis must be kept whole (`x[:, ...]`)."""
+    ctx = x._ctx
+    keys = list(key) if isinstance(key, tuple) else [key]
+    if builtins.sum(k is Ellipsis for k in keys) > 1:
+        raise IndexError(f"{ctx.origin}: an index can have only one Ellipsis")
+    if Ellipsis in keys:
+        at = keys.index(Ellipsis)
+        fill = x.ndim - builtins.sum(k is not None for k in keys if k is not Ellipsis)
+        keys[at:at + 1] = [slice(None)] * fill
+    keys += [slice(None)] * (x.ndim - builtins.sum(k is not None for k in keys))
+    strides = _strides(x.shape)
+    offset, out_shape, out_strides, d = 0, [], [], 0
+    for k in keys:
+        if k is None:
+            out_shape.append(1)
+            out_strides.append(0)
+            continue
+        if d >= x.ndim:
+            raise IndexError(f"{ctx.origin}: too many indices for a tensor of shape {x.shape}")
+        size = x.shape[d]
+        if isinstance(k, SymbolicTensor) or not isinstance(k, (int, np.integer, slice)):
             raise UnsupportedOperation(
-                f"{where or ctx.origin}: the function returned {type(o).__name__}; it must "
-                "return a tensor computed from its inputs with fnjit.backend (K) functions")
-    return [o._value for o in outs], multi
+                f"{ctx.origin}: indexing with {type(k).__name__} is not supported; indices "
+                "must be static ints, slices, Ellipsis or None (gather with K.gather)")
+        if size is None:
+            if k != slice(None):
+                raise UnsupportedOperation(f"{ctx.origin}: indexing the batch axis with {k!r}; "
+                                           "keep it whole (x[:, ...])")
+            out_shape.append(None)
+            out_strides.append(0)  # the batch axis's stride is set below
+        elif isinstance(k, slice):
+            start, stop, step = k.indices(size)
+            out_shape.append(len(range(start, stop, step)))
+            out_strides.append(strides[d] * step)
+            offset += start * strides[d]
+        else:
+            i = int(k)
+            if not -size <= i < size:
+                raise IndexError(f"{ctx.origin}: index {i} is out of range for axis {d} of "
+                                 f"size {size} (shape {x.shape})")
+            offset += (i % size) * strides[d]
+        d += 1
+    if x.shape[:1] == (None,):  # the batch axis: one sample's elements apart
+        out_strides[out_shape.index(None)] = prod_shape(x.shape[1:])
+    if tuple(out_shape) == x.shape and offset == 0 and tuple(out_strides) == \
+            tuple(prod_shape(x.shape[1:]) if s is None else st
+                  for s, st in zip(x.shape, strides)):
+        return x
+    if not out_shape:  # one element: gathered as shape (1,) (kernels take a strides tuple)
+        return reshape_to(_emit("slice", [x], (1,), offset=int(offset), strides=(0,)), ())
+    return _emit("slice", [x], out_shape, offset=int(offset),
+                 strides=tuple(int(s) for s in out_strides))
 
 
-def trace_shapes(fn, shapes, *, single=True, arguments=None, where="", floatx=None):
-    """The output shape(s) of `fn` on inputs of `shapes`, traced into a scratch graph."""
-    from . import backend
-    from .lowering import LoweringContext
+def gather(reference, indices):
+    """reference[indices] along its first axis (K.gather): a weight table indexed by integer
+    ids that come straight from a model Input (checked before each call). No gradient
+    reaches the indices."""
+    ctx = _ctx([reference, indices], "gather")
+    table, ids = _check(reference, "gather", ctx), _check(indices, "gather", ctx)
+    if not isinstance(table, SymbolicTensor) or table.shape[:1] == (None,):
+        raise UnsupportedOperation(f"{ctx.origin}: K.gather needs a table without a batch axis "
+                                   "(a weight) as reference")
+    ctx.index_input(ids._value, table.shape[0])
+    (v,) = ctx.op("embedding", [ids._value, table._value],
+                  [ids.shape + tuple(table.shape[1:])])
+    return SymbolicTensor(ctx, v)
 
-    ctx = LoweringContext(floatx or backend.floatx())
-    ctx.origin = where
-    ctx.hint = "trace"
-    values = [ctx.builder.input(f"in{i}", s) for i, s in enumerate(shapes)]
-    outs, multi = trace(ctx, fn, values, single=single, arguments=arguments, where=where)
-    result = [tuple(ctx.shape(v)) for v in outs]
-    return result if multi else result[0]
+
+take = gather
 
 
-def per_sample(ctx, value):
-    """A value with a batch axis: one without (a scalar such as K.mean(y_pred)) is repeated
-    along a new batch axis, so that its batch mean is itself and its gradient flows back."""
-    shape = ctx.shape(value)
-    if shape[:1] == (None,):
-        return value
-    return broadcast_to(SymbolicTensor(ctx, value), (None,) + tuple(shape))._value
+# ---- random tensors: drawn fresh at every step ---------------------------------------------------
+
+def _random(dist, shape, a, b, seed, fname):
+    ctx = _ctx([], fname)
+    if seed is not None:
+        raise UnsupportedOperation(f"{ctx.origin}: K.{fname}(seed={seed!r}) inside a model: "
+                                   "draws follow fnjit.utils.set_random_seed; leave seed=None")
+    shape = tuple(None if d is None else int(d) for d in shape)
+    if None in shape[1:]:
+        raise ValueError(f"{ctx.origin}: K.{fname}: only the first axis of {shape} may be None "
+                         "(the batch)")
+    (v,) = ctx.op("random", [], [shape], attrs={"dist": dist, "a": float(a), "b": float(b)})
+    return SymbolicTensor(ctx, v)
+
+
+def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    return _random("normal", shape, mean, stddev, seed, "random_normal")
+
+
+def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+    return _random("uniform", shape, minval, maxval, seed, "random_uniform")
+
+
+def random_binomial(shape, p=0.0, dtype=None, seed=None):
+    return _random("binomial", shape, p, 0.0, seed, "random_binomial")
+
+
+from .ops_composite import (  # noqa: E402  (composed of the functions above)
+    all,
+    any,
+    binary_crossentropy,
+    categorical_crossentropy,
+    constant,
+    einsum,
+    one_hot,
+    ones,
+    ones_like,
+    repeat,
+    repeat_elements,
+    stack,
+    tile,
+    zeros,
+    zeros_like,
+)
+
+# ---- dispatch: IR ops for symbolic tensors, numpy for arrays ---------------------------------
+
+def _leaves(args, kwargs):
+    for a in list(args) + list(kwargs.values()):
+        if isinstance(a, (list, tuple)):
+            yield from a
+        else:
+            yield a
+
+
+def _symbolic_call(args, kwargs):
+    """Whether a call appends IR ops: it has a symbolic tensor (or a KerasTensor, which the
+    traced form refuses with advice), or a weight while a call is being traced."""
+    tracing = current_context() is not None
+    for a in _leaves(args, kwargs):
+        if isinstance(a, SymbolicTensor) or type(a).__name__ == "KerasTensor" or \
+                (tracing and _is_variable(a)):
+            return True
+    return False
+
+
+def _lift(value, ctx, fname):
+    """Weights and arrays among a traced call's arguments (also inside lists) as tensors."""
+    if _is_variable(value) or isinstance(value, np.ndarray) and value.ndim > 0:
+        return _check(value, fname, ctx)
+    if isinstance(value, list) and builtins.any(
+            isinstance(v, SymbolicTensor) or _is_variable(v) for v in value):
+        return [_lift(v, ctx, fname) for v in value]
+    return value
+
+
+def _dispatching(name, traced, eager):
+    def dispatch(*args, **kwargs):
+        # Random tensors in a traced call are drawn by the compiled code at every step.
+        if _symbolic_call(args, kwargs) or eager is None or (
+                name.startswith("random_") and current_context() is not None):
+            ctx = current_context()
+            if ctx is None:
+                ctx = next((a._ctx for a in _leaves(args, kwargs)
+                            if isinstance(a, SymbolicTensor)), None)
+            if ctx is not None:
+                args = [_lift(a, ctx, name) for a in args]
+                kwargs = {k: _lift(v, ctx, name) for k, v in kwargs.items()}
+            return traced(*args, **kwargs)
+        return eager(*args, **kwargs)
+    dispatch.__name__ = dispatch.__qualname__ = name
+    dispatch.__doc__ = traced.__doc__
+    dispatch.__wrapped__ = traced
+    return dispatch
+
+
+def _install_dispatch():
+    from .eager import FUNCTIONS
+
+    for name, eager in FUNCTIONS.items():
+        if name in globals():
+            globals()[name] = _dispatching(name, globals()[name], eager)
+
+
+_install_dispatch()

@@ -21,8 +21,11 @@ class Optimizer:
             warnings.warn(f"{type(self).__name__}(lr=...) is deprecated; use learning_rate=",
                           DeprecationWarning, stacklevel=3)
             learning_rate = lr
-        if clipnorm or clipvalue or global_clipnorm:
-            raise ValueError(f"{type(self).__name__}: gradient clipping is not supported yet")
+        for arg, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                           ("global_clipnorm", global_clipnorm)):
+            if value:
+                raise ValueError(f"{type(self).__name__}: {arg} (gradient clipping) is not "
+                                 "supported yet")
         if kwargs.pop("weight_decay", None):
             raise ValueError(f"{type(self).__name__}: weight_decay is not supported yet")
         if kwargs:
@@ -58,8 +61,9 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: momentum must be in [0, 1], got {momentum!r}")
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
-        self.kernel = "sgd_nesterov" if nesterov else ("sgd_momentum" if momentum else "sgd")
-        self.slots = 1 if momentum or nesterov else 0
+        # As Keras: without momentum there is no momentum variable, Nesterov or not.
+        self.kernel = ("sgd_nesterov" if nesterov else "sgd_momentum") if momentum else "sgd"
+        self.slots = 1 if momentum else 0
 
     def hyper(self, dtype):
         return np.array([self.current_lr(), self.momentum], dtype)

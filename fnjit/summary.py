@@ -59,7 +59,9 @@ def print_summary(model, line_length=None, positions=None, print_fn=None):
     layers = model.layers
     for i, layer in enumerate(layers):
         nodes = [n for n in layer._inbound_nodes if id(n) in model_nodes]
-        shapes = [layer.get_output_shape_at(n.index) for n in nodes] or [None]
+        # A subclassed model's layers have no nodes: the shape seen when its call was traced.
+        shapes = [layer.get_output_shape_at(n.index) for n in nodes] or \
+            [getattr(layer, "_traced_shape", None)]
         shape = shapes[0] if all(s == shapes[0] for s in shapes) else "multiple"
         name = f"{layer.name} ({type(layer).__name__})"
         fields = [name, _shape_text(shape) if shape not in (None, "multiple") else

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import backend, losses, optimizers
+from . import backend, constraints, losses, optimizers
 from . import random as _random
 from .callbacks import CallbackList, History, ProgbarLogger
+from .codegen.ir import printable
 from .codegen.program import Program
-from .lowering import concrete_input_shapes, lower_model
+from .lowering import concrete_input_shapes, lower_model, lower_penalties
 from .metrics import lower as lower_metric
 from .metrics import resolve as resolve_metric
 
@@ -61,7 +62,8 @@ class OutputSpec:
     name: str
     loss: object  # a built-in loss name, a user function of (y_true, y_pred), or None
     weight: float
-    metrics: list  # (display name, kind, fn)
+    metrics: list  # (display name, kind, fn), reported unweighted
+    weighted_metrics: list  # (display name, kind, fn), weighted by the sample weights
 
 
 def _per_output(value, names, what):
@@ -78,6 +80,80 @@ def _per_output(value, names, what):
                              f"{len(names)} outputs {names}")
         return list(value)
     return [value] * len(names)
+
+
+def _numeric_array(data, what):
+    """`data` as a numpy array of real numbers (bool, int or float), or a clear error."""
+    try:
+        a = np.asarray(data)
+    except ValueError as e:  # numpy refuses ragged nested lists
+        raise ValueError(f"{what}: cannot be made an array (ragged rows?): {e}") from None
+    if a.dtype.kind not in "biuf":
+        kind = {"c": "complex", "O": "object (ragged rows or mixed types?)", "U": "string",
+                "S": "bytes"}.get(a.dtype.kind, str(a.dtype))
+        raise TypeError(f"{what}: arrays of {kind} dtype {a.dtype} are not supported; give "
+                        "real numbers (float, int or bool)")
+    return a
+
+
+def _check_integers(a, dtype, what):
+    """Refuse values that an integer dtype cannot hold exactly: a narrowing cast would wrap
+    them (2**32 + 9 as int32 is 9) or cut them (3.5 to 3)."""
+    if a.dtype.kind == "f":
+        bad = ~np.isfinite(a) | (a != np.floor(a))
+        if bad.any():
+            raise ValueError(f"{what} has integer dtype {dtype} but its data holds non-integer "
+                             f"values such as {a[bad].ravel()[:3]}")
+    info = np.iinfo(dtype)
+    bad = (a < info.min) | (a > info.max)
+    if bad.any():
+        raise ValueError(f"{what} has dtype {dtype} but its data holds values out of its range "
+                         f"[{info.min}, {info.max}] such as {a[bad].ravel()[:3]}")
+
+
+def _class_weights_to_samples(class_weight, y, caller):
+    """Keras' conversion: each sample weighs class_weight[its class] (1 for a class not
+    named); the class is the argmax of a one-hot row, else the (rounded) label."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"{caller}: class_weight must be a dict {{class index: weight}}, got "
+                        f"{type(class_weight).__name__}")
+    table = {}
+    for c, w in class_weight.items():
+        if isinstance(c, bool) or not isinstance(c, (int, np.integer)):
+            raise ValueError(f"{caller}: class_weight keys must be integer class indices, got "
+                             f"{c!r}")
+        if isinstance(w, bool) or not isinstance(w, (int, float, np.number)) or \
+                not math.isfinite(w):
+            raise ValueError(f"{caller}: class_weight[{c}] must be a finite number, got {w!r}")
+        table[int(c)] = float(w)
+    labels = y if y.ndim == 1 else (y.argmax(-1) if y.shape[-1] != 1 else y[..., 0])
+    if labels.ndim != 1:
+        raise ValueError(f"{caller}: class_weight needs one class per sample; the targets of "
+                         f"shape {y.shape} have several (use sample_weight)")
+    labels = np.round(labels).astype(np.int64)
+    return np.array([table.get(int(c), 1.0) for c in labels], backend.floatx())
+
+
+def _count(value, what, caller, default=None, least=1):
+    """An integer argument of at least `least` (batch_size, steps, epochs...), None giving
+    `default`."""
+    if value is None:
+        return default
+    words = "a positive integer" if least == 1 else f"an integer >= {least}"
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{caller}: {what} must be {words}, got {value!r}")
+    if value < least:
+        raise ValueError(f"{caller}: {what} must be {words}, got {value}")
+    return int(value)
+
+
+def _verbosity(verbose, caller):
+    """Keras' verbose: 'auto' (1 here), 0 silent, 1 progress bar, 2 one line per epoch."""
+    if verbose == "auto":
+        return 1
+    if isinstance(verbose, (bool, int, np.integer)) and int(verbose) in (0, 1, 2):
+        return int(verbose)
+    raise ValueError(f"{caller}: verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
 
 
 class Trainer:
@@ -99,18 +175,36 @@ class Trainer:
 
     # ---- compile -------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                target="cpu", **kwargs):
-        for ignored in ("sample_weight_mode", "weighted_metrics", "run_eagerly", "jit_compile",
-                        "steps_per_execution", "auto_scale_loss"):
-            kwargs.pop(ignored, None)
-        if kwargs:
-            raise TypeError(f"compile: unexpected arguments {sorted(kwargs)}")
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True, target="cpu", sample_weight_mode=None):
+        """Keras' compile. fnjit always compiles: `run_eagerly=True`, `jit_compile=False` and
+        `steps_per_execution` other than 1 are refused; `auto_scale_loss` only matters for
+        mixed precision, which fnjit does not have (as in Keras with float32, no effect);
+        `sample_weight_mode` (Keras 2) only None: sample weights are one per sample."""
+        if run_eagerly:
+            raise ValueError("compile: run_eagerly=True is not supported: fnjit always runs "
+                             "compiled code (debug with `fnjit dump` instead)")
+        if jit_compile not in (True, "auto"):
+            raise ValueError(f"compile: jit_compile={jit_compile!r} is not supported: fnjit "
+                             "always compiles (pass True or 'auto')")
+        if isinstance(steps_per_execution, bool) or steps_per_execution != 1:
+            raise ValueError(f"compile: steps_per_execution={steps_per_execution!r} is not "
+                             "supported: fnjit runs one native call per batch (pass 1)")
+        if not isinstance(auto_scale_loss, bool):
+            raise TypeError(f"compile: auto_scale_loss must be True or False, got "
+                            f"{auto_scale_loss!r}")
+        if sample_weight_mode is not None:
+            raise ValueError(f"compile: sample_weight_mode={sample_weight_mode!r} is Keras 2's "
+                             "and not supported: sample weights are one per sample "
+                             "(fit(sample_weight=...) of shape (samples,))")
         optimizer = optimizers.get(optimizer)
         args = (loss, metrics, loss_weights)
         # Resolve now when the outputs are known (a Sequential without an input shape resolves
         # at first use), before changing anything: a failed compile leaves the model as it was.
-        specs = self._output_specs(*args) if getattr(self, "inputs", None) else None
+        specs = self._output_specs(*args, weighted_metrics) \
+            if getattr(self, "inputs", None) else None
         self.optimizer, self._target, self._compile_args = optimizer, target, args
+        self._weighted_metrics = weighted_metrics
         self._outputs_spec = specs
         self._slots = None
         self.compiled = True
@@ -118,31 +212,50 @@ class Trainer:
 
     def _resolve_compile(self):
         if self._outputs_spec is None:
-            self._outputs_spec = self._output_specs(*self._compile_args)
+            self._outputs_spec = self._output_specs(*self._compile_args,
+                                                    self._weighted_metrics)
 
-    def _output_specs(self, loss, metrics, loss_weights):
+    def _output_specs(self, loss, metrics, loss_weights, weighted_metrics=None):
         """Per-output losses, weights and metrics (needs the outputs' names and shapes)."""
         names = self.output_names
         loss_list = _per_output(loss, names, "loss")
         weights = _per_output(loss_weights if loss_weights is not None else 1.0, names,
                               "loss_weights")
-        if isinstance(metrics, dict):
-            metric_list = _per_output(metrics, names, "metrics")
-        elif metrics and all(isinstance(m, (list, tuple)) for m in metrics):
-            metric_list = _per_output(list(metrics), names, "loss")
-        else:
-            metric_list = [metrics] * len(names)
+
+        def per_output_metrics(value, what):
+            if isinstance(value, dict):
+                return _per_output(value, names, what)
+            if value and all(isinstance(m, (list, tuple)) for m in value):
+                return _per_output(list(value), names, "loss")
+            return [value] * len(names)
+
         specs = []
-        for name, out, lss, w, mets in zip(names, self.outputs, loss_list, weights, metric_list):
+        for name, out, lss, w, mets, wmets in zip(
+                names, self.outputs, loss_list, weights, per_output_metrics(metrics, "metrics"),
+                per_output_metrics(weighted_metrics, "weighted_metrics")):
             lname = losses.get(lss) if lss is not None else None
-            if isinstance(mets, str) or callable(mets):
-                mets = [mets]
-            resolved = [resolve_metric(m, lname, out.shape) for m in (mets or [])]
-            specs.append(OutputSpec(name, lname, float(w if w is not None else 1.0), resolved))
-        if all(s.loss is None for s in specs):
-            raise ValueError("compile: no loss given; pass loss=... (a name such as "
-                             "'categorical_crossentropy', a list, or a dict by output name)")
+            if isinstance(w, bool) or not isinstance(w, (int, float, type(None))) or \
+                    (w is not None and not math.isfinite(w)):
+                raise ValueError(f"compile: loss_weights of output {name!r} must be a finite "
+                                 f"number, got {w!r}")
+            resolved, weighted = [], []
+            for given, into in ((mets, resolved), (wmets, weighted)):
+                if isinstance(given, str) or callable(given):
+                    given = [given]
+                into.extend(resolve_metric(m, lname, out.shape) for m in (given or []))
+            shown = {display for display, _, _ in resolved}
+            # Keras 3 shows a weighted metric under its name, prefixed `weighted_` when an
+            # unweighted metric of that name is shown too.
+            weighted = [(f"weighted_{d}" if d in shown else d, k, fn) for d, k, fn in weighted]
+            specs.append(OutputSpec(name, lname, float(w if w is not None else 1.0), resolved,
+                                    weighted))
         return specs
+
+    def _needs_targets(self):
+        """Whether training takes target arrays: not when no output has a loss or metric (the
+        model minimises only the losses its layers add, Layer.add_loss)."""
+        self._resolve_compile()
+        return any(s.loss or s.metrics or s.weighted_metrics for s in self._outputs_spec)
 
     def _ensure_graph(self, x=None):
         ensure = getattr(self, "_ensure_built", None)
@@ -153,14 +266,23 @@ class Trainer:
                              "input_shape, or add an Input")
 
     # ---- programs ------------------------------------------------------------------------
-    def _log_names(self):
+    def _log_layout(self):
+        """What logs[1:] of a training program hold (logs[0] is the total loss), in Keras'
+        order: (name shown, or None for a hidden entry; what; output index; metric or None).
+        Per-output losses (models with several outputs) are unweighted by `loss_weights`, as
+        Keras reports them; a weighted metric is divided by its output's sum of weights."""
         specs = self._outputs_spec
         multi = len(specs) > 1
-        names = [f"{s.name}_loss" for s in specs if s.loss]
-        for s in specs:
-            for display, _, _ in s.metrics:
-                names.append(f"{s.name}_{display}" if multi else display)
-        return names
+        layout = [(f"{s.name}_loss", "loss", k, None) for k, s in enumerate(specs)
+                  if s.loss and multi]
+        for what in ("metric", "weighted"):
+            for k, s in enumerate(specs):
+                mets = s.metrics if what == "metric" else s.weighted_metrics
+                if what == "weighted" and mets:
+                    layout.append((None, "weight_sum", k, None))
+                for m in mets:
+                    layout.append((f"{s.name}_{m[0]}" if multi else m[0], what, k, m))
+        return layout
 
     def _program(self, kind, xs=None):
         """The compiled program of `kind` for input arrays `xs` (whose shapes fill in unknown
@@ -175,23 +297,15 @@ class Trainer:
         ctx, xs, ys = lower_model(self, floatx, shapes)
         kw = {}
         if kind == "train":
-            targets, loss_values, metric_values = [], [], []
-            for spec, y in zip(self._outputs_spec, ys):
-                shape = losses.target_shape(spec.loss or "", ctx.shape(y))
-                t = ctx.builder.input(f"target_{spec.name}", shape)
-                targets.append(t)
-                ctx.origin = f"loss and metrics of output {spec.name!r}"
-                ctx.hint = spec.name
-                if spec.loss:
-                    loss_values.append((losses.lower(ctx, spec.loss, y, t), spec.weight))
-                for _, mkind, fn in spec.metrics:
-                    metric_values.append(lower_metric(ctx, mkind, fn, y, t))
-            kw = dict(targets=targets, losses=loss_values, metrics=metric_values,
-                      optimizer=self.optimizer.kernel)
-        header = (f"# Generated by fnjit from model {self.name!r} ({type(self).__name__}), "
-                  f"{kind} program, {floatx}.\n# Regenerated from the model and templates/; "
-                  "edits are not kept.")
-        program = Program(ctx.graph, model_inputs=xs, header=header, target=self._target, **kw)
+            kw = self._training_values(ctx, ys)
+        # The header names no user name: the same architecture gives the same source, and so
+        # one compiled program (the legend of `generated_source()` holds the names).
+        header = (f"# Generated by fnjit: the {kind} program of a {printable(type(self).__name__)}"
+                  f", {floatx}.\n# Regenerated from the model and templates/; edits are not kept.")
+        python_side = kw.pop("python_constraints", [])
+        program = Program(ctx.graph, model_inputs=xs, header=header, target=self._target,
+                          about=f"model '{self.name}' ({type(self).__name__})", **kw)
+        program.constrained = python_side
         signature = [(id(ctx.variables[s.name]), s.trainable) for s in program.slots]
         if self._store is None or self._store_signature != (signature, floatx):
             self._store = ParamStore(ctx.variables, program.slots, floatx)
@@ -199,6 +313,54 @@ class Trainer:
             self._slots = None
         self._programs[key] = program
         return program
+
+    def _training_values(self, ctx, ys):
+        """Targets, per-sample weights, losses and logged values of a training program."""
+        specs = self._outputs_spec
+        targets, weights, loss_values, values = [], [], [], {}
+        for k, (spec, y) in enumerate(zip(specs if self._needs_targets() else [], ys)):
+            shape = losses.target_shape(spec.loss or "", ctx.shape(y))
+            targets.append(ctx.builder.input(f"target of {spec.name}", shape, role="y"))
+            weights.append(ctx.builder.input(f"sample weights of {spec.name}", (None,),
+                                             role="sw"))
+            ctx.origin = f"loss and metrics of output {spec.name!r}"
+            ctx.label = f"loss and metrics of output {k}"
+            if spec.loss:
+                values["loss", k] = losses.lower(ctx, spec.loss, y, targets[k])
+                loss_values.append((values["loss", k], spec.weight, weights[k]))
+            for what, mets in (("metric", spec.metrics), ("weighted", spec.weighted_metrics)):
+                for j, (_, mkind, fn) in enumerate(mets):
+                    values[what, k, j] = lower_metric(ctx, mkind, fn, y, targets[k])
+        # Losses layers added in their traced calls (Layer.add_loss): in the total only, as
+        # Keras 3's History shows them.
+        loss_values += [(v, 1.0) for v in ctx.added_losses]
+        if not loss_values:
+            raise ValueError("compile: no loss given and no layer adds one (add_loss); pass "
+                             "loss=... (a name such as 'categorical_crossentropy', a list, or a "
+                             "dict by output name)")
+        logs = []
+        for _, what, k, m in self._log_layout():
+            if what == "loss":
+                logs.append([(values["loss", k], 1.0, weights[k])])
+            elif what == "weight_sum":
+                logs.append([(None, 1.0, weights[k])])
+            else:
+                mets = specs[k].metrics if what == "metric" else specs[k].weighted_metrics
+                value = values[what, k, mets.index(m)]
+                logs.append([(value, 1.0, weights[k] if what == "weighted" else None)])
+        # Constraints of the weights this program trains, after each update (Keras 3):
+        # compiled into the step where the template can, else in Python after it.
+        compiled, python_side = [], []
+        for name, var in ctx.variables.items():
+            if var.constraint is not None and ctx.graph.params[name].trainable:
+                attrs = constraints.lowered(var.constraint, var.shape)
+                if attrs is None:
+                    python_side.append((var, var.constraint))
+                else:
+                    compiled.append((name, attrs))
+        return dict(targets=targets, losses=loss_values, logs=logs, sample_weights=weights,
+                    penalties=lower_penalties(ctx), constraints=compiled,
+                    python_constraints=python_side, optimizer=self.optimizer.kernel)
 
     def _input_shapes(self, kind, xs):
         """Concrete non-batch input shapes: those of the arrays `xs`; without arrays, the
@@ -231,84 +393,157 @@ class Trainer:
         return self._program(kind).graph.table()
 
     # ---- data ----------------------------------------------------------------------------
-    def _arrays(self, data, tensors, names, what, shapes, dtypes):
+    def _arrays(self, data, names, what, shapes, dtypes, caller):
+        arg = {"input": "x", "target": "y"}[what]
         if data is None:
-            raise ValueError(f"no {what} data given")
+            raise ValueError(f"{caller}: no {what} data given ({arg}=None)")
         if isinstance(data, dict):
             unknown = set(data) - set(names)
             if unknown:
-                raise ValueError(f"{what} data names unknown {what}(s) {sorted(unknown)}; the "
-                                 f"model's {what}s are {names}")
+                raise ValueError(f"{caller}: {arg} names unknown {what}(s) {sorted(unknown)}; "
+                                 f"the model's {what}s are {names}")
             missing = [n for n in names if n not in data]
             if missing:
-                raise ValueError(f"{what} data is missing {what}(s) {missing}")
+                raise ValueError(f"{caller}: {arg} is missing {what}(s) {missing}")
             data = [data[n] for n in names]
         elif not isinstance(data, (list, tuple)):
             data = [data]
         if len(data) != len(names):
-            raise ValueError(f"the model has {len(names)} {what}(s) {names} but {len(data)} "
-                             f"{what} array(s) were given")
+            raise ValueError(f"{caller}: the model has {len(names)} {what}(s) {names} but "
+                             f"{len(data)} {what} array(s) were given in {arg}")
         out = []
         for arr, name, shape, dtype in zip(data, names, shapes, dtypes):
-            a = np.asarray(arr)
+            a = _numeric_array(arr, f"{caller}: {arg} ({what} {name!r})")
             if what == "target" and a.ndim == len(shape) + 1 and a.shape[-1] == 1:
                 a = a.reshape(a.shape[:-1])  # sparse labels given as (n, 1)
             if what == "target" and a.ndim == len(shape) - 1 and shape[-1] == 1:
                 a = a.reshape(a.shape + (1,))  # binary labels given as (n,)
+            if what == "input" and a.ndim == len(shape) + 1 and a.shape[-1] == 1:
+                a = a.reshape(a.shape[:-1])  # Keras 3 squeezes one extra trailing axis of 1
+            if what == "input" and a.ndim == len(shape) - 1 and shape[-1] == 1:
+                a = a.reshape(a.shape + (1,))  # (n, 28, 28) for Input((28, 28, 1))
             want = tuple(shape[1:])
             got = tuple(a.shape[1:])
             if a.ndim != len(shape) or any(w is not None and w != g for w, g in zip(want, got)):
-                raise ValueError(f"{what} {name!r}: expected arrays of shape "
+                raise ValueError(f"{caller}: {arg} ({what} {name!r}): expected arrays of shape "
                                  f"{(None,) + want}, got {a.shape}")
-            if np.dtype(dtype).kind in "iu" and a.dtype.kind == "f":
-                bad = ~np.isfinite(a) | (a != np.floor(a))
-                if bad.any():
-                    raise ValueError(f"{what} {name!r} has integer dtype {dtype} but its data "
-                                     f"holds non-integer values such as {a[bad].ravel()[:3]}")
-            try:
-                a = np.ascontiguousarray(a, dtype=dtype)
-            except (TypeError, ValueError) as e:
-                raise ValueError(f"{what} {name!r}: cannot convert data of dtype {a.dtype} to "
-                                 f"{dtype}: {e}") from None
-            out.append(a)
+            if len(a) == 0:
+                raise ValueError(f"{caller}: {arg} ({what} {name!r}) is empty: 0 samples")
+            if np.dtype(dtype).kind in "iu":
+                _check_integers(a, np.dtype(dtype), f"{caller}: {arg} ({what} {name!r})")
+            # Inputs are cast once their program is known (see _compiled), targets now.
+            out.append(a if what == "input" else np.ascontiguousarray(a, dtype=dtype))
         n = {len(a) for a in out}
         if len(n) > 1:
-            raise ValueError(f"{what} arrays have different numbers of samples: "
+            raise ValueError(f"{caller}: {arg} arrays have different numbers of samples: "
                              f"{dict(zip(names, (len(a) for a in out)))}")
         return out
 
-    def _inputs(self, x):
-        self._ensure_graph(x)
-        return self._arrays(x, self.inputs, self.input_names, "input",
-                            [t.shape for t in self.inputs],
-                            [t.dtype if t.dtype != "float32" else backend.floatx()
-                             for t in self.inputs])
+    def _input_dtypes(self):
+        return [t.dtype if t.dtype != "float32" else backend.floatx() for t in self.inputs]
 
-    def _targets(self, y):
+    def _inputs(self, x, caller):
+        """The input arrays, checked but still in the dtypes given (see _compiled)."""
+        self._ensure_graph(x)
+        return self._arrays(x, self.input_names, "input", [t.shape for t in self.inputs],
+                            self._input_dtypes(), caller)
+
+    def _compiled(self, kind, xs):
+        """The program of `kind` for input arrays `xs`, and `xs` in its dtypes: indices are
+        checked on the data as given, before a cast could round them (float64 to float32)."""
+        program = self._program(kind, xs)
+        program.check_indices(xs)
+        return program, [np.ascontiguousarray(a, dtype) for a, dtype in
+                         zip(xs, self._input_dtypes())]
+
+    def _targets(self, y, caller):
         if not self.compiled:
             raise RuntimeError(f"model {self.name!r} must be compiled before training or "
                                "evaluation: call model.compile(optimizer, loss)")
         self._resolve_compile()
         specs = self._outputs_spec
+        if not self._needs_targets():
+            if y is not None:
+                raise ValueError(f"{caller}: model {self.name!r} was compiled without a loss or "
+                                 "metrics on its outputs (it minimises the losses its layers "
+                                 "add): give no targets (y=None)")
+            return []
         shapes = [losses.target_shape(s.loss or "", t.shape) for s, t in zip(specs, self.outputs)]
-        ys = self._arrays(y, self.outputs, self.output_names, "target", shapes,
-                          [backend.floatx()] * len(specs))
+        ys = self._arrays(y, self.output_names, "target", shapes,
+                          [backend.floatx()] * len(specs), caller)
         for s, t, out in zip(specs, ys, self.outputs):
             if s.loss == "sparse_categorical_crossentropy" or any(
-                    fn == "sparse_categorical_accuracy" for _, _, fn in s.metrics):
+                    fn == "sparse_categorical_accuracy"
+                    for _, _, fn in s.metrics + s.weighted_metrics):
                 k = out.shape[-1]
                 bad = ~np.isfinite(t) | (t < 0) | (t >= k) | (t != np.floor(t))
                 if bad.any():
-                    raise ValueError(f"target {s.name!r}: sparse labels must be integers in "
-                                     f"[0, {k}); found {t[bad].ravel()[:5]}")
+                    raise ValueError(f"{caller}: y (target {s.name!r}): sparse labels must be "
+                                     f"integers in [0, {k}); found {t[bad].ravel()[:5]}")
         return ys
 
-    def _data(self, x, y):
-        xs, ys = self._inputs(x), self._targets(y)
+    def _sample_weights(self, sample_weight, class_weight, ys, caller):
+        """One float array of n per output: `sample_weight` given once, per output (list or
+        dict by output name), or derived from `class_weight`; ones where none is given."""
+        n = len(ys[0])
+        if sample_weight is None and class_weight is None:  # the common case, kept cheap
+            return [np.ones(n, backend.floatx())] * len(ys)
+        names = self.output_names
+        if class_weight is not None:
+            if sample_weight is not None:
+                raise ValueError(f"{caller}: class_weight and sample_weight cannot both be "
+                                 "given (as in Keras)")
+            if len(names) != 1:
+                raise ValueError(f"{caller}: class_weight is only supported for models with a "
+                                 f"single output (this one has {names}); give sample_weight "
+                                 "per output instead")
+            sample_weight = _class_weights_to_samples(class_weight, ys[0], caller)
+        if sample_weight is None:
+            per_output = [None] * len(names)
+        elif isinstance(sample_weight, dict):
+            unknown = set(sample_weight) - set(names)
+            if unknown:
+                raise ValueError(f"{caller}: sample_weight names unknown output(s) "
+                                 f"{sorted(unknown)}; the model's outputs are {names}")
+            per_output = [sample_weight.get(name) for name in names]
+        elif isinstance(sample_weight, (list, tuple)) and (len(names) > 1 or (
+                len(sample_weight) == 1 and np.ndim(sample_weight[0]) >= 1)):
+            if len(sample_weight) != len(names):
+                raise ValueError(f"{caller}: sample_weight has {len(sample_weight)} arrays but "
+                                 f"the model has {len(names)} outputs {names}")
+            per_output = list(sample_weight)
+        else:
+            per_output = [sample_weight] * len(names)
+        floatx = backend.floatx()
+        out = []
+        for name, w in zip(names, per_output):
+            if w is None:
+                out.append(np.ones(n, floatx))
+                continue
+            what = f"{caller}: sample_weight (output {name!r})"
+            a = _numeric_array(w, what)
+            if a.ndim == 2 and a.shape[1] == 1:
+                a = a.reshape(-1)
+            if a.shape != (n,):
+                raise ValueError(f"{what}: expected one weight per sample, shape ({n},), got "
+                                 f"{a.shape}")
+            if not np.isfinite(a).all():
+                raise ValueError(f"{what}: weights must be finite, found "
+                                 f"{a[~np.isfinite(a)][:3]}")
+            out.append(np.ascontiguousarray(a, floatx))
+        return out
+
+    def _data(self, x, y, caller, sample_weight=None, class_weight=None):
+        xs, ys = self._inputs(x, caller), self._targets(y, caller)
+        if not ys:  # only the losses layers add: no targets, nothing to weigh
+            if sample_weight is not None or class_weight is not None:
+                raise ValueError(f"{caller}: sample_weight and class_weight weigh the outputs' "
+                                 "losses; this model has none (only losses its layers add)")
+            return xs, ys, []
         if len(xs[0]) != len(ys[0]):
-            raise ValueError(f"inputs and targets have different numbers of samples: "
+            raise ValueError(f"{caller}: x and y have different numbers of samples: "
                              f"{len(xs[0])} input rows, {len(ys[0])} target rows")
-        return xs, ys
+        return xs, ys, self._sample_weights(sample_weight, class_weight, ys, caller)
 
     # ---- steps ---------------------------------------------------------------------------
     def _train_buffers(self):
@@ -323,25 +558,29 @@ class Trainer:
         store.bind()
         return store
 
-    def _run_train_batch(self, program, xs, ys):
+    def _run_train_batch(self, program, xs, ys, sws):
         store = self._train_buffers()
         logs = np.zeros(program.n_logs)
         hyper = self.optimizer.hyper(store.dtype)
         program.train_step(store.params, store.state, store.grads, self._slots, hyper, xs, ys,
-                           logs)
+                           logs, sws)
+        for var, constraint in program.constrained:
+            constraints.apply(constraint, var)
         self.optimizer.iterations += 1
         return logs
 
     def _logs_dict(self, sums, count, prefix=""):
-        specs = self._outputs_spec
-        n_losses = sum(1 for s in specs if s.loss)
-        means = [float(v) / max(count, 1) for v in sums]
-        names = self._log_names()
-        out = {prefix + "loss": float(sum(means[:n_losses]))}
-        multi = len(specs) > 1
-        for name, v in zip(names, means):
-            if multi or not name.endswith("_loss"):
-                out[prefix + name] = v
+        """Epoch (or running) means from summed logs: per sample, a weighted metric per unit
+        of its output's sample weights (0 where they sum to 0, as Keras' Mean)."""
+        layout = self._log_layout()
+        weight_sums = {k: float(sums[i]) for i, (_, what, k, _) in enumerate(layout, 1)
+                       if what == "weight_sum"}
+        out = {prefix + "loss": float(sums[0]) / max(count, 1)}
+        for i, (name, what, k, _) in enumerate(layout, 1):
+            if name is None:
+                continue
+            den = weight_sums[k] if what == "weighted" else max(count, 1)
+            out[prefix + name] = float(sums[i]) / den if den else 0.0
         return out
 
     # ---- public loops --------------------------------------------------------------------
@@ -355,30 +594,40 @@ class Trainer:
             epochs = nb_epoch
         if kwargs:
             raise TypeError(f"fit: unexpected arguments {sorted(kwargs)}")
-        if class_weight is not None or sample_weight is not None:
-            raise ValueError("fit: class_weight and sample_weight are not supported yet")
-        xs, ys = self._data(x, y)
-        batch_size = int(batch_size or 32)
-        if batch_size <= 0:
-            raise ValueError(f"fit: batch_size must be positive, got {batch_size}")
+        batch_size = _count(batch_size, "batch_size", "fit", 32)
+        steps_per_epoch = _count(steps_per_epoch, "steps_per_epoch", "fit")
+        validation_steps = _count(validation_steps, "validation_steps", "fit")
+        validation_batch_size = _count(validation_batch_size, "validation_batch_size", "fit",
+                                       batch_size)
+        validation_freq = _count(validation_freq, "validation_freq", "fit")
+        epochs = _count(epochs, "epochs", "fit", least=0)
+        initial_epoch = _count(initial_epoch, "initial_epoch", "fit", least=0)
+        verbose = _verbosity(verbose, "fit")
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"fit: shuffle must be True or False, got {shuffle!r}")
+        xs, ys, sws = self._data(x, y, "fit", sample_weight, class_weight)
         n = len(xs[0])
         val = None
         if validation_data is not None:
-            if not isinstance(validation_data, (list, tuple)) or len(validation_data) < 2:
-                raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
-            val = self._data(validation_data[0], validation_data[1])
+            if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
+                raise ValueError("fit: validation_data must be a tuple (x_val, y_val) or "
+                                 "(x_val, y_val, val_sample_weight)")
+            val = self._data(*validation_data[:2], "fit (validation_data)",
+                             validation_data[2] if len(validation_data) == 3 else None)
         elif validation_split:
-            if not 0 < validation_split < 1:
+            if isinstance(validation_split, bool) or \
+                    not isinstance(validation_split, (int, float, np.number)) or \
+                    not 0 < validation_split < 1:
                 raise ValueError(f"fit: validation_split must be in (0, 1), got "
                                  f"{validation_split}")
             split = int(n * (1 - validation_split))
-            val = ([a[split:] for a in xs], [a[split:] for a in ys])
-            xs, ys = [a[:split] for a in xs], [a[:split] for a in ys]
+            if split == 0 or split == n:
+                raise ValueError(f"fit: validation_split={validation_split} of {n} samples "
+                                 "leaves no training or no validation samples")
+            val = tuple([a[split:] for a in part] for part in (xs, ys, sws))
+            xs, ys, sws = ([a[:split] for a in part] for part in (xs, ys, sws))
             n = split
-        if n == 0:
-            raise ValueError("fit: no training samples")
-        verbose = 1 if verbose == "auto" else verbose
-        program = self._program("train", xs)
+        program, xs = self._compiled("train", xs)
         program.module.seed(_random.draw_seed())
         steps = steps_per_epoch or math.ceil(n / batch_size)
         cblist = self._callbacks(callbacks, verbose, {"epochs": epochs, "steps": steps,
@@ -398,12 +647,9 @@ class Trainer:
                 hi = min(lo + batch_size, n)
                 if batch_hooks:
                     cblist.on_train_batch_begin(b, {})
-                if order is None:
-                    bx, by = [a[lo:hi] for a in xs], [a[lo:hi] for a in ys]
-                else:
-                    idx = order[lo:hi]
-                    bx, by = [a[idx] for a in xs], [a[idx] for a in ys]
-                sums += self._run_train_batch(program, bx, by)
+                rows = slice(lo, hi) if order is None else order[lo:hi]
+                sums += self._run_train_batch(program, *([a[rows] for a in part]
+                                                         for part in (xs, ys, sws)))
                 seen += hi - lo
                 if batch_hooks:
                     cblist.on_train_batch_end(b, self._logs_dict(sums, seen))
@@ -411,8 +657,8 @@ class Trainer:
                     break
             logs = self._logs_dict(sums, seen)
             if val is not None and (epoch + 1) % validation_freq == 0:
-                logs.update(self._evaluate_arrays(val[0], val[1],
-                                                  validation_batch_size or batch_size, "val_"))
+                logs.update(self._evaluate_arrays(*val, validation_batch_size, "val_",
+                                                  steps=validation_steps))
             cblist.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
@@ -431,34 +677,40 @@ class Trainer:
             cbs.append(ProgbarLogger(verbose))
         return CallbackList(cbs, self, params)
 
-    def _evaluate_arrays(self, xs, ys, batch_size, prefix="", cblist=None):
-        program = self._program("train", xs)
+    def _evaluate_arrays(self, xs, ys, sws, batch_size, prefix="", cblist=None, steps=None):
+        """Losses and metrics over the first `steps` batches (all by default)."""
+        program, xs = self._compiled("train", xs)
         store = self._store
         store.bind()
         sums = np.zeros(program.n_logs)
         n = len(xs[0])
+        if steps is not None:
+            n = min(n, steps * batch_size)
         hooks = cblist is not None and cblist.needs("on_test_batch_begin", "on_test_batch_end")
         for b, lo in enumerate(range(0, n, batch_size)):
             hi = min(lo + batch_size, n)
             if hooks:
                 cblist.on_test_batch_begin(b, {})
-            program.evaluate(store.params, store.state, [a[lo:hi] for a in xs],
-                             [a[lo:hi] for a in ys], sums)
+            program.evaluate(store.params, store.state, *([a[lo:hi] for a in part]
+                                                          for part in (xs, ys)), sums,
+                             [a[lo:hi] for a in sws])
             if hooks:
                 cblist.on_test_batch_end(b, self._logs_dict(sums, hi, prefix))
         return self._logs_dict(sums, n, prefix)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False,
-                 callbacks=None, **kwargs):
-        kwargs.pop("sample_weight", None)
-        kwargs.pop("steps", None)
-        xs, ys = self._data(x, y)
-        batch_size = int(batch_size or 32)
-        verbose = 1 if verbose == "auto" else verbose
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False, **kwargs):
+        if kwargs:
+            raise TypeError(f"evaluate: unexpected arguments {sorted(kwargs)}")
+        batch_size = _count(batch_size, "batch_size", "evaluate", 32)
+        steps = _count(steps, "steps", "evaluate")
+        verbose = _verbosity(verbose, "evaluate")
+        xs, ys, sws = self._data(x, y, "evaluate", sample_weight)
+        n = len(xs[0]) if steps is None else min(len(xs[0]), steps * batch_size)
         cblist = self._callbacks(callbacks, verbose, {
-            "epochs": 1, "steps": math.ceil(len(xs[0]) / batch_size), "verbose": verbose})
+            "epochs": 1, "steps": math.ceil(n / batch_size), "verbose": verbose})
         cblist.on_test_begin({})
-        logs = self._evaluate_arrays(xs, ys, batch_size, cblist=cblist)
+        logs = self._evaluate_arrays(xs, ys, sws, batch_size, cblist=cblist, steps=steps)
         cblist.on_test_end(logs)
         return self._format(logs, return_dict)
 
@@ -469,13 +721,14 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        xs = self._inputs(x)
-        program = self._program("train" if self.compiled else "predict", xs)
+        batch_size = _count(batch_size, "batch_size", "predict", 32)
+        steps = _count(steps, "steps", "predict")
+        verbose = _verbosity(verbose, "predict")
+        xs = self._inputs(x, "predict")
+        program, xs = self._compiled("train" if self.compiled else "predict", xs)
         store = self._store
         store.bind()
-        batch_size = int(batch_size or 32)
-        n = len(xs[0])
-        verbose = 1 if verbose == "auto" else verbose
+        n = len(xs[0]) if steps is None else min(len(xs[0]), steps * batch_size)
         cblist = self._callbacks(callbacks, verbose, {
             "epochs": 1, "steps": math.ceil(n / batch_size), "verbose": verbose})
         hooks = cblist.needs("on_predict_batch_begin", "on_predict_batch_end")
@@ -489,32 +742,27 @@ class Trainer:
             if hooks:
                 cblist.on_predict_batch_end(b, {"outputs": chunks[-1]})
         cblist.on_predict_end({})
-        if not chunks:
-            outs = [np.zeros((0,) + tuple(program.graph.shape(o)[1:]), store.dtype)
-                    for o in program.graph.outputs]
-        else:
-            outs = [np.concatenate([c[k] for c in chunks]) for k in range(len(self.outputs))]
+        outs = [np.concatenate([c[k] for c in chunks]) for k in range(len(self.outputs))]
         return outs[0] if len(outs) == 1 else outs
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
-        xs, ys = self._data(x, y)
-        program = self._program("train", xs)
-        sums = self._run_train_batch(program, xs, ys)
+        xs, ys, sws = self._data(x, y, "train_on_batch", sample_weight, class_weight)
+        program, xs = self._compiled("train", xs)
+        sums = self._run_train_batch(program, xs, ys, sws)
         return self._format(self._logs_dict(sums, len(xs[0])), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        xs, ys = self._data(x, y)
-        return self._format(self._evaluate_arrays(xs, ys, max(len(xs[0]), 1)), return_dict)
+        xs, ys, sws = self._data(x, y, "test_on_batch", sample_weight)
+        return self._format(self._evaluate_arrays(xs, ys, sws, len(xs[0])), return_dict)
 
     def predict_on_batch(self, x):
-        n = len(self._inputs(x)[0])
-        return self.predict(x, batch_size=max(n, 1), verbose=0)
+        n = len(self._inputs(x, "predict_on_batch")[0])
+        return self.predict(x, batch_size=n, verbose=0)
 
     @property
     def metrics_names(self):
         if not self.compiled:
             return []
-        return ["loss"] + [k for k in self._logs_dict([0.0] * len(self._log_names()), 1)
-                           if k != "loss"]
-
+        self._resolve_compile()
+        return ["loss"] + [name for name, _, _, _ in self._log_layout() if name is not None]

@@ -104,6 +104,8 @@ def test_batchnorm_weights_defaults_and_summary():
     assert (bn.axis, bn.momentum, bn.epsilon) == (-1, 0.99, 1e-3)
     lines = []
     model.summary(print_fn=lines.append)
+    # The row counts every weight of the layer, trainable or not (as Keras prints it).
+    assert "batch_normalization (BatchNo (None, 4)                 16" in lines
     assert "Total params: 16" in lines and "Trainable params: 8" in lines
     assert "Non-trainable params: 8" in lines
     with pytest.raises(ValueError, match="non-batch axis"):

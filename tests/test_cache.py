@@ -4,11 +4,17 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
+from pathlib import Path
 
 import pytest
 
+import fnjit
 from fnjit.codegen import cache
+
+# Subprocesses import the fnjit under test: the installed one (tox) or this checkout.
+FNJIT_PATH = str(Path(fnjit.__file__).resolve().parent.parent)
 
 WORKER = textwrap.dedent("""
     import json, sys
@@ -31,10 +37,12 @@ WORKER = textwrap.dedent("""
 
 
 def run_worker(cache_dir, env_extra=None):
-    env = dict(os.environ, FNJIT_CACHE_DIR=str(cache_dir), **(env_extra or {}))
+    env = dict(os.environ, FNJIT_CACHE_DIR=str(cache_dir), PYTHONPATH=FNJIT_PATH,
+               **(env_extra or {}))
     # cwd outside the checkout: the installed package is what runs.
     proc = subprocess.run([sys.executable, "-c", WORKER], capture_output=True, text=True,
-                          env=env, timeout=300, cwd=cache_dir.parent)
+                          env=env, timeout=300,
+                          cwd=next(p for p in cache_dir.parents if p.is_dir()))
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -62,16 +70,22 @@ def test_second_process_loads_from_cache_and_corrupt_entries_are_recompiled(tmp_
 
 def test_flipped_byte_in_compiled_code_is_not_trusted(tmp_path):
     first = run_worker(tmp_path)
-    nbc = sorted(p for p in (tmp_path / "__pycache__").iterdir() if p.suffix == ".nbc")
-    data = bytearray(nbc[0].read_bytes())
-    data[len(data) // 2] ^= 0xFF  # still unpicklable or not: the checksum says no
-    nbc[0].write_bytes(bytes(data))
+    (nbc,) = [p for p in (tmp_path / "__pycache__").iterdir()
+              if p.suffix == ".nbc" and p.name.startswith(os.path.basename(first["file"])[:-3] +
+                                                          ".train_step-")]
+    data = bytearray(nbc.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # unpicklable or not, the checksum says no
+    nbc.write_bytes(bytes(data))
     again = run_worker(tmp_path)
-    assert again["loss"] == first["loss"]
+    # Deleted and recompiled (a step loaded from the flipped entry would count no miss, or
+    # crash), with the same result, and the entry rewritten.
+    assert again["misses"] >= 1 and again["loss"] == first["loss"]
+    assert nbc.read_bytes() != bytes(data)
+    assert run_worker(tmp_path)["misses"] == 0
 
 
 def test_two_processes_compiling_the_same_model_at_once(tmp_path):
-    env = dict(os.environ, FNJIT_CACHE_DIR=str(tmp_path))
+    env = dict(os.environ, FNJIT_CACHE_DIR=str(tmp_path), PYTHONPATH=FNJIT_PATH)
     procs = [subprocess.Popen([sys.executable, "-c", WORKER], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env,
                               cwd=tmp_path.parent) for _ in range(2)]
@@ -82,16 +96,46 @@ def test_two_processes_compiling_the_same_model_at_once(tmp_path):
     assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
 def test_unwritable_cache_dir_falls_back_to_a_private_directory(tmp_path):
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        out = run_worker(locked / "cache")
-        assert "locked" not in out["file"]
-    finally:
-        locked.chmod(0o700)
+    # A directory below a regular file cannot be made, even by root (chmod would not stop root).
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    out = run_worker(blocker / "cache")
+    assert out["misses"] >= 1 and not (blocker / "cache").exists()
+    fallback = os.path.dirname(out["file"])
+    assert os.path.basename(fallback).startswith("fnjit-cache-")
+    assert os.path.dirname(fallback) == tempfile.gettempdir()
+    assert os.stat(fallback).st_mode & 0o777 == 0o700  # private: mkdtemp's mode
+
+
+def _cli(env, *args):
+    proc = subprocess.run([sys.executable, "-m", "fnjit.cli", "cache", *args],
+                          capture_output=True, text=True, env=env, timeout=120,
+                          cwd=env["HOME"])
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+@pytest.mark.parametrize("xdg", [False, True])
+def test_default_cache_location_and_cache_clear(tmp_path, xdg):
+    """Without FNJIT_CACHE_DIR the cache is $XDG_CACHE_HOME/fnjit, else ~/.cache/fnjit (README's
+    settings); `fnjit cache dir` names it, `fnjit cache clear` empties it."""
+    env = {k: v for k, v in os.environ.items() if k not in ("FNJIT_CACHE_DIR", "XDG_CACHE_HOME")}
+    env["HOME"] = str(tmp_path / "home")
+    os.makedirs(env["HOME"])
+    where = tmp_path / "home" / ".cache" / "fnjit"
+    if xdg:
+        env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+        where = tmp_path / "xdg" / "fnjit"
+    env["PYTHONPATH"] = FNJIT_PATH
+    assert _cli(env, "dir") == str(where)
+    proc = subprocess.run([sys.executable, "-c", WORKER], capture_output=True, text=True,
+                          env=env, timeout=300, cwd=env["HOME"])
+    assert proc.returncode == 0, proc.stderr
+    assert os.path.dirname(json.loads(proc.stdout.splitlines()[-1])["file"]) == str(where)
+    assert any(where.glob("fnjit_*.py")) and any((where / "__pycache__").glob("*.nbc"))
+    assert _cli(env, "clear") == f"cleared {where}"
+    assert not where.exists()
 
 
 def test_cache_file_name_is_the_hash_of_source_and_versions(tmp_path, monkeypatch):

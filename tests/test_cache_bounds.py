@@ -9,6 +9,7 @@ import time
 import types
 import warnings
 
+import numba
 import numpy as np
 import pytest
 
@@ -152,3 +153,48 @@ def test_a_garbage_collected_model_releases_its_driver_module():
     del model, x
     gc.collect()
     assert cache._USERS[name] == 0 and name in cache._IDLE
+
+
+def test_past_the_native_driver_budget_new_models_run_python_entry_points(monkeypatch):
+    import fnjit as keras
+    from fnjit.codegen import program
+
+    monkeypatch.setattr(program, "_NATIVE_DRIVERS", set())
+    monkeypatch.setattr(program, "_WARNED", [])
+    monkeypatch.setenv("FNJIT_NATIVE_DRIVERS", "1")
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(6, 3)).astype("float32")
+
+    def build(units):
+        x = keras.Input((3,))
+        m = keras.Model(x, keras.layers.Dense(units, activation="tanh")(x))
+        m.compile("sgd", "mse")
+        return m
+
+    first = build(2)
+    first.predict(data, verbose=0)
+    with pytest.warns(RuntimeWarning, match="FNJIT_NATIVE_DRIVERS"):
+        second = build(4)
+        out = second.predict(data, verbose=0)
+    kernel, bias = second.get_weights()
+    np.testing.assert_allclose(out, np.tanh(data @ kernel + bias), rtol=1e-5, atol=1e-6)
+    (prog,) = second._programs.values()
+    assert not prog.native and prog.module.__name__.endswith("_py")
+    assert not isinstance(prog.module.predict, numba.core.registry.CPUDispatcher)
+    # The source is the architecture's alone: the same as a native build would show.
+    assert prog.rendered.native and "NATIVE = globals()" in prog.rendered.driver
+    (prog,) = first._programs.values()
+    assert prog.native and isinstance(prog.module.predict, numba.core.registry.CPUDispatcher)
+    keras.backend.clear_session()  # the same names too, as long as names reach comments
+    again = build(2)  # an architecture already compiled natively stays native
+    again.predict(data, verbose=0)
+    assert all(p.native for p in again._programs.values())
+
+
+@pytest.mark.parametrize("bad", ["-1", "many"])
+def test_a_bad_native_driver_budget_is_refused(monkeypatch, bad):
+    from fnjit.codegen import program
+
+    monkeypatch.setenv("FNJIT_NATIVE_DRIVERS", bad)
+    with pytest.raises(ValueError, match="FNJIT_NATIVE_DRIVERS"):
+        program.native_driver_budget()

@@ -17,8 +17,8 @@ Y = np.eye(3, dtype="float32")[rng.integers(0, 3, 24)]
 
 
 @pytest.fixture(scope="module")
-def model():
-    fnjit.backend.clear_session()
+def model(fresh_globals):
+    fresh_globals()  # fnjit's defaults, whatever ran before (this is built before conftest's reset)
     x = Input((4,))
     m = Model(x, layers.Dense(3, activation="softmax")(layers.Dense(6, activation="relu")(x)))
     m.compile(fnjit.optimizers.SGD(0.05), "categorical_crossentropy", metrics=["accuracy"])

@@ -239,14 +239,17 @@ def test_guide_cnn_shapes_params_and_training():
     assert model.count_params() == 35813
     # A learnable task: is the bright square in the top or the bottom half?
     n = 64
-    images = rng.normal(0, 0.1, size=(n, 64, 64, 1)).astype("float32")
+    images = np.random.default_rng(0).normal(0, 0.1, size=(n, 64, 64, 1)).astype("float32")
     labels = (np.arange(n) % 2).astype("float32").reshape(n, 1)
     for k in range(n):
         row = 8 if labels[k, 0] else 40
         images[k, row:row + 12, 20:32] += 1.0
     model.compile("rmsprop", "binary_crossentropy")
     losses = [model.train_on_batch(images[:32], labels[:32]) for _ in range(6)]
-    assert losses[-1] < losses[0] * 0.8, losses
+    # Measured with this seed: 0.67 -> 0.04, and 0.02 on the held-out half; a step that ignores
+    # the learning rate (a tenth of it) ends at 0.60, a flipped step at 4.6.
+    assert losses[-1] < 0.3, losses
+    assert model.evaluate(images[32:], labels[32:], verbose=0) < 0.3
 
 
 def test_shared_conv_on_two_input_sizes_and_channels_first_inception():

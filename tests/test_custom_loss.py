@@ -21,8 +21,7 @@ def mean_pred(y_true, y_pred):
     return K.mean(y_pred)
 
 
-def test_custom_loss_forward_and_gradient():
-    K.set_floatx("float64")
+def test_custom_loss_forward_and_gradient(float64):
     x = keras.Input(shape=(3,))
     model = keras.Model(x, layers.Dense(2, activation="tanh")(x))
     model.compile(keras.optimizers.SGD(learning_rate=0.0), loss=weighted_error)

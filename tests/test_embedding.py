@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from gradcheck import check_gradients, predict64
 
+import fnjit as keras
 from fnjit import Input, Model, layers
 
 rng = np.random.default_rng(3)
@@ -56,6 +57,7 @@ def test_embedding_rejects_bad_indices_before_native_code():
 
 def test_headline_model_trains():
     """The guide's multi-input model, at a small vocabulary: two outputs, loss weights."""
+    keras.utils.set_random_seed(0)
     main_input = Input(shape=(20,), dtype="int32", name="main_input")
     x = layers.Embedding(output_dim=16, input_dim=50, input_length=20)(main_input)
     lstm_out = layers.LSTM(8)(x)
@@ -65,11 +67,16 @@ def test_headline_model_trains():
     x = layers.Dense(16, activation="relu")(x)
     main_output = layers.Dense(1, activation="sigmoid", name="main_output")(x)
     model = Model(inputs=[main_input, aux_input], outputs=[main_output, aux_output])
-    model.compile(optimizer="rmsprop", loss="binary_crossentropy", loss_weights=[1., 0.2])
-    headlines = rng.integers(1, 50, size=(64, 20))
+    # The guide's "rmsprop" at 10x its default rate, so that eight epochs learn the task.
+    model.compile(optimizer=keras.optimizers.RMSprop(0.01), loss="binary_crossentropy",
+                  loss_weights=[1., 0.2])
+    data = np.random.default_rng(0)
+    headlines = data.integers(1, 50, size=(64, 20))
     labels = (headlines[:, 0] > 25).astype(np.float32)
-    extra = rng.normal(size=(64, 5))
+    extra = data.normal(size=(64, 5))
     history = model.fit([headlines, extra], [labels, labels], epochs=8, batch_size=16,
                         verbose=0)
     losses = history.history["loss"]
-    assert losses[-1] < losses[0]
+    # Measured: 0.91 -> 0.39 (0.37 and 0.42 with seeds 1 and 2); at the default rate (a step
+    # that ignores the one given) 0.87, a flipped step 9.5.
+    assert losses[-1] < 0.6, losses

@@ -17,7 +17,7 @@ def test_tensors_layers_and_nodes():
     assert dense.get_output_at(0) is y1 and dense.get_output_at(1) is y2
     assert dense.get_input_shape_at(1) == (None, 4)
     assert dense.output_shape == (None, 3)  # equal shapes at both nodes: defined
-    with pytest.raises(AttributeError, match=r"layer 'd' has 2 inbound nodes.*get_output_at"):
+    with pytest.raises(AttributeError, match=r"Layer d has multiple inbound nodes.*get_output_at"):
         _ = dense.output
     with pytest.raises(AttributeError, match="get_input_at"):
         _ = dense.input
@@ -123,6 +123,21 @@ def test_summary_graph_format_has_connected_to_and_thousands():
     assert "Total params: 1,003,001" in text
 
 
+def test_summary_rows_of_a_shared_layer_say_multiple():
+    """A layer called on inputs of two shapes prints `multiple` (as Keras 2 and 3), and each row
+    counts every weight of its layer."""
+    a = Input(shape=(3, 4), name="a")
+    b = Input(shape=(5, 4), name="b")
+    shared = layers.Dense(2, name="shared")
+    model = Model([a, b], layers.concatenate([shared(a), shared(b)], axis=1, name="cat"))
+    lines = []
+    model.summary(print_fn=lines.append)
+    row = next(line for line in lines if line.startswith("shared (Dense)"))
+    assert row.split()[2:4] == ["multiple", "10"], row
+    assert next(line for line in lines if line.startswith("cat ")).split()[2:6] == \
+        ["(None,", "8,", "2)", "0"]
+
+
 def test_clear_errors():
     x = Input(shape=(4,))
     with pytest.raises(ValueError, match="units must be a positive int"):
@@ -143,7 +158,7 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="unknown optimizer 'sgdd'"):
         model.compile("sgdd", "mse")
     model.compile("sgd", "mse")
-    with pytest.raises(ValueError, match=r"input 'input_layer.*': expected arrays of shape "
+    with pytest.raises(ValueError, match=r"input 'input_layer.*'\): expected arrays of shape "
                                          r"\(None, 4\), got \(3, 5\)"):
         model.fit(np.zeros((3, 5)), np.zeros((3, 1)), verbose=0)
     with pytest.raises(ValueError, match="1 input.*but 2 input array"):

@@ -21,7 +21,7 @@ def test_no_symlinks_are_tracked():
 
 
 def test_the_compiler_is_imported_under_one_name_only():
-    import fnjit.codegen.render  # noqa: F401
+    from fnjit.codegen import render  # noqa: F401
 
     compiler = Path(ir.__file__).resolve().parent
     for name, module in list(sys.modules.items()):

@@ -47,10 +47,7 @@ def _targets(loss, n, k):
 
 
 @pytest.mark.parametrize("loss,activation", CASES)
-def test_loss_value_and_gradient(loss, activation):
-    from fnjit import backend
-
-    backend.set_floatx("float64")
+def test_loss_value_and_gradient(loss, activation, float64):
     model = _model(activation)
     model.compile("sgd", loss)
     x = rng.normal(size=(7, 3))
@@ -73,6 +70,27 @@ def test_loss_value_and_gradient(loss, activation):
             model.set_weights(w)
             num.flat[i] += sign * reference(loss, t, model.predict(x)).mean() / (2 * eps)
     np.testing.assert_allclose(grad_k, num, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("loss", [case[0] for case in CASES])
+def test_loss_functions_and_classes_in_numpy(loss):
+    """fnjit.losses' functions (per sample) and Loss classes (the mean) on arrays, against the
+    formulas above: unnormalised probabilities, values outside (0, 1) clipped."""
+    from fnjit import losses
+
+    data = np.random.default_rng(8)
+    p = data.uniform(0.05, 1.5, size=(6, 4))
+    p[0, 0], p[1, 1] = 0.0, 1.0
+    t = _targets(loss, 6, 4)
+    want = reference(loss, t, p)
+    np.testing.assert_allclose(getattr(losses, loss)(t, p), want, rtol=1e-12)
+    cls = {"mean_squared_error": losses.MeanSquaredError,
+           "mean_absolute_error": losses.MeanAbsoluteError,
+           "binary_crossentropy": losses.BinaryCrossentropy,
+           "categorical_crossentropy": losses.CategoricalCrossentropy,
+           "sparse_categorical_crossentropy": losses.SparseCategoricalCrossentropy}[loss]
+    assert cls()(t, p) == pytest.approx(want.mean(), rel=1e-12)
+    assert losses.get(cls) == losses.get(cls()) == losses.get(loss) == loss
 
 
 def test_accuracy_variants_match_keras_rules():

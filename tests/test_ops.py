@@ -89,6 +89,41 @@ def test_dropout_is_identity_in_inference_and_masks_in_training():
     assert model.test_on_batch(data, data) == pytest.approx(0.0)
 
 
+@pytest.mark.parametrize("rate", [0.3, 0.75])
+def test_dropout_rate_scale_and_backward_mask_exactly(float64, rate):
+    """y = h * m, m = 1 / (1 - rate) kept and 0 dropped. With h = 1 per element (identity
+    inputs through an all-ones kernel) one SGD step moves kernel[i, j] by lr * dL/dh[i, j] =
+    2 (m - t) m / size: the step shows each element's mask, the loss that the forward used it."""
+    from fnjit import optimizers, utils
+
+    n, d, target = 40, 50, 0.5
+    x = Input(shape=(n,))
+    model = Model(x, layers.Dropout(rate)(layers.Dense(d, use_bias=False,
+                                                       kernel_initializer="ones")(x)))
+    model.compile(optimizers.SGD(learning_rate=1.0), "mse")
+    data, targets = np.eye(n), np.full((n, d), target)
+
+    def masked_step(seed):
+        model.set_weights([np.ones((n, d))])
+        utils.set_random_seed(seed)
+        loss = model.fit(data, targets, batch_size=n, shuffle=False, verbose=0).history["loss"]
+        return 1.0 - model.get_weights()[0], loss[0]
+
+    scale = 1 / (1 - rate)
+    step, loss = masked_step(4)
+    kept = step != 0
+    np.testing.assert_allclose(step[kept], 2 * (scale - target) * scale / (n * d), rtol=1e-12)
+    assert loss == pytest.approx(kept.mean() * (scale - target) ** 2 +
+                                 (1 - kept.mean()) * target ** 2, rel=1e-12)
+    # The dropped fraction is the rate: 2000 draws, within 5 standard deviations.
+    assert abs((1 - kept.mean()) - rate) < 5 * np.sqrt(rate * (1 - rate) / (n * d))
+    again, _ = masked_step(4)
+    np.testing.assert_array_equal(again, step)  # a fixed seed fixes the mask
+    assert not np.array_equal(masked_step(5)[0] != 0, kept)
+    model.set_weights([np.ones((n, d))])  # inference: no mask, y = h = 1
+    assert model.test_on_batch(data, targets) == pytest.approx((1 - target) ** 2, rel=1e-12)
+
+
 def test_flatten_channels_first_flattens_in_channels_last_order():
     from fnjit import backend
 

@@ -1,6 +1,8 @@
 """LSTM, GRU, SimpleRNN: forward against numpy recurrences written here, backward against finite
 differences, Keras' parameter counts and configs, variable-length sequences, dropout."""
 
+import itertools
+
 import numpy as np
 import pytest
 from gradcheck import check_gradients, predict64
@@ -23,13 +25,16 @@ def steps(x, backwards):
     return [x[:, t] for t in order]
 
 
-def np_lstm(x, kernel, recurrent, bias, backwards=False, act=np.tanh, ract=sigmoid):
-    """Keras' LSTM (gates i, f, c, o). Returns (sequence in processing order, h, c)."""
+def np_lstm(x, kernel, recurrent, bias, backwards=False, act=np.tanh, ract=sigmoid, h0=None,
+            c0=None, rmask=1):
+    """Keras' LSTM (gates i, f, c, o). Returns (sequence in processing order, h, c). `rmask`:
+    recurrent dropout, multiplying h in the recurrent product."""
     u = recurrent.shape[0]
-    h = c = np.zeros((x.shape[0], u))
+    h = np.zeros((x.shape[0], u)) if h0 is None else h0
+    c = np.zeros((x.shape[0], u)) if c0 is None else c0
     seq = []
     for xt in steps(x, backwards):
-        z = xt @ kernel + h @ recurrent + bias
+        z = xt @ kernel + (h * rmask) @ recurrent + bias
         i, f, g, o = ract(z[:, :u]), ract(z[:, u:2 * u]), act(z[:, 2 * u:3 * u]), \
             ract(z[:, 3 * u:])
         c = f * c + i * g
@@ -38,14 +43,15 @@ def np_lstm(x, kernel, recurrent, bias, backwards=False, act=np.tanh, ract=sigmo
     return np.stack(seq, axis=1), h, c
 
 
-def np_gru(x, kernel, recurrent, bias, backwards=False):
-    """Keras 3's GRU with reset_after=True (gates z, r, h; bias rows: input, recurrent)."""
+def np_gru(x, kernel, recurrent, bias, backwards=False, h0=None, rmask=1):
+    """Keras 3's GRU with reset_after=True (gates z, r, h; bias rows: input, recurrent).
+    `rmask`: recurrent dropout, multiplying h in the recurrent product (not in the update)."""
     u = recurrent.shape[0]
-    h = np.zeros((x.shape[0], u))
+    h = np.zeros((x.shape[0], u)) if h0 is None else h0
     seq = []
     for xt in steps(x, backwards):
         xz = xt @ kernel + bias[0]
-        hz = h @ recurrent + bias[1]
+        hz = (h * rmask) @ recurrent + bias[1]
         z = sigmoid(xz[:, :u] + hz[:, :u])
         r = sigmoid(xz[:, u:2 * u] + hz[:, u:2 * u])
         hh = np.tanh(xz[:, 2 * u:] + r * hz[:, 2 * u:])
@@ -54,8 +60,8 @@ def np_gru(x, kernel, recurrent, bias, backwards=False):
     return np.stack(seq, axis=1), h
 
 
-def np_simple_rnn(x, kernel, recurrent, bias, backwards=False):
-    h = np.zeros((x.shape[0], recurrent.shape[0]))
+def np_simple_rnn(x, kernel, recurrent, bias, backwards=False, h0=None):
+    h = np.zeros((x.shape[0], recurrent.shape[0])) if h0 is None else h0
     seq = []
     for xt in steps(x, backwards):
         h = np.tanh(xt @ kernel + h @ recurrent + bias)
@@ -110,6 +116,49 @@ def test_lstm_gru_simple_rnn_variants_forward_and_gradients():
     for g, w in zip(got, wants, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-9)
     check_gradients(model, [data], max_checks=150)
+
+
+def test_initial_state_forward_and_gradients_into_the_states():
+    """initial_state= (and Keras 2's list form) against the numpy recurrences started from the
+    given states; finite differences check the gradients of the weights and of the states."""
+    x, h0, c0 = Input(shape=(4, 3)), Input(shape=(2,)), Input(shape=(2,))
+    lstm = layers.LSTM(2, return_sequences=True)
+    lstm_list = layers.LSTM(2, go_backwards=True)
+    gru = layers.GRU(2, return_state=True)
+    rnn = layers.SimpleRNN(2, go_backwards=True)
+    outputs = [lstm(x, initial_state=[h0, c0]), lstm_list([x, h0, c0]),
+               *gru(x, initial_state=h0), rnn(x, initial_state=[c0])]
+    model = Model([x, h0, c0], outputs)
+    data = [rng.normal(size=(3, 4, 3)), rng.normal(size=(3, 2)), rng.normal(size=(3, 2))]
+    w_l, w_ll, w_g, w_r = [weights(lyr) for lyr in (lstm, lstm_list, gru, rnn)]
+    got = predict64(model, data)
+    xs, hs, cs = data
+    gru_want = np_gru(xs, *w_g, h0=hs)
+    wants = [np_lstm(xs, *w_l, h0=hs, c0=cs)[0], np_lstm(xs, *w_ll, backwards=True, h0=hs,
+                                                           c0=cs)[1],
+             gru_want[1], gru_want[1], np_simple_rnn(xs, *w_r, backwards=True, h0=cs)[1]]
+    for g, w in zip(got, wants, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-9)
+    assert not np.allclose(got[1], np_lstm(xs, *w_ll, backwards=True)[1])  # the states count
+    check_gradients(model, data, max_checks=100)
+
+
+def test_initial_state_with_recurrent_dropout_trains_and_bad_states_are_refused():
+    x, h0 = Input(shape=(5, 3)), Input(shape=(4,))
+    for layer in (layers.LSTM(4, recurrent_dropout=0.3), layers.GRU(4, recurrent_dropout=0.3),
+                  layers.SimpleRNN(4, recurrent_dropout=0.3)):
+        states = [h0, h0] if isinstance(layer, layers.LSTM) else [h0]
+        model = Model([x, h0], layer(x, initial_state=states))
+        model.compile("sgd", "mse")
+        before = model.get_weights()
+        loss = model.train_on_batch([rng.normal(size=(2, 5, 3)), rng.normal(size=(2, 4))],
+                                    np.zeros((2, 4)))
+        assert np.isfinite(loss)
+        assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    with pytest.raises(ValueError, match=r"initial state must have shape \(batch, 3\)"):
+        layers.GRU(3)(x, initial_state=h0)
+    with pytest.raises(ValueError, match="takes a sequence and 2 initial state"):
+        layers.LSTM(4)(x, initial_state=[h0])
 
 
 def test_parameter_counts_weight_shapes_and_configs():
@@ -186,3 +235,60 @@ def test_dropout_is_inactive_in_inference_and_active_in_training():
     assert model.test_on_batch(data, targets, return_dict=True)["loss"] == \
         pytest.approx(0, abs=1e-9)
     assert model.train_on_batch(data, targets, return_dict=True)["loss"] > 1e-4
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_dropout_and_recurrent_dropout_masks_exactly(float64, kind):
+    """Each training step draws, per sequence, an input mask (kept with probability 1 - dropout,
+    scaled by 1 / (1 - dropout), the same at every step) and a recurrent one multiplying h in
+    the recurrent product. The masks of a step are recovered from its loss (the one candidate
+    pair among all 2^10 whose numpy loss matches), then the step's gradient must be that of the
+    numpy recurrence with those masks (finite differences)."""
+    from fnjit import optimizers, utils
+
+    n, t, d, u, rate, rrate, lr = 2, 3, 3, 2, 0.3, 0.2, 0.1
+    layer = (layers.LSTM if kind == "lstm" else layers.GRU)(u, dropout=rate,
+                                                           recurrent_dropout=rrate)
+    x = Input(shape=(t, d))
+    model = Model(x, layer(x))
+    model.compile(optimizers.SGD(learning_rate=lr), "mse")
+    data_rng = np.random.default_rng(5)
+    data, target = data_rng.normal(size=(n, t, d)), data_rng.normal(size=(n, u))
+    w0 = weights(layer)
+    reference = np_lstm if kind == "lstm" else np_gru
+
+    def loss_of(ws, mask, rmask):
+        h = reference(data * mask[:, None, :], *ws, rmask=rmask)[1]
+        return np.mean((h - target) ** 2)
+
+    scale, rscale = 1 / (1 - rate), 1 / (1 - rrate)
+    candidates = [(np.array(bits[:n * d]).reshape(n, d) * scale,
+                   np.array(bits[n * d:]).reshape(n, u) * rscale)
+                  for bits in itertools.product([0.0, 1.0], repeat=n * (d + u))]
+    kept, rkept = [], []
+    for seed in range(10):
+        layer.set_weights(w0)
+        utils.set_random_seed(seed)
+        loss = model.fit(data, target, batch_size=n, shuffle=False, verbose=0).history["loss"][0]
+        matches = [c for c in candidates if abs(loss_of(w0, *c) - loss) <= 1e-10 * loss]
+        assert len(matches) == 1, (seed, loss, len(matches))
+        mask, rmask = matches[0]
+        kept.append(mask != 0)
+        rkept.append(rmask != 0)
+        if seed:
+            continue
+        eps = 1e-6
+        for i, (w, after) in enumerate(zip(w0, layer.get_weights())):
+            num = np.zeros_like(w)
+            for j in range(w.size):
+                for sign in (1, -1):
+                    ws = [a.copy() for a in w0]
+                    ws[i].flat[j] += sign * eps
+                    num.flat[j] += sign * loss_of(ws, mask, rmask) / (2 * eps)
+            np.testing.assert_allclose((w - after) / lr, num, rtol=1e-6, atol=1e-9)
+    # 60 input and 40 recurrent draws: kept about 1 - rate of the time (not rate).
+    assert abs(np.mean(kept) - (1 - rate)) < 0.25
+    assert abs(np.mean(rkept) - (1 - rrate)) < 0.25
+    layer.set_weights(w0)  # and inference draws no mask
+    assert model.test_on_batch(data, target) == pytest.approx(
+        loss_of(w0, np.ones((n, d)), 1.0), rel=1e-12)

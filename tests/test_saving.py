@@ -33,9 +33,10 @@ def two_io_model():
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """One compiled, trained two-input two-output model (one compile for the module)."""
-    fnjit.backend.clear_session()
+def trained(fresh_globals):
+    """One compiled, trained two-input two-output model (one compile for the module), built from
+    fnjit's defaults whatever ran before (module fixtures come before conftest's per-test reset)."""
+    fresh_globals()
     fnjit.utils.set_random_seed(0)
     model = two_io_model()
     model.compile("adam", loss=["categorical_crossentropy", "mse"],
@@ -83,6 +84,26 @@ def test_keras_file_layout_and_round_trip(trained, tmp_path):
         model.fit([XA, XB], [YA, YB], batch_size=6, shuffle=False, verbose=0)
     for want, got in zip(trained.get_weights(), loaded.get_weights()):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("make,count", [
+    (lambda: fnjit.optimizers.SGD(), 2), (lambda: fnjit.optimizers.SGD(momentum=0.5), 4),
+    (lambda: fnjit.optimizers.SGD(nesterov=True), 2),
+    (lambda: fnjit.optimizers.SGD(momentum=0.5, nesterov=True), 4),
+    (lambda: fnjit.optimizers.RMSprop(), 4), (lambda: fnjit.optimizers.RMSprop(momentum=0.5), 6),
+    (lambda: fnjit.optimizers.Adagrad(), 4), (lambda: fnjit.optimizers.Adam(), 6)])
+def test_optimizer_variables_are_keras_3s(make, count, tmp_path):
+    """As many optimizer variables as Keras 3 saves for a Dense layer (len(optimizer.variables)
+    there): step and learning rate, then one per slot and weight (momentum only when nonzero)."""
+    x = Input((3,))
+    model = Model(x, layers.Dense(2)(x))
+    model.compile(make(), "mse")
+    model.train_on_batch(np.ones((2, 3)), np.ones((2, 2)))
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as zf:
+        zf.extract("model.weights.h5", tmp_path)
+    with h5py.File(tmp_path / "model.weights.h5") as f:
+        assert len(f["optimizer/vars"]) == count
 
 
 def test_file_written_by_keras3_loads_with_same_predictions():

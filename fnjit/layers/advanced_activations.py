@@ -106,11 +106,19 @@ class PReLU(Layer):
                  shared_axes=None, **kwargs):
         super().__init__(**kwargs)
         self.alpha_initializer = initializers.get(alpha_initializer)
+        self._weight_options(alpha_regularizer=alpha_regularizer,
+                             alpha_constraint=alpha_constraint)
         if shared_axes is None:
             self.shared_axes = None
         else:
             self.shared_axes = list(shared_axes) if isinstance(shared_axes, (list, tuple)) \
                 else [shared_axes]
+
+    input_rank_fixed = True
+
+    def input_axes(self, input_shape):
+        # alpha has the shape of a sample, 1 along the shared axes
+        return tuple(a for a in range(1, len(input_shape)) if a not in (self.shared_axes or []))
 
     def build(self, input_shape):
         shape = list(input_shape[1:])
@@ -122,7 +130,9 @@ class PReLU(Layer):
         if any(d is None for d in shape):
             raise ValueError(f"PReLU {self.name!r}: the axes of the input shape "
                              f"{tuple(input_shape)} that are not shared must be known")
-        self.alpha = self.add_weight("alpha", tuple(shape), self.alpha_initializer)
+        self.alpha = self.add_weight("alpha", tuple(shape), self.alpha_initializer,
+                                     regularizer=self.alpha_regularizer,
+                                     constraint=self.alpha_constraint)
 
     def lower(self, ctx, inputs):
         (x,) = inputs
@@ -134,5 +144,5 @@ class PReLU(Layer):
     def get_config(self):
         return {**super().get_config(),
                 "alpha_initializer": initializers.serialize(self.alpha_initializer),
-                "alpha_regularizer": None, "alpha_constraint": None,
+                **self._weight_options_config("alpha_regularizer", "alpha_constraint"),
                 "shared_axes": self.shared_axes}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend, initializers
+from .. import backend, constraints, initializers, regularizers
 
 
 class KerasTensor:
@@ -33,11 +33,14 @@ class KerasTensor:
 class Node:
     """One call of a layer."""
 
-    def __init__(self, layer, inputs, outputs, single_input):
+    def __init__(self, layer, inputs, outputs, single_input, call_args=None):
         self.layer = layer
         self.input_tensors = list(inputs)
         self.output_tensors = list(outputs)
         self.single_input = single_input
+        # Arguments given with the call that change what it computes: {"training": True}
+        # (honoured by the compiled code, fnjit/lowering.py).
+        self.call_args = dict(call_args or {})
         self.index = len(layer._inbound_nodes)
         layer._inbound_nodes.append(self)
         for i, t in enumerate(self.output_tensors):
@@ -60,11 +63,13 @@ class Variable:
     """A weight: a numpy array in Keras' shape. Its buffer may be a view into a compiled
     model's flat parameter buffer; `assign` writes in place so that the view stays valid."""
 
-    def __init__(self, value, name, path, trainable=True):
+    def __init__(self, value, name, path, trainable=True, regularizer=None, constraint=None):
         self.value = value
         self.name = name
         self.path = path
         self.trainable = trainable
+        self.regularizer = regularizer  # its penalty joins the loss (fnjit/training.py)
+        self.constraint = constraint  # applied after every optimizer update
 
     @property
     def shape(self):
@@ -77,8 +82,14 @@ class Variable:
     def numpy(self):
         return np.array(self.value, copy=True)
 
+    def assign_add(self, delta):
+        self.assign(self.value + _eager_value(delta, self))
+
+    def assign_sub(self, delta):
+        self.assign(self.value - _eager_value(delta, self))
+
     def assign(self, value):
-        value = np.asarray(value)
+        value = _eager_value(value, self)
         if value.shape != self.value.shape:
             raise ValueError(f"weight {self.path!r} has shape {self.value.shape}; "
                              f"cannot assign a value of shape {value.shape}")
@@ -86,6 +97,39 @@ class Variable:
 
     def __repr__(self):
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
+
+    # In a traced `call` a Variable is an IR param (fnjit/ops.py turns it into a symbolic
+    # tensor); outside, its numpy value. Either way the ops functions do the arithmetic.
+    __array_priority__ = 1000
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.value, dtype=dtype)
+
+    @property
+    def ndim(self):
+        return self.value.ndim
+
+
+def _variable_operators():
+    from .. import ops
+
+    binary = {"add": ops.add, "sub": ops.subtract, "mul": ops.multiply,
+              "truediv": ops.divide, "pow": ops.pow, "matmul": ops.matmul}
+    for name, fn in binary.items():
+        setattr(Variable, f"__{name}__", lambda self, other, fn=fn: fn(self, other))
+        setattr(Variable, f"__r{name}__", lambda self, other, fn=fn: fn(other, self))
+    Variable.__neg__ = lambda self: ops.negative(self)
+    Variable.__getitem__ = lambda self, key: ops.getitem(self, key)
+
+
+def _eager_value(value, var):
+    from ..tracing import SymbolicTensor, UnsupportedOperation
+
+    if isinstance(value, SymbolicTensor):
+        raise UnsupportedOperation(f"{value._ctx.origin}: weight {var.path!r} is updated inside "
+                                   "call (assign/assign_add): compiled calls cannot change state "
+                                   "yet; compute the value as an output instead")
+    return np.asarray(value)
 
 
 def _flatten(x):
@@ -95,13 +139,41 @@ def _flatten(x):
 class Layer:
     """Base class of every layer (and of Model)."""
 
+    def __setattr__(self, name, value):
+        # Layers assigned to attributes (or lists of them) are sublayers, as in Keras: their
+        # weights are this layer's too.
+        if not name.startswith("_"):
+            tracked = self.__dict__.setdefault("_sublayers", {})
+            items = value if isinstance(value, (list, tuple)) else [value]
+            if items and all(isinstance(v, Layer) for v in items):
+                tracked[name] = value if isinstance(value, Layer) else list(items)
+            else:
+                tracked.pop(name, None)
+        object.__setattr__(self, name, value)
+
+    def _tracked_layers(self):
+        seen, out = set(), []
+        for group in self.__dict__.get("_sublayers", {}).values():
+            for layer in group if isinstance(group, list) else [group]:
+                if id(layer) not in seen and layer is not self:
+                    seen.add(id(layer))
+                    out.append(layer)
+        return out
+
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
-                 batch_size=None, batch_input_shape=None, **kwargs):
-        for legacy in ("weights", "activity_regularizer", "input_length"):
+                 batch_size=None, batch_input_shape=None, activity_regularizer=None, **kwargs):
+        for legacy in ("weights", "input_length"):
             kwargs.pop(legacy, None)
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword arguments "
                             f"{sorted(kwargs)}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"{type(self).__name__}: name must be a string, got {name!r}")
+        if name and "\x00" in name:
+            # Any other text works as a name (it never reaches generated code), but HDF5, which
+            # .keras and .h5 files use, cannot store a NUL character.
+            raise ValueError(f"{type(self).__name__}: name {name!r} contains a NUL character "
+                             "(\\x00), which model files cannot store")
         self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
         self._trainable = trainable
         self.dtype = dtype or backend.floatx()
@@ -115,24 +187,61 @@ class Layer:
             batch_size, input_shape = batch_input_shape[0], batch_input_shape[1:]
         self._input_shape_arg = tuple(input_shape) if input_shape is not None else None
         self._batch_size_arg = batch_size
+        # Its penalty on each output, divided by the batch size, joins the loss (lowering.py).
+        self.activity_regularizer = regularizers.get(activity_regularizer)
 
     # ---- to override -------------------------------------------------------------------
     def build(self, input_shape):
         """Create the weights, given the input shape(s) (batch dimension None)."""
 
     def compute_output_shape(self, input_shape):
+        if _has_call(self):  # a custom layer: its `call` traced on symbolic inputs
+            from . import custom
+
+            return custom.traced_output_shape(self, input_shape)
         return input_shape
 
     def output_dtype(self, input_dtypes):
         return self.dtype
 
+    # Keras' InputSpec, reduced to what fnjit needs: once built, a layer refuses inputs that
+    # differ from its build shapes on these axes (those its weights are sized by) or, with
+    # `input_rank_fixed`, in rank. Default: the last axis of a layer with weights (Dense, the
+    # RNNs); convolutions, BatchNormalization, PReLU, Embedding say otherwise.
+    input_rank_fixed = False
+
+    def input_axes(self, input_shape):
+        return (-1,) if self.weights else ()
+
     def lower(self, ctx, inputs):
         """Emit IR ops computing this layer's outputs from IR values `inputs` (a list);
         return the list of output values."""
+        if _has_call(self):
+            from . import custom
+
+            return custom.lower_call(self, ctx, inputs)
         raise NotImplementedError(f"{type(self).__name__} cannot be compiled")
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self.activity_regularizer is not None:  # Keras writes it only when set
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
+
+    def _weight_options(self, **options):
+        """Resolve and keep `<role>_regularizer` / `<role>_constraint` constructor arguments
+        (names, configs, instances, callables) as attributes of the same names."""
+        for key, value in options.items():
+            module = regularizers if key.endswith("_regularizer") else constraints
+            try:
+                setattr(self, key, module.get(value))
+            except ValueError as e:
+                raise ValueError(f"{type(self).__name__}: {key}: {e}") from None
+
+    def _weight_options_config(self, *keys):
+        """The config entries of `_weight_options` attributes, Keras 3's serialised form."""
+        return {k: (regularizers if k.endswith("_regularizer") else constraints)
+                .serialize(getattr(self, k)) for k in keys}
 
     @classmethod
     def from_config(cls, config):
@@ -144,11 +253,51 @@ class Layer:
         return f"{type(self).__name__} {self.name!r}"
 
     # ---- weights -----------------------------------------------------------------------
-    def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True, dtype=None):
-        init = initializers.get(initializer)
-        dtype = dtype or backend.floatx()
+    def add_weight(self, *args, shape=None, initializer=None, dtype=None, trainable=True,
+                   autocast=True, regularizer=None, constraint=None, aggregation="none",
+                   overwrite_with_gradient=False, name=None):
+        """Keras 3's signature (shape first); positional arguments starting with a name are
+        Keras 2's and fnjit's layers' order (name, shape, initializer, trainable, dtype).
+        `autocast` and `aggregation` change nothing with one float type on one device."""
+        if args and isinstance(args[0], str):
+            order = ("name", "shape", "initializer", "trainable", "dtype")
+        else:
+            order = ("shape", "initializer", "dtype", "trainable", "autocast", "regularizer",
+                     "constraint", "aggregation", "overwrite_with_gradient", "name")
+        if len(args) > len(order):
+            raise TypeError(f"{self._what}: add_weight takes at most {len(order)} positional "
+                            f"arguments, got {len(args)}")
+        given = dict(zip(order, args))
+        name = given.get("name", name)
+        shape = given.get("shape", shape)
+        initializer = given.get("initializer", initializer)
+        dtype = given.get("dtype", dtype)
+        trainable = given.get("trainable", trainable)
+        regularizer = given.get("regularizer", regularizer)
+        constraint = given.get("constraint", constraint)
+        overwrite = given.get("overwrite_with_gradient", overwrite_with_gradient)
+        if overwrite:
+            raise ValueError(f"{self._what}: add_weight(overwrite_with_gradient={overwrite!r}) "
+                             "is not supported; leave it False")
+        if given.get("aggregation", aggregation) not in (
+                "none", "mean", "sum", "only_first_replica", None):
+            raise ValueError(f"{self._what}: add_weight: unknown aggregation "
+                             f"{given.get('aggregation', aggregation)!r}")
+        if shape is None:
+            shape = ()
+        shape = (int(shape),) if isinstance(shape, (int, np.integer)) else \
+            tuple(int(d) for d in shape)
+        dtype = str(np.dtype(dtype)) if dtype is not None else backend.floatx()
+        if not dtype.startswith("float"):
+            raise ValueError(f"{self._what}: add_weight(dtype={dtype!r}): compiled weights are "
+                             "floats")
+        if name is None:
+            name = "variable" if not self._weights else f"variable_{len(self._weights)}"
+        init = initializers.get("glorot_uniform" if initializer is None else initializer)
+        trainable = bool(trainable)
         value = np.ascontiguousarray(np.asarray(init(tuple(shape), dtype), dtype=dtype))
-        var = Variable(value, name, f"{self.name}/{name}", trainable)
+        var = Variable(value, name, f"{self.name}/{name}", trainable,
+                       regularizers.get(regularizer), constraints.get(constraint))
         self._weights.append(var)
         return var
 
@@ -162,17 +311,41 @@ class Layer:
 
     @property
     def weights(self):
-        return self.trainable_weights + self.non_trainable_weights
+        # Keras' order: own trainable, own non-trainable, then each sublayer's weights.
+        return _unique(self.trainable_weights + self.non_trainable_weights) if not \
+            self._tracked_layers() else _unique(
+                [w for w in self._weights if w.trainable] +
+                [w for w in self._weights if not w.trainable] +
+                [w for layer in self._tracked_layers() for w in layer.weights])
 
     @property
     def trainable_weights(self):
-        return [w for w in self._weights if w.trainable] if self.trainable else []
+        if not self.trainable:
+            return []
+        return _unique([w for w in self._weights if w.trainable] +
+                       [w for layer in self._tracked_layers() for w in layer.trainable_weights])
 
     @property
     def non_trainable_weights(self):
         if not self.trainable:
-            return list(self._weights)
-        return [w for w in self._weights if not w.trainable]
+            return _unique(list(self._weights) +
+                           [w for layer in self._tracked_layers() for w in layer.weights])
+        return _unique([w for w in self._weights if not w.trainable] +
+                       [w for layer in self._tracked_layers()
+                        for w in layer.non_trainable_weights])
+
+    # ---- losses added in `call` (the VAE pattern) -------------------------------------
+    def add_loss(self, loss):
+        """Inside a traced `call`: `loss` (a tensor) is added to what training minimises,
+        summed over its elements, as Keras 3."""
+        from .. import ops
+
+        ops.add_traced_loss(loss, self._what)
+
+    def add_metric(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"{self._what}: add_metric() was removed in Keras 3; give the metric to "
+            "Model.compile(metrics=[...]) instead")
 
     def get_weights(self):
         return [w.numpy() for w in self.weights]
@@ -189,8 +362,26 @@ class Layer:
         return int(sum(w.value.size for w in self.weights))
 
     # ---- calling -----------------------------------------------------------------------
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, inputs, *args, training=None, mask=None, **kwargs):
+        call_args = self._call_args(args, training, mask, kwargs)
         tensors = _flatten(inputs)
+        from .. import ops
+
+        if any(isinstance(t, ops.SymbolicTensor) for t in tensors):
+            # Called inside another layer's traced `call` (a subclassed model's layers).
+            from . import custom
+
+            return custom.call_inside_trace(self, inputs, args, kwargs)
+        if tensors and all(isinstance(t, (np.ndarray, list, float, int)) for t in tensors) and \
+                not args and not kwargs:
+            from . import custom
+
+            return custom.call_eagerly(self, inputs)
+        if args or any(k not in ("training", "mask") or v is not None
+                       for k, v in kwargs.items()):
+            raise TypeError(f"{self._what} was called with arguments "
+                            f"{sorted(kwargs) or list(args)}: on model-building tensors only "
+                            "the inputs are accepted (training=None, mask=None)")
         for t in tensors:
             if not isinstance(t, KerasTensor):
                 raise TypeError(f"layer {self.name!r} ({type(self).__name__}) was called on "
@@ -198,17 +389,65 @@ class Layer:
                                 "fnjit.Input or by other layers")
         single = not isinstance(inputs, (list, tuple))
         shapes = tensors[0].shape if single else [t.shape for t in tensors]
+        self._call_single = single
         if not self.built:
             self.build(shapes)
             self.built = True
+            self._built_input_shapes = [t.shape for t in tensors]
+        elif getattr(self, "_built_input_shapes", None) is None:  # built by a direct build()
+            self._built_input_shapes = [t.shape for t in tensors]
+        else:
+            self._check_input_shapes([t.shape for t in tensors])
         out_shapes = self.compute_output_shape(shapes)
         multi = isinstance(out_shapes, list)
         out_shapes = out_shapes if multi else [out_shapes]
         dtype = self.output_dtype([t.dtype for t in tensors])
         outputs = [KerasTensor(s, dtype, name=f"{self.name}/out{i}")
                    for i, s in enumerate(out_shapes)]
-        Node(self, tensors, outputs, single)
+        Node(self, tensors, outputs, single, call_args)
         return outputs if multi else outputs[0]
+
+    def _check_input_shapes(self, shapes):
+        """Refuse, at the call, an input this built layer's weights do not fit (compiled code
+        would fail later with an error about array sizes)."""
+        built = self._built_input_shapes
+        if len(built) != len(shapes):
+            return
+        for i, (was, now) in enumerate(zip(built, shapes)):
+            why = None
+            if self.input_rank_fixed and len(was) != len(now):
+                why = f"expected an input of rank {len(was)}"
+            else:
+                for a in self.input_axes(was):
+                    if not -len(now) <= a < len(now):
+                        why = f"expected an input with axis {a}"
+                    elif None not in (was[a], now[a]) and was[a] != now[a]:
+                        why = f"expected axis {a} of the input shape to have value {was[a]}"
+                    if why:
+                        break
+            if why:
+                raise ValueError(f"Input {i} of layer {self.name!r} ({type(self).__name__}) is "
+                                 f"incompatible with the layer: {why}, but received an input "
+                                 f"of shape {tuple(now)} (the layer was built for inputs of "
+                                 f"shape {tuple(was)})")
+
+    def _call_args(self, args, training, mask, kwargs):
+        """Check the arguments of a call besides its inputs; returns those a node records."""
+        if args:
+            raise TypeError(f"{self._what} was called with {len(args)} extra positional "
+                            "argument(s); pass its inputs as one tensor or a list, and "
+                            "training= by keyword")
+        if mask is not None:
+            raise ValueError(f"{self._what}: mask= is not supported: fnjit has no masking")
+        if kwargs:
+            raise TypeError(f"{self._what}: unexpected call argument(s) {sorted(kwargs)}; a "
+                            "layer call takes its inputs and training=")
+        if training is None:
+            return {}
+        if not isinstance(training, (bool, np.bool_)):
+            raise TypeError(f"{self._what}: training= must be True, False or None, got "
+                            f"{training!r}")
+        return {"training": bool(training)}
 
     # ---- node semantics ----------------------------------------------------------------
     def _node(self, index, what):
@@ -229,8 +468,9 @@ class Layer:
         if len(nodes) == 1 or (what.endswith("shape") and all(v == values[0] for v in values)):
             return values[0]
         at = "get_" + what.replace(" ", "_") + "_at(node_index)"
-        raise AttributeError(f"layer {self.name!r} has {len(nodes)} inbound nodes, hence the "
-                             f"notion of \"layer {what}\" is ill-defined; use {at} instead")
+        # Keras 2's words, as the guides quote them.
+        raise AttributeError(f"Layer {self.name} has multiple inbound nodes, hence the notion "
+                             f"of \"layer {what}\" is ill-defined. Use `{at}` instead.")
 
     def get_input_at(self, node_index):
         n = self._node(node_index, "input")
@@ -280,6 +520,8 @@ class InputLayer(Layer):
                 batch_size = batch_input_shape[0]
         if shape is None:
             raise ValueError("Input needs a shape, e.g. Input(shape=(784,))")
+        if sparse:
+            raise ValueError("Input: sparse=True is not supported: inputs are dense arrays")
         if isinstance(shape, int):
             shape = (shape,)
         for d in shape:
@@ -312,5 +554,26 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, sparse=None, batch
     """A symbolic input tensor: `Input(shape=(784,))`."""
     if batch_shape is not None:
         shape, batch_size = tuple(batch_shape[1:]), batch_shape[0]
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
+    if tensor is not None:
+        raise ValueError("Input: tensor= (wrapping an existing tensor) is not supported; "
+                         "give shape= and feed the data to fit/predict")
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, sparse=sparse,
                       **kwargs)._tensor
+
+
+def _unique(variables):
+    seen, out = set(), []
+    for v in variables:
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    return out
+
+
+def _has_call(layer):
+    """Whether `layer` is a custom layer whose maths is its `call` method (built-in layers
+    lower themselves and define no `call`)."""
+    return callable(getattr(type(layer), "call", None))
+
+
+_variable_operators()

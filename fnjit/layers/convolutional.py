@@ -12,10 +12,6 @@ from .. import activations, initializers, ops
 from . import conv_utils as cu
 from .base import Layer
 
-_UNSUPPORTED = ("kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint",
-                "depthwise_regularizer", "pointwise_regularizer", "depthwise_constraint",
-                "pointwise_constraint", "lora_rank")
-
 
 def to_channels_last(ctx, x):
     """(n, C, *S) -> (n, *S, C)."""
@@ -36,10 +32,9 @@ class _BaseConv(Layer):
 
     def __init__(self, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, activation=None, use_bias=True, bias_initializer="zeros",
-                 **kwargs):
-        for key in _UNSUPPORTED:
-            if kwargs.pop(key, None) is not None:
-                raise ValueError(f"{type(self).__name__}: {key} is not supported yet")
+                 lora_rank=None, **kwargs):
+        if lora_rank is not None:
+            raise ValueError(f"{type(self).__name__}: lora_rank is not supported")
         super().__init__(**kwargs)
         what = f"{type(self).__name__} {self.name!r}"
         self.kernel_size = cu.normalize_tuple(kernel_size, self.rank, "kernel_size", what)
@@ -57,6 +52,20 @@ class _BaseConv(Layer):
 
     def _out_channels(self, in_channels):
         raise NotImplementedError
+
+    input_rank_fixed = True
+
+    def input_axes(self, input_shape):
+        return (1,) if self.data_format == "channels_first" else (-1,)
+
+    def _set_options(self, options):
+        """The `<role>_regularizer` / `<role>_constraint` arguments of the subclass's weights."""
+        self._option_keys = tuple(options)
+        self._weight_options(**options)
+
+    def _options(self, role):
+        return {"regularizer": getattr(self, f"{role}_regularizer"),
+                "constraint": getattr(self, f"{role}_constraint")}
 
     def _check_input(self, input_shape):
         cu.check_rank(self._what, input_shape, self.rank)
@@ -106,10 +115,7 @@ class _BaseConv(Layer):
                 "data_format": self.data_format, "dilation_rate": self.dilation_rate,
                 "activation": self.activation, "use_bias": self.use_bias,
                 "bias_initializer": initializers.serialize(self.bias_initializer),
-                **{key: None for key in self._config_nones}}
-
-    _config_nones = ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
-                     "kernel_constraint", "bias_constraint")
+                **self._weight_options_config(*self._option_keys)}
 
     @classmethod
     def from_config(cls, config):
@@ -120,7 +126,6 @@ class _BaseConv(Layer):
                 for attr, v in value.get("config", {}).items():
                     setattr(init, attr, v)
                 config[key] = init
-        config.pop("activity_regularizer", None)
         return cls(**config)
 
 
@@ -129,9 +134,14 @@ class _Conv(_BaseConv):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
+        options = dict(kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                       kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
                          use_bias, bias_initializer, **kwargs)
+        self._set_options(options)
         if filters is None or int(filters) != filters or filters <= 0:
             raise ValueError(f"{self._what}: filters must be a positive int, got {filters!r}")
         if groups != 1:
@@ -147,9 +157,9 @@ class _Conv(_BaseConv):
         _, channels = self._check_input(input_shape)
         self.compute_output_shape(input_shape)
         self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.filters),
-                                      self.kernel_initializer)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) \
-            if self.use_bias else None
+                                      self.kernel_initializer, **self._options("kernel"))
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                    **self._options("bias")) if self.use_bias else None
 
     def _lower_channels_last(self, ctx, x):
         shape = ctx.shape(x)
@@ -184,17 +194,20 @@ class DepthwiseConv2D(_BaseConv):
 
     def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
                  data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None, depthwise_constraint=None,
+                 bias_constraint=None, **kwargs):
+        options = dict(depthwise_regularizer=depthwise_regularizer,
+                       bias_regularizer=bias_regularizer,
+                       depthwise_constraint=depthwise_constraint, bias_constraint=bias_constraint)
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
                          use_bias, bias_initializer, **kwargs)
+        self._set_options(options)
         if int(depth_multiplier) != depth_multiplier or depth_multiplier <= 0:
             raise ValueError(f"{self._what}: depth_multiplier must be a positive int, got "
                              f"{depth_multiplier!r}")
         self.depth_multiplier = int(depth_multiplier)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
-
-    _config_nones = ("depthwise_regularizer", "bias_regularizer", "activity_regularizer",
-                     "depthwise_constraint", "bias_constraint")
 
     def _out_channels(self, in_channels):
         return in_channels * self.depth_multiplier
@@ -204,9 +217,10 @@ class DepthwiseConv2D(_BaseConv):
         self.compute_output_shape(input_shape)
         self.kernel = self.add_weight("kernel", self.kernel_size +
                                       (channels, self.depth_multiplier),
-                                      self.depthwise_initializer)
+                                      self.depthwise_initializer, **self._options("depthwise"))
         self.bias = self.add_weight("bias", (channels * self.depth_multiplier,),
-                                    self.bias_initializer) if self.use_bias else None
+                                    self.bias_initializer, **self._options("bias")) \
+            if self.use_bias else None
 
     def _lower_channels_last(self, ctx, x):
         shape = ctx.shape(x)
@@ -231,9 +245,17 @@ class SeparableConv2D(_BaseConv):
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
                  depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", depthwise_regularizer=None,
+                 pointwise_regularizer=None, bias_regularizer=None, depthwise_constraint=None,
+                 pointwise_constraint=None, bias_constraint=None, **kwargs):
+        options = dict(depthwise_regularizer=depthwise_regularizer,
+                       pointwise_regularizer=pointwise_regularizer,
+                       bias_regularizer=bias_regularizer,
+                       depthwise_constraint=depthwise_constraint,
+                       pointwise_constraint=pointwise_constraint, bias_constraint=bias_constraint)
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
                          use_bias, bias_initializer, **kwargs)
+        self._set_options(options)
         if filters is None or int(filters) != filters or filters <= 0:
             raise ValueError(f"{self._what}: filters must be a positive int, got {filters!r}")
         if int(depth_multiplier) != depth_multiplier or depth_multiplier <= 0:
@@ -244,10 +266,6 @@ class SeparableConv2D(_BaseConv):
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
 
-    _config_nones = ("depthwise_regularizer", "pointwise_regularizer", "bias_regularizer",
-                     "activity_regularizer", "depthwise_constraint", "pointwise_constraint",
-                     "bias_constraint")
-
     def _out_channels(self, in_channels):
         return self.filters
 
@@ -257,12 +275,12 @@ class SeparableConv2D(_BaseConv):
         mid = channels * self.depth_multiplier
         self.depthwise_kernel = self.add_weight(
             "depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier),
-            self.depthwise_initializer)
+            self.depthwise_initializer, **self._options("depthwise"))
         self.pointwise_kernel = self.add_weight(
             "pointwise_kernel", (1,) * self.rank + (mid, self.filters),
-            self.pointwise_initializer)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) \
-            if self.use_bias else None
+            self.pointwise_initializer, **self._options("pointwise"))
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                    **self._options("bias")) if self.use_bias else None
 
     def _lower_channels_last(self, ctx, x):
         shape = ctx.shape(x)

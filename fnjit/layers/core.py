@@ -30,15 +30,21 @@ class Dense(Layer):
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self._weight_options(kernel_regularizer=kernel_regularizer,
+                             bias_regularizer=bias_regularizer,
+                             kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
 
     def build(self, input_shape):
         if input_shape[-1] is None:
             raise ValueError(f"Dense {self.name!r}: the last axis of its input must be known, "
                              f"got input shape {input_shape}")
         self.kernel = self.add_weight("kernel", (input_shape[-1], self.units),
-                                      self.kernel_initializer)
-        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer) \
-            if self.use_bias else None
+                                      self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
+                                    regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -54,7 +60,9 @@ class Dense(Layer):
         return {**super().get_config(), "units": self.units, "activation": self.activation,
                 "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                **self._weight_options_config("kernel_regularizer", "bias_regularizer",
+                                              "kernel_constraint", "bias_constraint")}
 
     @classmethod
     def from_config(cls, config):
@@ -86,12 +94,16 @@ class Dropout(Layer):
             raise ValueError(f"Dropout {self.name!r}: rate must be in [0, 1), got {rate!r}")
         if noise_shape is not None:
             raise ValueError(f"Dropout {self.name!r}: noise_shape is not supported yet")
+        if seed is not None:
+            raise ValueError(f"Dropout {self.name!r}: seed= is not supported: dropout masks "
+                             "come from one generator per model, seeded by "
+                             "fnjit.utils.set_random_seed")
         self.rate = float(rate)
         self.seed = seed
 
     def lower(self, ctx, inputs):
         (x,) = inputs
-        if self.rate == 0:
+        if self.rate == 0 or ctx.training is False:  # called with training=False: identity
             return [x]
         shape = ctx.shape(x)
         return ctx.op("dropout", [x], [shape], attrs={"rate": self.rate}, saved_shapes=[shape])

@@ -24,11 +24,10 @@ class Embedding(Layer):
             if value is None or int(value) != value or value <= 0:
                 raise ValueError(f"Embedding {self.name!r}: {arg} must be a positive int, "
                                  f"got {value!r}")
-        for arg, value in (("embeddings_regularizer", embeddings_regularizer),
-                           ("embeddings_constraint", embeddings_constraint),
-                           ("lora_rank", lora_rank)):
-            if value is not None:
-                raise ValueError(f"Embedding {self.name!r}: {arg} is not supported yet")
+        if lora_rank is not None:
+            raise ValueError(f"Embedding {self.name!r}: lora_rank is not supported")
+        self._weight_options(embeddings_regularizer=embeddings_regularizer,
+                             embeddings_constraint=embeddings_constraint)
         if mask_zero:
             raise ValueError(f"Embedding {self.name!r}: mask_zero=True is not supported: fnjit "
                              "has no masking, so padded steps would be processed like any "
@@ -39,9 +38,14 @@ class Embedding(Layer):
         self.mask_zero = False
         self._initial_weights = weights
 
+    def input_axes(self, input_shape):
+        return ()  # indices of any shape
+
     def build(self, input_shape):
         self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
-                                          self.embeddings_initializer)
+                                          self.embeddings_initializer,
+                                          regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint)
         if self._initial_weights is not None:
             self.set_weights(list(self._initial_weights))
             self._initial_weights = None
@@ -62,13 +66,13 @@ class Embedding(Layer):
         return {**super().get_config(), "input_dim": self.input_dim,
                 "output_dim": self.output_dim,
                 "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
-                "embeddings_regularizer": None, "activity_regularizer": None,
-                "embeddings_constraint": None, "mask_zero": self.mask_zero}
+                **self._weight_options_config("embeddings_regularizer",
+                                              "embeddings_constraint"),
+                "mask_zero": self.mask_zero}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config.pop("activity_regularizer", None)
         init = config.get("embeddings_initializer")
         if isinstance(init, dict):
             resolved = initializers.get(initializers.snake(init["class_name"]))

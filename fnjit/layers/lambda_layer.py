@@ -20,7 +20,10 @@ class Lambda(Layer):
         self.function = function
         self.arguments = dict(arguments or {})
         self._output_shape = output_shape
-        self.mask = mask
+        if mask is not None:
+            raise ValueError(f"Lambda {self.name!r}: mask= is not supported: fnjit has no "
+                             "masking")
+        self.mask = None
         self._single = True
 
     def _where(self):

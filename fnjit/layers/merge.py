@@ -272,6 +272,11 @@ class Merge(Layer):
                  output_mask=None, arguments=None, node_indices=None, tensor_indices=None,
                  name=None, **kwargs):
         super().__init__(name=name, **kwargs)
+        for arg, value in (("output_mask", output_mask), ("node_indices", node_indices),
+                           ("tensor_indices", tensor_indices)):
+            if value is not None:
+                raise ValueError(f"Merge {self.name!r}: {arg} is not supported; call the "
+                                 "merge layer on the tensors themselves")
         self.mode = mode
         self.inner, spelling = _modern(mode, concat_axis, dot_axes, output_shape, arguments,
                                        None)

@@ -39,11 +39,20 @@ class BatchNormalization(Layer):
                              f"{epsilon}")
         self.center = bool(center)
         self.scale = bool(scale)
-        self.synchronized = synchronized
+        if synchronized:
+            raise ValueError(f"BatchNormalization {self.name!r}: synchronized=True (statistics "
+                             "across devices) is not supported: fnjit trains on one device")
+        self.synchronized = False
+        self._weight_options(beta_regularizer=beta_regularizer,
+                             gamma_regularizer=gamma_regularizer,
+                             beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         for key, value in zip(_INITIALIZERS, (beta_initializer, gamma_initializer,
                                               moving_mean_initializer,
                                               moving_variance_initializer)):
             setattr(self, key, initializers.get(value))
+
+    def input_axes(self, input_shape):
+        return (self._channel_axis(input_shape),)
 
     def _channel_axis(self, input_shape):
         rank = len(input_shape)
@@ -58,10 +67,12 @@ class BatchNormalization(Layer):
             raise ValueError(f"BatchNormalization {self.name!r}: axis {self.axis} of the input "
                              f"shape {tuple(input_shape)} must be known")
         shape = (input_shape[axis],)
-        self.gamma = self.add_weight("gamma", shape, self.gamma_initializer) \
-            if self.scale else None
-        self.beta = self.add_weight("beta", shape, self.beta_initializer) \
-            if self.center else None
+        self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
+                                     regularizer=self.gamma_regularizer,
+                                     constraint=self.gamma_constraint) if self.scale else None
+        self.beta = self.add_weight("beta", shape, self.beta_initializer,
+                                    regularizer=self.beta_regularizer,
+                                    constraint=self.beta_constraint) if self.center else None
         self.moving_mean = self.add_weight("moving_mean", shape, self.moving_mean_initializer,
                                            trainable=False)
         self.moving_variance = self.add_weight("moving_variance", shape,
@@ -76,7 +87,9 @@ class BatchNormalization(Layer):
         channels = shape[axis]
         attrs = {"channels": channels, "inner": math.prod(shape[axis + 1:]),
                  "epsilon": self.epsilon, "momentum": self.momentum, "center": self.center,
-                 "scale": self.scale, "batch_stats": self.trainable}
+                 "scale": self.scale,
+                 # Frozen (trainable=False) or called with training=False: moving statistics.
+                 "batch_stats": self.trainable and ctx.training is not False}
         return ctx.op("batchnorm", [x] + params, [shape], attrs=attrs,
                       saved_shapes=[(channels,), (channels,)])
 
@@ -84,8 +97,9 @@ class BatchNormalization(Layer):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
                 **{k: initializers.serialize(getattr(self, k)) for k in _INITIALIZERS},
-                "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,
-                "gamma_constraint": None, "synchronized": self.synchronized}
+                **self._weight_options_config("beta_regularizer", "gamma_regularizer",
+                                              "beta_constraint", "gamma_constraint"),
+                "synchronized": self.synchronized}
 
     @classmethod
     def from_config(cls, config):

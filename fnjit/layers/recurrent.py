@@ -5,7 +5,9 @@ sequence: the input projection of all time steps is one GEMM, the time loop does
 GEMM per step for the recurrent part, and the backward keeps what it needs as saved values.
 A sequence of unknown length (`Input(shape=(None, 8))`) is compiled for the length of the data.
 
-Not supported: masking, stateful=True, initial_state, regularizers and constraints.
+Not supported: masking, stateful=True. `initial_state=` (or Keras 2's `layer([x, h, c])`)
+gives the starting states as inputs of the op; their gradients are those left in the
+backward loop after its first step.
 Dropout draws one input mask and one recurrent mask per sequence, shared by the time steps
 and, unlike Keras 3 with recurrent_dropout (four masks), by the gates.
 """
@@ -24,6 +26,8 @@ STEP_ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear")
 class _Recurrent(Layer):
     """What LSTM, GRU and SimpleRNN share: sequence handling, dropout, weights, lowering."""
 
+    input_rank_fixed = True  # (batch, timesteps, features); the features checked by Layer
+
     kind = ""  # the op kind (template name)
     gates = 1  # blocks of `units` columns in the kernels
     n_states = 1  # states returned with return_state (LSTM: h and c)
@@ -37,21 +41,22 @@ class _Recurrent(Layer):
                  recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False,
                  use_cudnn="auto", **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         kind = type(self).__name__
         if units is None or int(units) != units or units <= 0:
             raise ValueError(f"{kind} {self.name!r}: units must be a positive int, got {units!r}")
-        for arg, value in (("kernel_regularizer", kernel_regularizer),
-                           ("recurrent_regularizer", recurrent_regularizer),
-                           ("bias_regularizer", bias_regularizer),
-                           ("activity_regularizer", activity_regularizer),
-                           ("kernel_constraint", kernel_constraint),
-                           ("recurrent_constraint", recurrent_constraint),
-                           ("bias_constraint", bias_constraint)):
-            if value is not None:
-                raise ValueError(f"{kind} {self.name!r}: {arg} is not supported yet")
+        self._weight_options(kernel_regularizer=kernel_regularizer,
+                             recurrent_regularizer=recurrent_regularizer,
+                             bias_regularizer=bias_regularizer,
+                             kernel_constraint=kernel_constraint,
+                             recurrent_constraint=recurrent_constraint,
+                             bias_constraint=bias_constraint)
         if stateful:
             raise ValueError(f"{kind} {self.name!r}: stateful=True is not supported")
+        if seed is not None:
+            raise ValueError(f"{kind} {self.name!r}: seed= is not supported: dropout masks "
+                             "come from one generator per model, seeded by "
+                             "fnjit.utils.set_random_seed")
         for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if not 0 <= rate < 1:
                 raise ValueError(f"{kind} {self.name!r}: {arg} must be in [0, 1), got {rate!r}")
@@ -71,6 +76,19 @@ class _Recurrent(Layer):
         self.unroll = bool(unroll)  # a hint for graph backends; the compiled loop is the same
         self.zero_output_for_mask = bool(zero_output_for_mask)
 
+    def __call__(self, inputs, *args, initial_state=None, **kwargs):
+        """`initial_state`: the starting states, a tensor or a list (LSTM: [h, c]) of shape
+        (batch, units); they become inputs of the node after the sequence (as Keras 2's
+        `layer([x, h, c])`, also accepted), and gradients flow into them."""
+        if initial_state is not None:
+            if isinstance(inputs, (list, tuple)):
+                raise ValueError(f"{self._what}: give the initial states either in the input "
+                                 "list or as initial_state=, not both")
+            states = list(initial_state) if isinstance(initial_state, (list, tuple)) \
+                else [initial_state]
+            inputs = [inputs] + states
+        return super().__call__(inputs, *args, **kwargs)
+
     def _step_activation(self, arg, value):
         name = activations.get(value)
         if name not in STEP_ACTIVATIONS:
@@ -80,21 +98,38 @@ class _Recurrent(Layer):
 
     # ---- shapes and weights ---------------------------------------------------------------
     def _check_input(self, input_shape):
-        if isinstance(input_shape, list) or len(input_shape) != 3:
+        """The sequence's shape; with initial states (a list of shapes), theirs are checked."""
+        if isinstance(input_shape, list):
+            if len(input_shape) != 1 + self.n_states:
+                raise ValueError(f"{self._what} takes a sequence and {self.n_states} initial "
+                                 f"state(s), got {len(input_shape)} inputs {input_shape}")
+            for shape in input_shape[1:]:
+                if len(shape) != 2 or shape[-1] != self.units:
+                    raise ValueError(f"{self._what}: each initial state must have shape "
+                                     f"(batch, {self.units}), got {tuple(shape)}")
+            input_shape = input_shape[0]
+        if len(input_shape) != 3:
             raise ValueError(f"{type(self).__name__} {self.name!r} expects one input of shape "
                              f"(batch, timesteps, features), got {input_shape}")
         if input_shape[-1] is None:
             raise ValueError(f"{type(self).__name__} {self.name!r}: the feature axis of its "
                              f"input must be known, got input shape {input_shape}")
+        return input_shape
 
     def build(self, input_shape):
-        self._check_input(input_shape)
+        input_shape = self._check_input(input_shape)
         width = self.gates * self.units
-        self.kernel = self.add_weight("kernel", (input_shape[-1], width), self.kernel_initializer)
+        self.kernel = self.add_weight("kernel", (input_shape[-1], width), self.kernel_initializer,
+                                      **self._options("kernel"))
         self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width),
-                                                self.recurrent_initializer)
-        self.bias = self.add_weight("bias", self._bias_shape(), self._bias_init()) \
-            if self.use_bias else None
+                                                self.recurrent_initializer,
+                                                **self._options("recurrent"))
+        self.bias = self.add_weight("bias", self._bias_shape(), self._bias_init(),
+                                    **self._options("bias")) if self.use_bias else None
+
+    def _options(self, role):
+        return {"regularizer": getattr(self, f"{role}_regularizer"),
+                "constraint": getattr(self, f"{role}_constraint")}
 
     def _bias_shape(self):
         return (self.gates * self.units,)
@@ -103,7 +138,7 @@ class _Recurrent(Layer):
         return self.bias_initializer
 
     def compute_output_shape(self, input_shape):
-        self._check_input(input_shape)
+        input_shape = self._check_input(input_shape)
         batch, steps = input_shape[0], input_shape[1]
         y = (batch, steps, self.units) if self.return_sequences else (batch, self.units)
         if self.return_state:
@@ -118,7 +153,10 @@ class _Recurrent(Layer):
                 "recurrent_dropout": self.recurrent_dropout}
 
     def lower(self, ctx, inputs):
-        (x,) = inputs
+        x, states = inputs[0], list(inputs[1:])
+        # Called with training=False: no dropout in any phase.
+        dropout, recurrent_dropout = (0.0, 0.0) if ctx.training is False else \
+            (self.dropout, self.recurrent_dropout)
         _, steps, features = ctx.shape(x)
         if steps < 1:
             raise ValueError(f"{ctx.origin}: needs at least one time step, got input shape "
@@ -128,17 +166,21 @@ class _Recurrent(Layer):
         roles.update({r: (None, steps, u) for r in self.state_roles})
         if not self.return_sequences:
             roles["seq"] = (None, steps, u)
-        if self.dropout > 0:
+        if dropout > 0:
             roles["mask"] = (None, features)
             roles["xin"] = (None, steps, features)  # the masked input, for d kernel
-        if self.recurrent_dropout > 0:
+        if recurrent_dropout > 0:
             roles["rmask"] = (None, u)
         y = (None, steps, u) if self.return_sequences else (None, u)
         outs = [y] + ([(None, u)] * self.n_states if self.return_state else [])
         params = [ctx.param(self.kernel), ctx.param(self.recurrent_kernel)]
         params += [ctx.param(self.bias)] if self.use_bias else []
-        return ctx.op(self.kind, [x] + params, outs, saved_shapes=list(roles.values()),
-                      attrs={**self._attrs(), "saved": tuple(roles)})
+        return ctx.op(self.kind, [x] + params + states, outs,
+                      saved_shapes=list(roles.values()),
+                      attrs={**self._attrs(), "dropout": dropout,
+                             "recurrent_dropout": recurrent_dropout, "saved": tuple(roles),
+                             # Present only with initial states (inputs after the weights).
+                             **({"initial_state": True} if states else {})})
 
     def keras_weight_groups(self):
         """Keras 3 keeps an RNN's weights in its cell (LSTMCell, ...): saved under `cell/vars`,
@@ -155,10 +197,10 @@ class _Recurrent(Layer):
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": None, "recurrent_regularizer": None,
-                "bias_regularizer": None, "activity_regularizer": None,
-                "kernel_constraint": None, "recurrent_constraint": None,
-                "bias_constraint": None, "dropout": self.dropout,
+                **self._weight_options_config(
+                    "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+                    "kernel_constraint", "recurrent_constraint", "bias_constraint"),
+                "dropout": self.dropout,
                 "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
 
     @classmethod

@@ -25,6 +25,13 @@ class TimeDistributed(Layer):
                              f"(batch, timesteps, ...), got {input_shape}")
         return (input_shape[0],) + tuple(input_shape[2:])
 
+    def input_axes(self, input_shape):
+        """The wrapped layer's, one axis further (the time axis is inserted at 1)."""
+        if isinstance(input_shape, list) or len(input_shape) < 3:
+            return ()
+        return tuple(a + 1 if a > 0 else a
+                     for a in self.layer.input_axes(self._inner_shape(input_shape)))
+
     def build(self, input_shape):
         inner = self._inner_shape(input_shape)
         if not self.layer.built:
@@ -63,19 +70,19 @@ class TimeDistributed(Layer):
         (x,) = inputs
         shape = ctx.shape(x)
         steps, factor = shape[1], ctx.batch_factor(x)
-        origin, hint = ctx.origin, ctx.hint
+        origin, label, position = ctx.origin, ctx.label, ctx.position
         (folded,) = ctx.op("reshape", [x], [(None,) + tuple(shape[2:])],
-                           batch_factors=[factor * steps], hint=f"{self.name}_fold")
+                           batch_factors=[factor * steps])
         if hasattr(self.layer, "_ordered_nodes"):  # a model: inline it on the folded steps
-            outs = lower_functional(ctx, self.layer, [folded])
+            outs = lower_functional(ctx, self.layer, [folded], prefix=position + ".")
         else:
             ctx.origin = f"{origin} > {self.layer.name} ({type(self.layer).__name__})"
+            ctx.label = f"{label} > {type(self.layer).__name__}"
             outs = self.layer.lower(ctx, [folded])
-        ctx.origin, ctx.hint = origin, hint
+        ctx.origin, ctx.label, ctx.position = origin, label, position
         (y,) = outs
         out_shape = (None, steps) + tuple(ctx.shape(y)[1:])
-        return ctx.op("reshape", [y], [out_shape], batch_factors=[factor],
-                      hint=f"{self.name}_unfold")
+        return ctx.op("reshape", [y], [out_shape], batch_factors=[factor])
 
     def get_config(self):
         return {**super().get_config(),

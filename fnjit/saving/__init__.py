@@ -14,8 +14,13 @@ from pathlib import Path
 
 from . import optimizer_state
 from .config import (
+    CustomObjectScope,
+    custom_object_scope,
     deserialize_layer,
     functional_config,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
     layer_registry,
     model_from_config,
     model_from_json,
@@ -28,7 +33,9 @@ from .weights import is_legacy, read_keras3, read_legacy, write_keras3, write_le
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "model_from_json",
            "model_from_config", "functional_config", "register_keras_serializable",
-           "layer_registry", "deserialize_layer", "to_json"]
+           "layer_registry", "deserialize_layer", "to_json", "get_custom_objects",
+           "custom_object_scope", "CustomObjectScope", "get_registered_name",
+           "get_registered_object"]
 
 _CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
 KERAS_FORMAT_VERSION = "3.0.0"  # the Keras release whose file format this writes
@@ -62,7 +69,8 @@ def compile_config(model):
     return {"optimizer": {"module": "keras.optimizers", "class_name": type(opt).__name__,
                           "config": config, "registered_name": None},
             "loss": _name_of(loss), "loss_weights": _name_of(loss_weights),
-            "metrics": _name_of(metrics), "weighted_metrics": None,
+            "metrics": _name_of(metrics),
+            "weighted_metrics": _name_of(getattr(model, "_weighted_metrics", None)),
             "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
 
 
@@ -102,6 +110,7 @@ def restore_compile(model, config, path):
         model.compile(optimizer=_optimizer_from(config.get("optimizer", "rmsprop")),
                       loss=_object_name(config.get("loss")),
                       metrics=_object_name(config.get("metrics")),
+                      weighted_metrics=_object_name(config.get("weighted_metrics")),
                       loss_weights=config.get("loss_weights"))
     except (ValueError, TypeError) as e:
         warnings.warn(f"{path}: the model was saved compiled, but its compile settings cannot "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from .files import FileFormatError
+from .files import TOO_DEEP, FileFormatError
 
 # Keras 3 config keys that fnjit's layers and optimizers do not take; dropped on load when they
 # hold their neutral value, refused (by the class itself) otherwise.
@@ -23,16 +23,58 @@ _ALWAYS_DROPPED = ("ema_momentum", "shared_object_id", "build_config", "compile_
 # Classes whose config carries code: refused unless safe_mode=False.
 UNSAFE_CLASSES = ("Lambda",)
 
-_CUSTOM_OBJECTS: dict = {}
+_CUSTOM_OBJECTS: dict = {}  # registered name ("package>Name") -> class
+_SCOPES: list = []  # custom_object_scope dicts, innermost last
 
 
 def register_keras_serializable(package="Custom", name=None):
     """Decorator registering a class so that files naming it can be loaded (as Keras')."""
     def decorate(cls):
-        _CUSTOM_OBJECTS[name or cls.__name__] = cls
-        _CUSTOM_OBJECTS[f"{package}>{name or cls.__name__}"] = cls
+        key = f"{package}>{name or cls.__name__}"
+        if key in _CUSTOM_OBJECTS and _CUSTOM_OBJECTS[key] is not cls:
+            raise ValueError(f"register_keras_serializable: {key!r} is already registered to "
+                             f"{_CUSTOM_OBJECTS[key]!r}")
+        _CUSTOM_OBJECTS[key] = cls
+        cls._registered_name = key
         return cls
     return decorate
+
+
+def get_custom_objects():
+    """The global registry (registered name -> class), as Keras': adding to it registers."""
+    return _CUSTOM_OBJECTS
+
+
+def get_registered_name(obj):
+    cls = obj if isinstance(obj, type) else type(obj)
+    return cls.__dict__.get("_registered_name", cls.__name__)
+
+
+def get_registered_object(name, custom_objects=None, module_objects=None):
+    for table in [custom_objects or {}] + _SCOPES[::-1] + [_CUSTOM_OBJECTS,
+                                                           module_objects or {}]:
+        if name in table:
+            return table[name]
+    return None
+
+
+class custom_object_scope:  # noqa: N801  (Keras' name)
+    """`with custom_object_scope({"MyLayer": MyLayer}):` loads files naming those classes."""
+
+    def __init__(self, *dicts):
+        self.table = {}
+        for d in dicts:
+            self.table.update(d or {})
+
+    def __enter__(self):
+        _SCOPES.append(self.table)
+        return self
+
+    def __exit__(self, *exc):
+        _SCOPES.remove(self.table)
+
+
+CustomObjectScope = custom_object_scope
 
 
 def layer_registry(custom_objects=None):
@@ -45,7 +87,13 @@ def layer_registry(custom_objects=None):
     table = {name: obj for name, obj in vars(layers).items()
              if isinstance(obj, type) and issubclass(obj, Layer)}
     table.update({"Functional": Model, "Model": Model, "Sequential": Sequential})
-    table.update(_CUSTOM_OBJECTS)
+    # Registered classes by their registered name ("package>Name", which files record) and,
+    # as Keras, by class name; then scopes, then this call's custom_objects.
+    for key, cls in _CUSTOM_OBJECTS.items():
+        table[key] = cls
+        table.setdefault(key.split(">")[-1], cls)
+    for scope in _SCOPES:
+        table.update(scope)
     table.update(custom_objects or {})
     return table
 
@@ -55,7 +103,8 @@ def layer_registry(custom_objects=None):
 def keras_class_name(layer):
     from ..models import Model, Sequential
 
-    if isinstance(layer, Model) and not isinstance(layer, Sequential):
+    if isinstance(layer, Model) and not isinstance(layer, Sequential) and \
+            not _subclassed(layer):
         return "Functional"
     return type(layer).__name__
 
@@ -89,20 +138,39 @@ def serialize_layer(layer):
     """One layer (or nested model) as Keras 3 serialises it."""
     from ..models import Model
 
-    if isinstance(layer, Model):
+    if isinstance(layer, Model) and not _subclassed(layer):
         config = functional_config(layer)
     else:
         config = {k: _keras_value(k, v) for k, v in layer.get_config().items()}
-    out = {"module": _keras_module(layer), "class_name": keras_class_name(layer),
-           "config": config,
-           "registered_name": "Functional" if keras_class_name(layer) == "Functional" else None}
+    custom = not _is_builtin(layer)
+    out = {"module": None if custom else _keras_module(layer),
+           "class_name": keras_class_name(layer), "config": config,
+           "registered_name": get_registered_name(layer) if custom else
+           ("Functional" if keras_class_name(layer) == "Functional" else None)}
     if layer._inbound_nodes and not getattr(layer, "_is_input_layer", False) and \
             type(layer).__name__ != "InputLayer":
         node = layer._inbound_nodes[0]
         if node.input_tensors:
             shapes = [list(t.shape) for t in node.input_tensors]
-            out["build_config"] = {"input_shape": shapes[0] if node.single_input else shapes}
+            # An RNN given initial states is built from its sequence's shape, as in Keras.
+            single = node.single_input or bool(getattr(layer, "n_states", None))
+            out["build_config"] = {"input_shape": shapes[0] if single else shapes}
     return out
+
+
+def _subclassed(layer):
+    from ..models import _subclassed
+
+    return _subclassed(layer)
+
+
+def _is_builtin(layer):
+    from .. import layers
+    from ..models import Model
+
+    cls = type(layer)
+    return cls is Model or getattr(layers, cls.__name__, None) is cls or \
+        cls.__name__ in ("Sequential", "InputLayer")
 
 
 def _keras_module(layer):
@@ -148,8 +216,11 @@ def functional_config(model):
             if id(node) not in own or not node.input_tensors:
                 continue
             tensors = [tensor_config(t) for t in node.input_tensors]
-            entry["inbound_nodes"].append(
-                {"args": [tensors[0] if node.single_input else tensors], "kwargs": {}})
+            # The call's arguments (training=, an RNN's initial_state=) as Keras 3 writes them.
+            args, kwargs = [tensors[0] if node.single_input else tensors], dict(node.call_args)
+            if getattr(layer, "n_states", None) and len(tensors) > 1:
+                args, kwargs["initial_state"] = [tensors[0]], tensors[1:]
+            entry["inbound_nodes"].append({"args": args, "kwargs": kwargs})
         layers.append(entry)
 
     def structure(tensors, keys, single):
@@ -184,8 +255,8 @@ def model_to_dict(model, compile_config=None):
     if getattr(model, "inputs", None):
         shapes = [list(t.shape) for t in model.inputs]
         shape = shapes[0] if len(shapes) == 1 else shapes
-    out["build_config"] = {"input_shape": shape if keras_class_name(model) == "Sequential"
-                           else None}
+    out["build_config"] = {"input_shape": shape if keras_class_name(model) == "Sequential" or
+                           _subclassed(model) else None}
     if compile_config is not None:
         out["compile_config"] = compile_config
     return out
@@ -240,8 +311,22 @@ def deserialize_layer(data, custom_objects=None, safe_mode=True):
                               "you have an implementation")
     from ..models import Model
 
+    if isinstance(cls, type) and issubclass(cls, Model) and _subclassed(cls):
+        # A subclassed model: its class (registered or passed) rebuilds it from its own
+        # config, then it is built for the recorded input shape so the weights exist.
+        config = clean_config(data.get("config", {}))
+        try:
+            model = cls(**config) if cls.from_config.__func__ is Model.from_config.__func__ \
+                else cls.from_config(config)
+        except TypeError as e:
+            raise FileFormatError(f"model {name!r} ({class_name}): its config does not fit "
+                                  f"{class_name}: {e}") from None
+        shape = (data.get("build_config") or {}).get("input_shape")
+        if shape is not None:
+            model.build(shape)
+        return model
     if isinstance(cls, type) and issubclass(cls, Model):
-        return model_from_config(data["config"], custom_objects, safe_mode, class_name)
+        return _model_from_config(data["config"], custom_objects, safe_mode, class_name)
     try:
         return cls.from_config(clean_config(data.get("config", {})))
     except TypeError as e:
@@ -252,6 +337,13 @@ def deserialize_layer(data, custom_objects=None, safe_mode=True):
 def model_from_config(config, custom_objects=None, safe_mode=True, class_name=None):
     """A Model or Sequential from `model.get_config()` output (Keras 3 or Keras 2 form); a
     full serialised dict (with 'class_name' and 'config') is accepted too."""
+    try:
+        return _model_from_config(config, custom_objects, safe_mode, class_name)
+    except RecursionError:
+        raise FileFormatError(f"model_from_config: {TOO_DEEP}") from None
+
+
+def _model_from_config(config, custom_objects, safe_mode, class_name):
     if "class_name" in config and "config" in config:
         return deserialize_layer(config, custom_objects, safe_mode)
     if class_name == "Sequential" or "input_layers" not in config:
@@ -320,11 +412,15 @@ def _functional_from_config(config, custom_objects, safe_mode):
             tensors = [tensor(d[0], d[1], d[2], legacy=True, top=False) for d in node_data]
             return layer(tensors[0] if len(tensors) == 1 else tensors)
         args = revive(node_data.get("args", []))
-        for key, value in (node_data.get("kwargs") or {}).items():
-            if isinstance(revive(value), KerasTensor):
+        kwargs = {key: revive(value) for key, value in (node_data.get("kwargs") or {}).items()}
+        for key, value in kwargs.items():
+            tensors = value if isinstance(value, list) else [value]
+            if key != "initial_state" and any(isinstance(t, KerasTensor) for t in tensors):
                 raise FileFormatError(f"layer {name!r} is called with tensor argument {key!r}, "
                                       "which fnjit does not support")
-        return layer(args[0] if len(args) == 1 else args)
+        if kwargs.get("mask") is None:
+            kwargs.pop("mask", None)  # Keras writes mask=None
+        return layer(args[0] if len(args) == 1 else args, **kwargs)
 
     while any(pending.values()):
         progress = False
@@ -373,9 +469,11 @@ def model_from_json(json_string, custom_objects=None, safe_mode=True):
     or Keras 2's."""
     try:
         data = json.loads(json_string)
+        if not isinstance(data, dict) or "class_name" not in data:
+            raise ValueError("model_from_json: expected a JSON object with 'class_name' and "
+                             "'config' (the output of model.to_json())")
+        return deserialize_layer(data, custom_objects, safe_mode)
     except json.JSONDecodeError as e:
         raise ValueError(f"model_from_json: not valid JSON ({e})") from None
-    if not isinstance(data, dict) or "class_name" not in data:
-        raise ValueError("model_from_json: expected a JSON object with 'class_name' and "
-                         "'config' (the output of model.to_json())")
-    return deserialize_layer(data, custom_objects, safe_mode)
+    except RecursionError:
+        raise FileFormatError(f"model_from_json: {TOO_DEEP}") from None

@@ -23,6 +23,10 @@ class FileFormatError(ValueError):
     """A file that is damaged, foreign, or does not fit the model."""
 
 
+TOO_DEEP = ("its model config is nested too deeply (or refers to itself) to be a model: "
+            "Python's recursion limit was reached while reading it")
+
+
 @contextlib.contextmanager
 def reading(path, what):
     """Turn any failure while reading `path` into a ValueError that names the file."""
@@ -32,6 +36,8 @@ def reading(path, what):
         if str(path) in str(e):
             raise
         raise FileFormatError(f"{what} {str(path)!r}: {e}") from None
+    except RecursionError:
+        raise FileFormatError(f"{what} {str(path)!r}: {TOO_DEEP}") from None
     except (KeyError, IndexError, TypeError, ValueError, OSError, AttributeError) as e:
         if isinstance(e, FileNotFoundError):
             raise

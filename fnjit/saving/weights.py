@@ -33,19 +33,33 @@ def own_variables(layer):
 def layer_groups(layer, prefix=""):
     """{subpath: [Variable]} of one layer (or nested model) in Keras 3's layout, each subpath
     starting with `prefix`."""
-    from ..models import Model
+    from ..models import Model, _subclassed
 
-    if isinstance(layer, Model):
+    if isinstance(layer, Model) and not _subclassed(layer):
         return {path: variables for path, _, variables in keras3_entries(layer, prefix)}
     hook = getattr(layer, "keras_weight_groups", None)
     groups = hook() if hook is not None else {"vars": own_variables(layer)}
+    if hook is None:  # a custom layer's sublayers: under their attribute's name, as Keras 3
+        for attr, sub in layer.__dict__.get("_sublayers", {}).items():
+            if not isinstance(sub, list):
+                groups.update(layer_groups(sub, f"{attr}/"))
+                continue
+            used = {}
+            for item in sub:
+                key = snake_case(keras_class_name(item))
+                used[key] = used.get(key, -1) + 1
+                groups.update(layer_groups(item, f"{attr}/{key}" +
+                                           (f"_{used[key]}/" if used[key] else "/")))
     return {prefix + sub: variables for sub, variables in groups.items()}
 
 
 def keras3_entries(model, prefix="", visited=None):
     """[(group path, layer, [Variable])] for every layer of `model`, in Keras 3's layout."""
-    from ..models import Model
+    from ..models import Model, _subclassed
 
+    if _subclassed(model):  # weights under attribute names, as Keras 3 (see layer_groups)
+        return [(path, model, variables) for path, variables in
+                layer_groups(model, prefix).items() if variables or path != "vars"]
     visited = set() if visited is None else visited
     out = [(f"{prefix}vars".lstrip("/"), model, [])] if prefix else []
     used = {}

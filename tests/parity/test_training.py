@@ -71,3 +71,43 @@ def test_shared_layer_and_nested_model_match_keras():
         return [inner(a), L.TimeDistributed(inner)(L.RepeatVector(2)(b)), L.Add()([a, b])]
 
     compare(Case("shared-nested", build, [(3,), (3,)]))
+
+
+REGULARIZED = [
+    case("Dense", dict(units=3, kernel_regularizer="l2", bias_regularizer="l1",
+                       activity_regularizer="l1", kernel_constraint="unit_norm",
+                       bias_constraint="non_neg"), (3,), id="dense-regularized"),
+    case("Dense", dict(units=4, kernel_regularizer="orthogonal_regularizer",
+                       kernel_constraint="max_norm"), (3,), id="dense-orthogonal"),
+    case("Conv1D", dict(filters=2, kernel_size=2, kernel_regularizer="l1",
+                        kernel_constraint="min_max_norm"), (4, 2), id="conv1d-regularized"),
+    case("LSTM", dict(units=3, recurrent_regularizer="l2", kernel_regularizer="l1",
+                      recurrent_constraint="unit_norm", activity_regularizer="l2"), (4, 2),
+         id="lstm-regularized"),
+    case("BatchNormalization", dict(gamma_regularizer="l2", beta_regularizer="l1",
+                                    gamma_constraint="non_neg"), (3,), id="bn-regularized",
+         pre_bias=False),
+]
+
+
+@pytest.mark.parametrize("c", REGULARIZED, ids=[c.id for c in REGULARIZED])
+def test_regularizers_and_constraints_match_keras(c):
+    """Penalties in the reported loss of each step (activity ones divided by the batch size)
+    and in the gradients; constraints applied after each update."""
+    compare(c, optimizers={"SGD": dict(learning_rate=0.3)})
+
+
+def test_initial_state_matches_keras():
+    """initial_state= of LSTM, GRU and SimpleRNN, computed from model inputs: the outputs,
+    and the weights of the Dense layers that make the states (their gradients flow through
+    the states)."""
+    def build(lib, inputs):
+        L = lib.layers
+        x, s = inputs
+        h, c = L.Dense(3, name="make_h")(s), L.Dense(3, name="make_c")(s)
+        return [L.LSTM(3, return_sequences=True)(x, initial_state=[h, c]),
+                L.GRU(3, go_backwards=True)(x, initial_state=[h]),
+                L.SimpleRNN(3)(x, initial_state=c)]
+
+    compare(Case("rnn-initial-state", build, [(4, 2), (2,)]), optimizers={"SGD": dict(
+        learning_rate=0.3)})

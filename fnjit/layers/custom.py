@@ -1,0 +1,150 @@
+"""Custom layers and subclassed models: a user's `call` traced into IR ops.
+
+A layer that defines `call(inputs, training=None, mask=None)` is compiled by calling it on
+symbolic tensors (fnjit/ops.py): every ops/backend function and Python operator it uses appends
+IR ops, the Variables it made with `add_weight` become IR params, and layers it calls (its
+sublayers) lower themselves in place. The same trace on a scratch graph gives its output shape
+when it defines no `compute_output_shape`.
+
+`training` is a flag, not a bool: passed on to sublayers (Dropout), the generated code decides
+per phase. A `call` that branches on it (`if training:`) is traced twice, once per branch, and
+a `phase` op picks the training trace's value in training code and the other in inference.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from .. import ops
+
+
+class TrainingFlag:
+    """The `training` argument of a traced call."""
+
+    def __init__(self, value):
+        self.value = value
+        self.consulted = False
+
+    def __bool__(self):
+        self.consulted = True
+        return self.value
+
+    def __repr__(self):
+        return f"<training flag: traced as {self.value}>"
+
+
+def _where(layer):
+    return f"{layer._what} (its call method)"
+
+
+def _call_kwargs(layer, flag):
+    params = inspect.signature(layer.call).parameters
+    kwargs = {}
+    if "training" in params:
+        kwargs["training"] = flag
+    if "mask" in params:
+        kwargs["mask"] = None
+    return kwargs
+
+
+def _single(shapes_or_values):
+    return not isinstance(shapes_or_values, list)
+
+
+def lower_call(layer, ctx, inputs):
+    """IR values of `layer.call` on IR values `inputs` (a list) in `ctx`."""
+    single = getattr(layer, "_call_single", len(inputs) == 1)
+    return _trace(layer, ctx, inputs, single)[0]
+
+
+def _trace(layer, ctx, inputs, single):
+    flag = TrainingFlag(True)
+
+    def fn(x, **kw):
+        return layer.call(x, **_call_kwargs(layer, flag))
+
+    outs, multi = ops.trace(ctx, fn, inputs, single=single, where=_where(layer))
+    if flag.consulted:  # `if training:` in call: trace the inference branch too
+        flag = TrainingFlag(False)
+        with ops.losses_ignored():
+            infer, _ = ops.trace(ctx, fn, inputs, single=single, where=_where(layer))
+        if [ctx.shape(v) for v in infer] != [ctx.shape(v) for v in outs]:
+            raise ValueError(f"{_where(layer)}: its training and inference branches give "
+                             f"different shapes {[ctx.shape(v) for v in outs]} and "
+                             f"{[ctx.shape(v) for v in infer]}")
+        outs = [v if v == w else ctx.op("phase", [v, w], [ctx.shape(v)])[0]
+                for v, w in zip(outs, infer)]
+    return outs, multi
+
+
+def traced_output_shape(layer, input_shape):
+    """The output shape(s) of a custom layer, by tracing `call` into a scratch graph."""
+    single = _single(input_shape)
+    layer._call_single = single
+    shapes = [input_shape] if single else list(input_shape)
+    return ops.trace_shapes(lambda x: layer.call(x, **_call_kwargs(layer, TrainingFlag(False))),
+                            shapes, single=single, where=_where(layer))
+
+
+def call_inside_trace(layer, inputs, args, kwargs):
+    """`layer(inputs)` on symbolic tensors inside another layer's traced call: build it, lower
+    it in place, return symbolic tensors."""
+    tensors = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+    bad = [k for k, v in kwargs.items()
+           if not (k in ("training", "mask") and (v is None or isinstance(v, TrainingFlag)))]
+    if args or bad:
+        raise ops.UnsupportedOperation(
+            f"{layer._what} was called inside a traced call with arguments "
+            f"{bad or list(args)}: only training= (the flag the outer call received, or None) "
+            "and mask=None are supported; the compiled code sets the training phase itself")
+    if not all(isinstance(t, ops.SymbolicTensor) for t in tensors):
+        kinds = [type(t).__name__ for t in tensors]
+        raise ops.UnsupportedOperation(f"{layer._what} was called on {kinds} inside a traced "
+                                       "call: every input must be a tensor")
+    ctx = tensors[0]._ctx
+    single = not isinstance(inputs, (list, tuple))
+    shapes = tensors[0].shape if single else [t.shape for t in tensors]
+    if not layer.built:
+        layer.build(shapes)
+        layer.built = True
+    from .base import _has_call
+
+    if not _has_call(layer):
+        layer.compute_output_shape(shapes)  # some layers settle details there
+    layer._call_single = single
+    outer = (ctx.origin, ctx.label)
+    ctx.origin = f"{layer.name} ({type(layer).__name__}) in {outer[0]}"
+    ctx.label = f"{outer[1]} > {type(layer).__name__}"
+    try:
+        lower = getattr(layer, "lower_inline", None) or layer.lower
+        outs = lower(ctx, [t.value for t in tensors])
+    finally:
+        ctx.origin, ctx.label = outer
+    result = [ops.SymbolicTensor(ctx, v) for v in outs]
+    layer._traced_shape = [r.shape for r in result] if len(result) > 1 else result[0].shape
+    return result if len(result) > 1 else result[0]
+
+
+def call_eagerly(layer, inputs):
+    """`layer(array)` outside a model, as Keras runs a layer eagerly: a one-layer model on Inputs
+    of the arrays' shapes (first axis the batch) predicts them. The node this adds to the layer
+    is taken off again, so the layer's graph history is as before."""
+    import numpy as np
+
+    from ..models import Model
+    from .base import Input
+
+    single = not isinstance(inputs, (list, tuple))
+    arrays = [np.asarray(a) for a in ([inputs] if single else inputs)]
+    if any(a.ndim == 0 for a in arrays):
+        raise ValueError(f"{layer._what} was called on a scalar; its first axis is the batch")
+    ins = [Input(shape=a.shape[1:], dtype=str(a.dtype) if a.dtype.kind in "iu" else None)
+           for a in arrays]
+    before = len(layer._inbound_nodes)
+    outs = layer(ins[0] if single else ins)
+    try:
+        model = Model(ins[0] if single else ins, outs)
+        return model.predict(arrays[0] if single else arrays, batch_size=max(len(arrays[0]), 1),
+                             verbose=0)
+    finally:
+        del layer._inbound_nodes[before:]

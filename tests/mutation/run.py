@@ -1,0 +1,340 @@
+"""Mutation testing of fnjit's core: does the suite fail when the code is wrong?
+
+    python tests/mutation/run.py [--max 60] [--seed 0] [--jobs 2] [--part optimizers ...]
+                                 [--budget SECONDS] [--fail-under 90] [--list] [--report PATH]
+
+Each mutant is one small change to one file: for the Python (the compiler in codegen/, the
+optimizers, the losses, training.py's loss weighting, the summary) one of cosmic-ray's
+operators at one site; for templates/*.j2 one of tests/mutation/template_mutants.py's. A mutant
+is applied to a private copy of the checkout (never to the working tree), then the tests that
+cover its file run there (`pytest -x`, fixed order): a failing run kills it, a passing one means
+it survived. Timeouts count as killed and are listed apart.
+
+Numba compiles every changed kernel, so a full run takes hours: the runner takes a deterministic
+sample. Sites are shuffled by --seed within each part (round-robin over its files), one
+operator drawn per site, and --max mutants are shared between the parts in proportion to the
+square root of their number of sites. --budget stops starting new mutants after that many
+seconds. Survivors are printed with their diff; the markdown report (--report) is what to read
+and to keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).parent))
+
+from template_mutants import mutants as template_mutants  # noqa: E402
+
+OPTIMIZER_TESTS = ["tests/test_training.py", "tests/test_saving.py", "-k",
+                   "keras_rule or refused or learning_rate or keras1 or defaults"
+                   " or optimizer_variables"]
+CORE_TESTS = ["tests/test_ops.py", "tests/test_training.py"]
+
+# part -> [(file pattern, the tests that cover it, the definitions mutated (None: all))]
+PARTS = {
+    "codegen": [
+        ("codegen/cache.py", ["tests/test_cache.py"], None),
+        ("codegen/threads.py", ["tests/test_defaults.py"], None),
+        ("codegen/*.py", CORE_TESTS + ["tests/test_dump.py", "tests/test_python_entries.py"],
+         None),
+    ],
+    "optimizers": [("fnjit/optimizers.py", OPTIMIZER_TESTS, None)],
+    "losses": [("fnjit/losses.py", ["tests/test_losses.py", "tests/test_custom_loss.py"],
+                None)],
+    "training_weighting": [("fnjit/training.py", ["tests/test_training.py",
+                                                  "tests/test_loss_weighting.py",
+                                                  "tests/test_dump.py"],
+                            {"_per_output", "_class_weights_to_samples", "_output_specs",
+                             "per_output_metrics", "_log_layout", "_program",
+                             "_training_values", "_sample_weights", "_logs_dict"})],
+    "summary": [("fnjit/summary.py", ["tests/test_graph.py", "tests/test_batchnorm.py", "-k",
+                                      "summary"], None)],
+    "templates": [
+        ("templates/optimizers.j2", OPTIMIZER_TESTS, None),
+        ("templates/loss.j2", ["tests/test_losses.py", "tests/test_custom_loss.py"], None),
+        ("templates/metric.j2", ["tests/test_losses.py", "tests/test_custom_loss.py"], None),
+        ("templates/dropout.j2", ["tests/test_ops.py", "-k", "dropout"], None),
+        ("templates/batchnorm.j2", ["tests/test_batchnorm.py"], None),
+        ("templates/embedding.j2", ["tests/test_embedding.py"], None),
+        ("templates/repeat_vector.j2", ["tests/test_embedding.py"], None),
+        ("templates/gru.j2", ["tests/test_recurrent.py"], None),
+        ("templates/lstm.j2", ["tests/test_recurrent.py"], None),
+        ("templates/simple_rnn.j2", ["tests/test_recurrent.py"], None),
+        ("templates/_recurrent.j2", ["tests/test_recurrent.py"], None),
+        ("templates/*conv.j2", ["tests/test_conv.py"], None),
+        ("templates/_spatial.j2", ["tests/test_conv.py", "tests/test_pooling.py"], None),
+        ("templates/pad.j2", ["tests/test_conv.py", "tests/test_pooling.py"], None),
+        ("templates/upsample.j2", ["tests/test_pooling.py", "tests/test_conv.py"], None),
+        ("templates/*pool.j2", ["tests/test_pooling.py"], None),
+        ("templates/add.j2", ["tests/test_merge.py"], None),
+        ("templates/concatenate.j2", ["tests/test_merge.py"], None),
+        ("templates/batch_matmul.j2", ["tests/test_merge.py"], None),
+        ("templates/l2_normalize.j2", ["tests/test_merge.py"], None),
+        ("templates/*.j2", CORE_TESTS + ["tests/test_layers_misc.py",
+                                         "tests/test_backend_ops.py"], None),
+    ],
+}
+
+
+@dataclass
+class Mutation:
+    part: str
+    path: str  # relative to the checkout
+    site: int  # offset (templates) or line (Python) of the change
+    operator: str
+    tests: list
+    mutated: str = field(repr=False)
+    original: str = field(repr=False)
+    outcome: str = ""
+    seconds: float = 0.0
+
+    def diff(self):
+        return "".join(difflib.unified_diff(self.original.splitlines(True),
+                                            self.mutated.splitlines(True),
+                                            f"a/{self.path}", f"b/{self.path}", n=1))
+
+    def name(self):
+        return f"{self.path}:{self.site} {self.operator}"
+
+
+def _files(pattern, claimed):
+    for path in sorted(ROOT.glob(pattern)):
+        rel = str(path.relative_to(ROOT))
+        if rel not in claimed:
+            claimed.add(rel)
+            yield rel
+
+
+def python_sites(rel, definitions):
+    """{line: [(operator, make the mutated text)]} from cosmic-ray's operators."""
+    import cosmic_ray.plugins
+    from cosmic_ray.ast import ast_nodes, get_ast
+    from cosmic_ray.ast.ast_query import ASTQuery
+    from cosmic_ray.mutating import mutate_code
+
+    text = (ROOT / rel).read_text()
+    nodes = list(ast_nodes(get_ast(text)))
+    sites = {}
+    for name in cosmic_ray.plugins.operator_names():
+        operator_class = cosmic_ray.plugins.get_operator(name)
+        if operator_class.arguments():  # VariableReplacer/Inserter need arguments: not used
+            continue
+        operator = operator_class()
+        occurrence = 0
+        for node in nodes:
+            for start, _ in operator.mutation_positions(node):
+                if definitions is None or ASTQuery(node).get_definition_name() in definitions:
+                    sites.setdefault(start[0], []).append(
+                        (name.split("/")[-1],
+                         lambda op=operator, k=occurrence: mutate_code(text, op, k) or text))
+                occurrence += 1
+    return text, sites
+
+
+def template_sites(rel):
+    text = (ROOT / rel).read_text()
+    sites = {}
+    for m in template_mutants(text):
+        sites.setdefault(m.start, []).append((m.describe(), lambda m=m: m.apply(text)))
+    return text, sites
+
+
+def enumerate_sites(parts):
+    """part -> list of (path, site, [(operator, mutated)], tests, original)."""
+    claimed = set()
+    found = {}
+    for part in parts:
+        entries = []
+        for pattern, tests, definitions in PARTS[part]:
+            for rel in _files(pattern, claimed):
+                if rel.endswith(".j2"):
+                    text, sites = template_sites(rel)
+                else:
+                    text, sites = python_sites(rel, definitions)
+                entries += [(rel, site, ops, tests, text) for site, ops in sorted(sites.items())]
+        found[part] = entries
+    return found
+
+
+def sample(found, max_total, seed):
+    """A deterministic sample: --max shared evenly between parts, sites in shuffled order
+    round-robin over each part's files, one operator drawn per site."""
+    rng = random.Random(seed)
+    queues = {}
+    for part, entries in found.items():
+        by_file = {}
+        for entry in entries:
+            by_file.setdefault(entry[0], []).append(entry)
+        for site_list in by_file.values():
+            rng.shuffle(site_list)
+        order = []
+        files = sorted(by_file)
+        while any(by_file[f] for f in files):
+            for f in files:
+                if by_file[f]:
+                    order.append(by_file[f].pop())
+        queues[part] = order
+    # Shares in proportion to the square root of each part's size: the templates' 1,700 sites
+    # get more than the summary's 36, but every part gets some.
+    chosen = {part: [] for part in queues}
+    left = max_total
+    while left > 0 and any(queues.values()):
+        weights = {part: len(q) ** 0.5 for part, q in queues.items() if q}
+        scale = left / sum(weights.values())
+        for part, weight in weights.items():
+            take = min(max(1, round(weight * scale)), len(queues[part]), left)
+            chosen[part] += queues[part][:take]
+            del queues[part][:take]
+            left -= take
+    picked = []
+    for part in found:
+        for rel, site, ops, tests, text in chosen[part]:
+            operator, make = ops[rng.randrange(len(ops))]
+            picked.append(Mutation(part, rel, site, operator, tests, make(), text))
+    return picked
+
+
+IGNORE = shutil.ignore_patterns(".git", ".tox", ".pytest_cache", "__pycache__", "*.egg-info",
+                                "build", "dist", ".ruff_cache", "mutation-report*")
+
+
+def make_copy(where):
+    copy = Path(where) / "fnjit"
+    shutil.copytree(ROOT, copy, symlinks=True, ignore=IGNORE)
+    return copy
+
+
+def run_tests(copy, tests, timeout, cache_dir):
+    env = dict(os.environ, FNJIT_CACHE_DIR=str(cache_dir), PYTHONPATH=str(copy),
+               PYTHONDONTWRITEBYTECODE="1")
+    env.pop("FNJIT_TEST_INSTALLED", None)
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", "-p",
+           "no:cacheprovider", *tests]
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True,
+                              timeout=timeout)
+        rc = proc.returncode
+        tail = (proc.stdout + proc.stderr)[-2000:]
+    except subprocess.TimeoutExpired:
+        rc, tail = None, "timeout"
+    return rc, time.monotonic() - start, tail
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--max", type=int, default=60, help="mutants in the sample")
+    parser.add_argument("--seed", type=int, default=0, help="which sample")
+    parser.add_argument("--jobs", type=int, default=2, help="mutants run at once")
+    parser.add_argument("--part", action="append", choices=sorted(PARTS),
+                        help="only these parts (repeatable; default all)")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="seconds after which no new mutant starts")
+    parser.add_argument("--fail-under", type=float, default=0.0,
+                        help="exit 1 when the killed percentage is below this")
+    parser.add_argument("--cache-dir", default=None,
+                        help="FNJIT_CACHE_DIR for the runs (default: a directory in the "
+                             "system temp dir kept between runs)")
+    parser.add_argument("--list", action="store_true", help="print the sample, run nothing")
+    parser.add_argument("--report", default=None, help="write a markdown report here")
+    args = parser.parse_args(argv)
+
+    parts = args.part or list(PARTS)
+    found = enumerate_sites(parts)
+    total = {part: len(entries) for part, entries in found.items()}
+    picked = sample(found, args.max, args.seed)
+    print(f"mutation sites per part: {total}; sample of {len(picked)} (seed {args.seed})")
+    if args.list:
+        for m in picked:
+            print(f"  {m.part:20s} {m.name()}")
+        return 0
+
+    cache_dir = Path(args.cache_dir or Path(tempfile.gettempdir()) / "fnjit-mutation-cache")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="fnjit-mutation-") as work:
+        # The unmutated baseline of every test selection must pass (and sets the timeouts).
+        base_copy = make_copy(Path(work) / "base")
+        baseline = {}
+        for tests in {tuple(m.tests) for m in picked}:
+            rc, seconds, tail = run_tests(base_copy, list(tests), 3600, cache_dir)
+            print(f"baseline {' '.join(tests)}: rc {rc} in {seconds:.0f}s", flush=True)
+            if rc != 0:
+                print(tail)
+                print("the unmutated tests fail: no mutation score without a green baseline")
+                return 2
+            baseline[tests] = seconds
+        copies = [make_copy(Path(work) / f"job{j}") for j in range(args.jobs)]
+        free = list(copies)
+
+        def run_one(m):
+            if args.budget is not None and time.monotonic() - start > args.budget:
+                m.outcome = "not run"
+                return m
+            copy = free.pop()
+            target = copy / m.path
+            try:
+                target.write_text(m.mutated)
+                timeout = 3 * baseline[tuple(m.tests)] + 60
+                rc, m.seconds, _ = run_tests(copy, m.tests, timeout, cache_dir)
+                # Any failure kills: a wrong number, an error, a module that no longer imports.
+                m.outcome = "timeout" if rc is None else "survived" if rc == 0 else "killed"
+            finally:
+                target.write_text(m.original)
+                free.append(copy)
+            print(f"{m.outcome:8s} {m.seconds:5.0f}s {m.name()}", flush=True)
+            return m
+
+        with ThreadPoolExecutor(args.jobs) as pool:
+            results = list(pool.map(run_one, picked))
+    return report(results, total, args, time.monotonic() - start)
+
+
+def report(results, total, args, seconds):
+    ran = [m for m in results if m.outcome != "not run"]
+    lines = [f"# Mutation testing: seed {args.seed}, {len(ran)} of {len(results)} sampled "
+             f"mutants run in {seconds / 60:.1f} min", "",
+             "| part | sites | run | killed | timeouts | survived | killed % |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for part in total:
+        mine = [m for m in ran if m.part == part]
+        killed = sum(m.outcome in ("killed", "timeout") for m in mine)
+        lines.append(f"| {part} | {total[part]} | {len(mine)} | {killed} | "
+                     f"{sum(m.outcome == 'timeout' for m in mine)} | "
+                     f"{sum(m.outcome == 'survived' for m in mine)} | "
+                     f"{100 * killed / len(mine) if mine else 0:.0f} |")
+    killed = sum(m.outcome in ("killed", "timeout") for m in ran)
+    score = 100 * killed / len(ran) if ran else 0.0
+    lines += ["", f"**{killed} of {len(ran)} killed: {score:.1f}%**", ""]
+    survivors = [m for m in ran if m.outcome == "survived"]
+    if survivors:
+        lines += ["## Survivors", ""]
+        for m in survivors:
+            lines += [f"### {m.name()}", "", "```diff", m.diff().rstrip(), "```", ""]
+    text = "\n".join(lines)
+    print(text)
+    if args.report:
+        Path(args.report).write_text(text + "\n")
+        Path(args.report).with_suffix(".json").write_text(json.dumps(
+            [{"part": m.part, "path": m.path, "site": m.site, "operator": m.operator,
+              "outcome": m.outcome, "seconds": round(m.seconds, 1)} for m in results],
+            indent=1))
+    return 1 if score < args.fail_under else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

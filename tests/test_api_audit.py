@@ -1,0 +1,400 @@
+"""The argument audit: every parameter of the `__init__` of every public layer, optimizer, loss
+and callback class is listed here, either as exercised (a named test shows that it changes the
+result) or as refused (called with a non-default value, it raises an error naming it). A new
+class or parameter that is in neither fails `test_every_argument_is_audited`: add its row.
+
+The table is keyed by the class whose `__init__` declares the parameter (a subclass that passes
+it on through **kwargs, or declares it again, uses the row of its nearest base that has one), so
+each parameter is listed once. A third kind, `Kept`, is for arguments that are accepted and kept
+in the config but do not change Keras' numbers either (unroll: the same loop; use_cudnn: an
+implementation choice); it names the config test and says why.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from fnjit import callbacks, layers, losses, optimizers
+from fnjit.layers.base import Layer
+
+TESTS = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Refused:
+    value: object  # a non-default value: the constructor must raise an error naming the argument
+
+
+@dataclass(frozen=True)
+class Kept:
+    test: str  # a test that shows the argument kept (in the config)
+    why: str  # why it does not change the numbers in Keras either
+
+
+# ---- tests, by file ------------------------------------------------------------------------
+ARGS = "test_arguments.py::"
+INIT = ARGS + "test_initializer_of_every_weight_role"
+REG = ARGS + "test_regularizer_and_constraint_of_every_weight_role"
+CONV = "test_conv.py::test_conv_family_forward_and_gradients"
+CONV_CFG = "test_conv.py::test_config_round_trip"
+POOL = "test_pooling.py::test_pooling_padding_cropping_upsampling_forward_and_gradients"
+RNN = "test_recurrent.py::test_lstm_gru_simple_rnn_variants_forward_and_gradients"
+RNN_CFG = "test_recurrent.py::test_parameter_counts_weight_shapes_and_configs"
+MISC = "test_layers_misc.py::test_reshaping_and_activation_layers_forward_and_gradients"
+MISC_CFG = "test_layers_misc.py::test_layer_defaults_configs_and_errors"
+BN = "test_batchnorm.py::test_batchnorm_training_gradients_and_inference_forward"
+MERGE = "test_merge.py::test_merge_layers_forward_and_gradients"
+KERAS1_MERGE = "test_merge.py::test_keras1_merge_modes_match_todays_layers"
+CB = "test_callbacks.py::"
+ROLE_ARGS = {f"{role}_{kind}": (INIT if kind == "initializer" else REG)
+             for role in ("kernel", "bias", "recurrent", "depthwise", "pointwise", "embeddings",
+                          "gamma", "beta", "alpha")
+             for kind in ("initializer", "regularizer", "constraint")}
+
+
+def _roles(*names):
+    return {n: ROLE_ARGS[n] for n in names}
+
+
+AUDIT = {
+    # ---- layers ---------------------------------------------------------------------------
+    "Layer": {
+        "name": "test_graph.py::test_layer_order_names_and_weights_follow_keras",
+        "trainable": "test_batchnorm.py::test_frozen_batchnorm_runs_in_inference_mode",
+        "dtype": "test_embedding.py::test_embedding_lookup_gradients_and_repeat_vector",
+        "input_shape": "test_graph.py::test_sequential_forms",
+        "input_dim": "test_graph.py::test_sequential_forms",
+        "batch_size": Kept("test_saving.py::test_keras2_json_config_loads",
+                           "the batch dimension is not part of the compiled code"),
+        "batch_input_shape": "test_saving.py::test_keras2_json_config_loads",
+        "activity_regularizer": "test_regularizers.py::"
+                                "test_penalties_join_evaluate_and_train_on_batch_losses",
+    },
+    "InputLayer": {
+        "shape": "test_guides.py::test_first_example_dense_network_and_models_are_callable",
+        "batch_size": Kept("test_saving.py::test_keras2_json_config_loads",
+                           "the batch dimension is not part of the compiled code"),
+        "dtype": "test_embedding.py::test_embedding_lookup_gradients_and_repeat_vector",
+        "name": "test_call_args.py::test_model_attributes_are_the_models_own_tensors",
+        "sparse": Refused(True),
+        "input_shape": "test_guides.py::test_sequential_and_functional_equivalents",
+        "batch_input_shape": "test_saving.py::test_keras2_json_config_loads",
+    },
+    "Dense": {
+        "units": "test_ops.py::test_dense_on_3d_input_without_bias",
+        "activation": "test_training.py::test_mlp_learns_and_history_uses_keras_names",
+        "use_bias": "test_ops.py::test_dense_on_3d_input_without_bias",
+        **_roles("kernel_initializer", "bias_initializer", "kernel_regularizer",
+                 "bias_regularizer", "kernel_constraint", "bias_constraint"),
+        "output_dim": "test_graph.py::test_keras1_dense_spelling_warns_and_works",
+        "init": "test_graph.py::test_keras1_dense_spelling_warns_and_works",
+    },
+    "Activation": {"activation": MISC},
+    "Dropout": {
+        "rate": "test_call_args.py::test_dropout_called_with_training_true_stays_active_at_predict",
+        "noise_shape": Refused((1, 3)),
+        "seed": Refused(1),
+    },
+    "Flatten": {"data_format": "test_conv.py::test_data_format_none_follows_the_backend_setting"},
+    "Embedding": {
+        "input_dim": "test_embedding.py::test_embedding_lookup_gradients_and_repeat_vector",
+        "output_dim": "test_embedding.py::test_embedding_lookup_gradients_and_repeat_vector",
+        **_roles("embeddings_initializer", "embeddings_regularizer", "embeddings_constraint"),
+        "mask_zero": Refused(True),
+        "weights": "test_embedding.py::test_headline_model_trains",
+        "lora_rank": Refused(4),
+        "input_length": Kept("test_embedding.py::test_headline_model_trains",
+                             "Keras 2's hint of the sequence length; the input shape decides"),
+    },
+    "Lambda": {
+        "function": "test_backend_ops.py::test_lambda_output_shape_arguments_and_non_"
+                    "differentiable_ops",
+        "output_shape": "test_backend_ops.py::test_lambda_output_shape_arguments_and_non_"
+                        "differentiable_ops",
+        "mask": Refused(True),
+        "arguments": "test_backend_ops.py::test_lambda_output_shape_arguments_and_non_"
+                     "differentiable_ops",
+    },
+    "BatchNormalization": {
+        "axis": BN, "momentum": "test_batchnorm.py::test_moving_statistics_follow_keras_formula_"
+                                "after_a_train_step",
+        "epsilon": BN, "center": BN, "scale": BN,
+        **_roles("beta_initializer", "gamma_initializer", "beta_regularizer", "gamma_regularizer",
+                 "beta_constraint", "gamma_constraint"),
+        "moving_mean_initializer": ARGS + "test_batchnorm_moving_statistics_initializers_and_"
+                                          "lstm_unit_forget_bias",
+        "moving_variance_initializer": ARGS + "test_batchnorm_moving_statistics_initializers_"
+                                              "and_lstm_unit_forget_bias",
+        "synchronized": Refused(True),
+    },
+    "_Recurrent": {
+        "units": RNN, "activation": RNN, "use_bias": RNN,
+        **_roles("kernel_initializer", "recurrent_initializer", "bias_initializer",
+                 "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+                 "kernel_constraint", "recurrent_constraint", "bias_constraint"),
+        "activity_regularizer": "test_regularizers.py::test_keras_file_round_trip",
+        "dropout": "test_recurrent.py::test_dropout_is_inactive_in_inference_and_active_in_"
+                   "training",
+        "recurrent_dropout": "test_recurrent.py::test_dropout_is_inactive_in_inference_and_"
+                             "active_in_training",
+        "seed": Refused(1),
+        "return_sequences": RNN, "return_state": RNN, "go_backwards": RNN,
+        "stateful": Refused(True),
+        "unroll": Kept(RNN_CFG, "unrolling changes how Keras builds the loop, not its result"),
+        "zero_output_for_mask": Kept(RNN_CFG, "acts only on masked steps; there is no masking"),
+        "use_cudnn": Kept(RNN_CFG, "chooses Keras' GPU kernel, not the result"),
+    },
+    "LSTM": {"recurrent_activation": RNN,
+             "unit_forget_bias": ARGS + "test_batchnorm_moving_statistics_initializers_and_"
+                                        "lstm_unit_forget_bias"},
+    "GRU": {"recurrent_activation": RNN, "reset_after": Refused(False)},
+    "_BaseConv": {
+        "kernel_size": CONV, "strides": CONV, "padding": CONV, "data_format": CONV,
+        "dilation_rate": CONV, "activation": CONV, "use_bias": CONV,
+        "bias_initializer": INIT, "lora_rank": Refused(4),
+    },
+    "_Conv": {
+        "filters": CONV, "groups": Refused(2),
+        **_roles("kernel_initializer", "kernel_regularizer", "bias_regularizer",
+                 "kernel_constraint", "bias_constraint"),
+    },
+    "DepthwiseConv2D": {
+        "depth_multiplier": CONV,
+        **_roles("depthwise_initializer", "depthwise_regularizer", "bias_regularizer",
+                 "depthwise_constraint", "bias_constraint"),
+    },
+    "SeparableConv2D": {
+        "filters": CONV, "depth_multiplier": CONV,
+        **_roles("depthwise_initializer", "pointwise_initializer", "depthwise_regularizer",
+                 "pointwise_regularizer", "bias_regularizer", "depthwise_constraint",
+                 "pointwise_constraint", "bias_constraint"),
+    },
+    "_Pooling": {"pool_size": POOL, "strides": POOL, "padding": POOL, "data_format": POOL},
+    "_GlobalPooling": {"data_format": POOL, "keepdims": POOL},
+    "_Window": {"amounts": Refused(1), "data_format": POOL},
+    "ZeroPadding1D": {"padding": POOL},
+    "ZeroPadding2D": {"padding": POOL},
+    "Cropping1D": {"cropping": "test_pooling.py::test_configs_round_trip"},
+    "Cropping2D": {"cropping": POOL},
+    "_UpSampling": {"size": POOL, "data_format": POOL, "interpolation": Refused("bilinear")},
+    "Reshape": {"target_shape": MISC},
+    "Permute": {"dims": MISC},
+    "RepeatVector": {"n": "test_embedding.py::test_embedding_lookup_gradients_and_repeat_vector"},
+    "TimeDistributed": {
+        "layer": "test_time_distributed.py::test_time_distributed_layer_and_model_share_weights"},
+    "ReLU": {"max_value": MISC, "negative_slope": MISC, "threshold": MISC},
+    "LeakyReLU": {"negative_slope": MISC},
+    "ELU": {"alpha": MISC},
+    "Softmax": {"axis": MISC},
+    "PReLU": {"shared_axes": MISC,
+              **_roles("alpha_initializer", "alpha_regularizer", "alpha_constraint")},
+    "Concatenate": {"axis": MERGE},
+    "Dot": {"axes": MERGE, "normalize": MERGE},
+    "Merge": {
+        "layers": KERAS1_MERGE, "mode": KERAS1_MERGE, "concat_axis": KERAS1_MERGE,
+        "dot_axes": KERAS1_MERGE, "output_shape": KERAS1_MERGE,
+        "output_mask": Refused(True), "arguments": "test_guides.py::test_merge_with_a_function_"
+                                                   "as_mode",
+        "node_indices": Refused((0,)), "tensor_indices": Refused((0,)), "name": KERAS1_MERGE,
+    },
+    # ---- optimizers ----------------------------------------------------------------------
+    "Optimizer": {
+        "learning_rate": "test_training.py::test_plain_sgd_with_keras1_lr",
+        "decay": "test_training.py::test_sgd_momentum_nesterov_decay",
+        "lr": "test_training.py::test_plain_sgd_with_keras1_lr",
+        "clipnorm": Refused(1.0), "clipvalue": Refused(1.0), "global_clipnorm": Refused(1.0),
+        "name": Kept("test_saving.py::test_keras_file_layout_and_round_trip",
+                     "a label in the saved optimizer config"),
+    },
+    "SGD": {"momentum": "test_training.py::test_sgd_momentum_nesterov_decay",
+            "nesterov": "test_training.py::test_sgd_momentum_nesterov_decay"},
+    "RMSprop": {"rho": ARGS + "test_rmsprop_rho_momentum_epsilon",
+                "momentum": ARGS + "test_rmsprop_rho_momentum_epsilon",
+                "epsilon": ARGS + "test_rmsprop_rho_momentum_epsilon",
+                "centered": Refused(True)},
+    "Adagrad": {
+        "initial_accumulator_value": ARGS + "test_adagrad_initial_accumulator_value_and_epsilon",
+        "epsilon": ARGS + "test_adagrad_initial_accumulator_value_and_epsilon"},
+    "Adam": {"beta_1": ARGS + "test_adam_beta_1_beta_2_epsilon",
+             "beta_2": ARGS + "test_adam_beta_1_beta_2_epsilon",
+             "epsilon": ARGS + "test_adam_beta_1_beta_2_epsilon",
+             "amsgrad": Refused(True)},
+    # ---- losses --------------------------------------------------------------------------
+    "Loss": {
+        "from_logits": Refused(True),
+        "reduction": Refused("sum"),
+        "name": "test_custom_loss.py::test_loss_resolution_keeps_builtins_and_accepts_functions",
+    },
+    # ---- callbacks -----------------------------------------------------------------------
+    "MonitorCallback": {
+        "monitor": CB + "test_auto_mode_direction",
+        "mode": CB + "test_auto_mode_direction",
+        "baseline": CB + "test_early_stopping_patience_baseline_and_start_epoch",
+        "min_delta": CB + "test_early_stopping_patience_baseline_and_start_epoch",
+    },
+    "EarlyStopping": {
+        "patience": CB + "test_early_stopping_patience_baseline_and_start_epoch",
+        "verbose": CB + "test_early_stopping_stops_fit_and_restores_best_weights",
+        "restore_best_weights": CB + "test_early_stopping_stops_fit_and_restores_best_weights",
+        "start_from_epoch": CB + "test_early_stopping_patience_baseline_and_start_epoch",
+    },
+    "ModelCheckpoint": {
+        "filepath": CB + "test_checkpoint_names_files_by_epoch_and_logs",
+        "verbose": CB + "test_checkpoint_names_files_by_epoch_and_logs",
+        "save_best_only": CB + "test_checkpoint_save_best_only_keeps_the_best",
+        "save_weights_only": CB + "test_checkpoint_names_files_by_epoch_and_logs",
+        "save_freq": CB + "test_checkpoint_every_n_batches_and_period",
+        "initial_value_threshold": ARGS + "test_model_checkpoint_initial_value_threshold",
+        "period": CB + "test_checkpoint_every_n_batches_and_period",
+    },
+    "ReduceLROnPlateau": {
+        "monitor": ARGS + "test_reduce_lr_on_plateau_monitor_mode_min_delta_verbose",
+        "factor": CB + "test_reduce_lr_on_plateau_with_cooldown_and_floor",
+        "patience": CB + "test_reduce_lr_on_plateau_with_cooldown_and_floor",
+        "verbose": ARGS + "test_reduce_lr_on_plateau_monitor_mode_min_delta_verbose",
+        "mode": ARGS + "test_reduce_lr_on_plateau_monitor_mode_min_delta_verbose",
+        "min_delta": ARGS + "test_reduce_lr_on_plateau_monitor_mode_min_delta_verbose",
+        "cooldown": CB + "test_reduce_lr_on_plateau_with_cooldown_and_floor",
+        "min_lr": CB + "test_reduce_lr_on_plateau_with_cooldown_and_floor",
+    },
+    "LearningRateScheduler": {
+        "schedule": CB + "test_learning_rate_scheduler_takes_effect_without_recompiling",
+        "verbose": CB + "test_learning_rate_scheduler_takes_effect_without_recompiling",
+    },
+    "TerminateOnNaN": {"raise_error": CB + "test_terminate_on_nan_stops_after_the_bad_batch"},
+    "CSVLogger": {"filename": CB + "test_csv_logger_writes_append_and_atomically",
+                  "separator": ARGS + "test_csv_logger_separator",
+                  "append": CB + "test_csv_logger_writes_append_and_atomically"},
+    "LambdaCallback": {
+        **{hook: CB + "test_lambda_callback_and_hook_order"
+           for hook in ("on_epoch_begin", "on_epoch_end", "on_train_begin", "on_train_end",
+                        "on_train_batch_end")},
+        "on_train_batch_begin": ARGS + "test_lambda_callback_on_train_batch_begin"},
+    "ProgbarLogger": {"verbose": ARGS + "test_progbar_logger_verbose_and_stream",
+                      "stream": ARGS + "test_progbar_logger_verbose_and_stream"},
+}
+
+# The fewest positional arguments that construct a class, for the refusal checks.
+REQUIRED = {
+    "Dense": (2,), "Activation": ("relu",), "Dot": (1,), "Dropout": (0.5,), "Embedding": (5, 2),
+    "Lambda": (lambda x: x,), "Conv1D": (2, 2), "Conv2D": (2, 2), "SeparableConv2D": (2, 2),
+    "DepthwiseConv2D": (2,), "LSTM": (2,), "GRU": (2,), "SimpleRNN": (2,), "Reshape": ((2,),),
+    "Permute": ((1,),), "RepeatVector": (2,), "TimeDistributed": (None,), "InputLayer": (),
+    "CSVLogger": ("log.csv",), "ModelCheckpoint": ("m.keras",),
+    "LearningRateScheduler": (lambda epoch: 0.1,),
+}
+CONSTRUCT_KWARGS = {"InputLayer": {"shape": (2,)}}
+
+
+def _public_classes():
+    """Every public class: layers, optimizers, losses, callbacks (aliases once)."""
+    seen = {}
+    for module, base in ((layers, Layer), (optimizers, optimizers.Optimizer),
+                         (losses, losses.Loss), (callbacks, callbacks.Callback)):
+        for name in sorted(dir(module)):
+            cls = getattr(module, name)
+            if name.startswith("_") or not inspect.isclass(cls) or not issubclass(cls, base):
+                continue
+            seen.setdefault(cls, None)
+    return list(seen)
+
+
+def _parameters(cls):
+    """(declaring class, parameter) for every named parameter a call of `cls` accepts: those
+    of its `__init__`, and, through **kwargs, of its bases' `__init__`s."""
+    out, names = [], set()
+    for klass in cls.__mro__:
+        if "__init__" not in klass.__dict__ or klass is object:
+            continue
+        params = list(inspect.signature(klass.__dict__["__init__"]).parameters.values())[1:]
+        for p in params:
+            if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name in names:
+                continue
+            names.add(p.name)
+            out.append((klass, p.name))
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            break
+    return out
+
+
+def _entry(cls, declaring, param):
+    """The audit row of `param`: the declaring class's, else the nearest base's, else the
+    nearest subclass's in `cls`'s MRO that lists it."""
+    order = list(cls.__mro__)
+    start = order.index(declaring)
+    for klass in order[start:] + order[:start][::-1]:
+        row = AUDIT.get(klass.__name__, {})
+        if param in row:
+            return row[param]
+    return None
+
+
+CASES = [(cls, declaring, p) for cls in _public_classes() for declaring, p in _parameters(cls)]
+
+
+def test_every_argument_is_audited():
+    missing = sorted({f"{d.__name__}.{p}" for cls, d, p in CASES
+                      if _entry(cls, d, p) is None})
+    assert not missing, ("arguments neither exercised nor refused; add them to AUDIT in "
+                         f"tests/test_api_audit.py: {missing}")
+
+
+def _test_sources():
+    """test name -> its source (decorators included), by `file.py::name`."""
+    out = {}
+    for path in TESTS.glob("test_*.py"):
+        text = path.read_text()
+        lines = text.splitlines()
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.FunctionDef):
+                first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                out[f"{path.name}::{node.name}"] = "\n".join(lines[first - 1:node.end_lineno])
+    return out
+
+
+def test_exercised_arguments_name_existing_tests():
+    sources = _test_sources()
+    bad = []
+    for cls, declaring, param in CASES:
+        entry = _entry(cls, declaring, param)
+        test = entry.test if isinstance(entry, Kept) else entry
+        if isinstance(entry, Refused):
+            continue
+        if test not in sources:
+            bad.append(f"{declaring.__name__}.{param}: no test {test}")
+    assert not bad, bad
+
+
+_REFUSALS = [(cls, p, e.value) for cls, d, p in CASES
+             if isinstance(e := _entry(cls, d, p), Refused)]
+
+
+@pytest.mark.parametrize("cls,param,value", _REFUSALS,
+                         ids=[f"{c.__name__}.{p}" for c, p, _ in _REFUSALS])
+def test_refused_arguments_raise_naming_them(cls, param, value):
+    args = REQUIRED.get(cls.__name__, ())
+    kwargs = {**CONSTRUCT_KWARGS.get(cls.__name__, {}), param: value}
+    with pytest.raises((ValueError, TypeError)) as e:
+        cls(*args, **kwargs)
+    assert param in str(e.value), f"{cls.__name__}({param}={value!r}): {e.value}"
+
+
+_CLASSES = [c for c in _public_classes()
+            if c.__name__ not in ("TimeDistributed",)]  # needs a layer: checked below
+
+
+@pytest.mark.parametrize("cls", _CLASSES, ids=[c.__name__ for c in _CLASSES])
+def test_unknown_arguments_are_refused(cls):
+    """No **kwargs swallowed: an argument no class in the chain declares is an error naming
+    it."""
+    with pytest.raises(TypeError, match="no_such_argument"):
+        cls(*REQUIRED.get(cls.__name__, ()), **CONSTRUCT_KWARGS.get(cls.__name__, {}),
+            no_such_argument=1)
+    if cls is layers.Dense:
+        with pytest.raises(TypeError, match="no_such_argument"):
+            layers.TimeDistributed(layers.Dense(2), no_such_argument=1)
