@@ -50,9 +50,9 @@ from guide_models import MODELS  # noqa: E402
 LIBS = ("fnjit", "torch", "keras", "base")  # base: fnjit from --base (A/B of two checkouts)
 BATCH = 32
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-               "FNJIT_NUM_THREADS", "XLA_FLAGS")
+               "FNJIT_BLAS_THREADS", "XLA_FLAGS")
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              "NUMBA_NUM_THREADS": "1", "FNJIT_NUM_THREADS": "1",
+              "NUMBA_NUM_THREADS": "1", "FNJIT_BLAS_THREADS": "1",
               "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
 # wall: what a user waits for. cpu: this process's CPU time, for A/B comparisons on a busy
 # machine at 1 thread (a call preempted by other processes does not count their time).
