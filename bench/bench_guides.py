@@ -408,7 +408,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a smoke run: few repetitions")
     ap.add_argument("--models", default=",".join(MODELS),
                     help=f"comma-separated, from {','.join(MODELS)}")
-    ap.add_argument("--libs", default=",".join(LIBS),
+    ap.add_argument("--libs", default="fnjit,torch,keras",
                     help="comma-separated, from " + ",".join(LIBS))
     ap.add_argument("--threads", default="1,default", help="'1', 'default' or both")
     ap.add_argument("--reps", type=int, default=200, help="train steps timed per library")
