@@ -3,8 +3,9 @@
 The generated module has up to three entry points, all native, each compiled on first use:
 
     predict(params, state, *xs) -> outputs
-    evaluate(params, state, *xs, *ys, *sws, logs)            (inference losses and metrics)
-    train_step(params, state, grads, slots, hyper, *xs, *ys, *sws, logs) -> input gradients
+    evaluate(params, state, *xs, *ys, *sws, logs) -> reported (inference losses and metrics)
+    train_step(params, state, grads, slots, hyper, *xs, *ys, *sws, logs)
+        -> (input gradients, reported)
 
 (One fused training entry rather than gradients + update: each entry point costs a Numba
 compile of its own, about a second; gradients alone are a train step with SGD at rate 0.)
@@ -42,6 +43,12 @@ class Target:
 
     def load(self, source):
         raise NotImplementedError
+
+    def caller(self, module):
+        """What runs an entry point of a loaded driver: `caller(entry, args) -> result`."""
+        def call(entry, args):
+            return getattr(module, entry)(*args)
+        return call
 
 
 def native_driver_budget() -> int:
@@ -99,7 +106,39 @@ def _within_budget(name):
     return False
 
 
-TARGETS = {"cpu": CpuTarget()}
+TARGETS = {"cpu": CpuTarget()}  # "cuda" joins on first use (it imports numba.cuda)
+TARGET_NAMES = ("cpu", "cuda")
+
+
+def get_target(name):
+    """The target called `name`; ValueError for an unknown one."""
+    if name not in TARGET_NAMES:
+        raise ValueError(f"unknown target {name!r}; choose one of {list(TARGET_NAMES)}")
+    if name not in TARGETS:
+        from .cuda_target import CudaTarget
+        TARGETS[name] = CudaTarget()
+    return TARGETS[name]
+
+
+def default_target():
+    """The target a model compiles for unless compile(target=...) says: FNJIT_TARGET, or cpu."""
+    name = os.environ.get("FNJIT_TARGET", "cpu")
+    if name not in TARGET_NAMES:
+        raise ValueError(f"FNJIT_TARGET={name!r} names no target; choose one of "
+                         f"{list(TARGET_NAMES)}")
+    return name
+
+
+@dataclass(frozen=True)
+class Update:
+    """How a train step updates the params after the backward pass (templates/optimizers.j2):
+    gradients clipped (`clip`: "norm" per param, "global_norm", "value", or None; threshold
+    hyper[0]), the `decayed` params shrunk (w -= w * hyper[1]), then the rule `kernel`
+    (its scalars hyper[2:])."""
+
+    kernel: str = "sgd"
+    clip: str | None = None
+    decayed: tuple = ()  # names of the params that weight decay applies to
 
 
 @dataclass(frozen=True)
@@ -125,8 +164,8 @@ def layout(graph: Graph):
 
 class Program:
     def __init__(self, graph: Graph, *, model_inputs, targets=(), losses=(), logs=(),
-                 sample_weights=(), penalties=(), constraints=(), optimizer="sgd",
-                 wrt_inputs=(), header="", about="", target="cpu"):
+                 sample_weights=(), penalties=(), constraints=(), optimizer=Update(),
+                 wrt_inputs=(), header="", about="", target="cpu", report=()):
         """`losses`: (value, weight) or (value, weight, sample weight input) triples; the sum
         over losses of weight * sum_i sw_i * (mean loss of sample i) / n, plus the
         `penalties` ((value, weight) pairs: regularization, not weighted per sample), is what
@@ -134,16 +173,15 @@ class Program:
         entries to report, each a list of such terms (a term whose value is None sums the
         sample weights). `sample_weights`: the graph inputs holding per-sample weights, in call
         order. `constraints`: (param name, attrs) projections applied after each update
-        (templates/constraint.j2). `optimizer`: an optimizer kernel name
+        (templates/constraint.j2). `optimizer`: the `Update` the train step ends with
         (templates/optimizers.j2). `header`: comment lines opening the driver (no user names:
         the compiled text depends on the architecture only); `about`: what the legend of
-        `source` says the program is (it may hold names)."""
-        if target not in TARGETS:
-            raise ValueError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
+        `source` says the program is (it may hold names). `report`: values evaluate and
+        train_step return besides (the predictions stateful metrics accumulate)."""
         self.graph = graph
         self.model_inputs = list(model_inputs)  # value names, in the entry points' order
         self.targets = list(targets)
-        self.target = TARGETS[target]
+        self.target = get_target(target)
         self.slots, self.params_size, self.state_size = layout(graph)
         losses = [tuple(t) + (None,) * (3 - len(t)) for t in losses]
         minimised = losses + [(v, w, None) for v, w in penalties]
@@ -155,10 +193,11 @@ class Program:
             graph, model_inputs=list(model_inputs), targets=list(targets), logs=logs, plan=plan,
             optimizer=optimizer, header=header, sample_weights=self.sample_weights,
             seed_weights={v: sw for v, _, sw in losses if sw is not None},
-            constraints=list(constraints))
+            constraints=list(constraints), report=list(report))
         # For reading: the legend (the user's names, never compiled), then the code.
         self.source = graph.legend(about) + self.rendered.text()
         self.module, self.kernel_modules, self.native = self.target.load(self.rendered)
+        self._run = self.target.caller(self.module)
         # The driver module stays loaded while this program lives (see cache.release).
         cache.acquire(self.module)
         weakref.finalize(self, cache.release, self.module.__name__)
@@ -186,8 +225,7 @@ class Program:
                                  f"[0, {bound.size}) (input_dim={bound.size})")
 
     def _call(self, entry, *args):
-        fn = getattr(self.module, entry)
-        result = fn(*args)
+        result = self._run(entry, args)
         if entry not in self._recorded:  # first call compiled (or loaded) it: vouch for it
             self._recorded.add(entry)
             for mod in [self.module] + self.kernel_modules:
@@ -209,20 +247,21 @@ class Program:
         return list(sws)
 
     def evaluate(self, params, state, xs, ys, logs, sws=None):
+        """Returns the `report` values."""
         self.check_indices(xs)
-        self._call("evaluate", params, state, *xs, *ys, *self._weights(sws, xs, params.dtype),
-                   logs)
+        return self._call("evaluate", params, state, *xs, *ys,
+                          *self._weights(sws, xs, params.dtype), logs)
 
     def train_step(self, params, state, grads, slots, hyper, xs, ys, logs, sws=None):
-        """Returns the gradients of the `wrt_inputs`."""
+        """Returns (the gradients of the `wrt_inputs`, the `report` values)."""
         self.check_indices(xs)
         return self._call("train_step", params, state, grads, slots, hyper, *xs, *ys,
                           *self._weights(sws, xs, params.dtype), logs)
 
     def gradients(self, params, state, grads, xs, ys, logs, sws=None):
         """Gradients without changing the params: a train step of SGD with rate 0."""
-        if self.optimizer != "sgd":
-            raise ValueError("gradients() needs a program compiled with optimizer='sgd'")
+        if self.optimizer != Update():
+            raise ValueError("gradients() needs a program compiled with plain SGD (Update())")
         zero = np.zeros((1, max(params.size, 1)), params.dtype)
-        return self.train_step(params, state, grads, zero, np.zeros(2, params.dtype), xs, ys,
-                               logs, sws)
+        return self.train_step(params, state, grads, zero, np.zeros(4, params.dtype), xs, ys,
+                               logs, sws)[0]

@@ -48,17 +48,28 @@ _ENV = jinja2.Environment(
 # compiled in 7 s, of a 40-layer one (164 steps) in 45 s, Xception's (~900) in 137 s.
 NATIVE_ENTRY_MAX_STEPS = 80
 
+
+def _unsupported(what):
+    """Called by a target variant's template for what it has no kernel for yet."""
+    raise ValueError(f"{what} has no kernel for this target yet (its template variant lacks "
+                     "it); use target='cpu'")
+
+
+_ENV.globals["raise_unsupported"] = _unsupported
+
 _NP_DTYPE = {"float32": "np.float32", "float64": "np.float64", "int32": "np.int32",
              "int64": "np.int64", "int8": "np.int8", "int16": "np.int16", "uint8": "np.uint8",
              "bool": "np.bool_"}
 
 
-def library(kind):
-    """The template module of an op kind (its macros are callable from Python and templates)."""
+def library(kind, variant=""):
+    """The template module of an op kind (its macros are callable from Python and templates).
+    A target's `variant` (".cuda") picks `kind.cuda.j2`, the same macros for that target."""
     try:
-        return _ENV.get_template(f"{kind}.j2").module
+        return _ENV.get_template(f"{kind}{variant}.j2").module
     except jinja2.TemplateNotFound:
-        raise ValueError(f"no template for op kind {kind!r} in {TEMPLATE_DIR}") from None
+        raise ValueError(f"no template for op kind {kind!r} in {TEMPLATE_DIR}"
+                         + (f" for target variant {variant!r}" if variant else "")) from None
 
 
 def template_digest() -> str:
@@ -208,8 +219,9 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPlan | None,
-                  optimizer: str | None, header: str, module_name, sample_weights=(),
-                  seed_weights=None, constraints=(), native: bool = True) -> Rendered:
+                  optimizer, header: str, module_name, sample_weights=(),
+                  seed_weights=None, constraints=(), native: bool = True,
+                  report=(), variant: str = "") -> Rendered:
     """Render a model's generated code. `module_name(source)` names a kernel module.
     `native=False` makes the entry points Python calling the native kernels (as for models
     over NATIVE_ENTRY_MAX_STEPS steps).
@@ -221,9 +233,18 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
     `sample_weights`: inputs of one weight per sample, passed after the targets.
     `seed_weights`: loss value -> the sample weight input that scales its backward seed.
     `constraints`: (param name, attrs) projected after the update (templates/constraint.j2).
+    `report`: values that evaluate and train_step also return (the predictions that stateful
+    metrics accumulate in Python).
+    `variant`: the target's template variant ("" for the CPU; ".cuda": `kind.cuda.j2`,
+    `module.cuda.py.j2`, `kernel_module.cuda.py.j2`).
     """
+
+    def lib(kind):
+        return library(kind, variant)
+
     r = _Renderer(graph)
-    log_values = [name for terms in logs for name, _, _ in terms if name is not None]
+    log_values = [name for terms in logs for name, _, _ in terms if name is not None] + \
+        list(report)
     forward_ops, forward_returns, evaluate_ops = _split_inference(
         graph, log_values, list(targets) + list(sample_weights))
     phases = {"forward": [(op, r.view(op, False, i)) for i, op in enumerate(forward_ops)],
@@ -252,18 +273,21 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
                                  "another template: kernel names must name their variant")
             kernels.setdefault(kind, {}).setdefault(fn, chunk)
 
-    collect("_runtime", library("_runtime").kernels())
+    collect("_runtime", lib("_runtime").kernels())
     for phase in phases.values():
         for _, v in phase:
-            collect(v.kind, library(v.kind).kernels(v))
+            collect(v.kind, lib(v.kind).kernels(v))
     for _, v in backward:
-        collect(v.kind, library(v.kind).kernels(v))
+        collect(v.kind, lib(v.kind).kernels(v))
     if plan is not None:
-        collect("optimizers", library("optimizers").kernel(optimizer))
+        if not str(lib("optimizers").rule(optimizer.kernel)).strip():
+            raise ValueError(f"templates/optimizers.j2 has no update rule "
+                             f"{optimizer.kernel!r}")
+        collect("optimizers", lib("optimizers").kernels(optimizer))
     constraint_views = [SimpleNamespace(p=r.var(name), attrs=SimpleNamespace(**attrs), f=r.f)
                         for name, attrs in constraints] if plan is not None else []
     for c in constraint_views:
-        collect("constraint", library("constraint").kernels(c))
+        collect("constraint", lib("constraint").kernels(c))
 
     params = [r.var(p) for p, prm in graph.params.items() if prm.trainable]
     state = [r.var(p) for p, prm in graph.params.items() if not prm.trainable]
@@ -280,7 +304,7 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
     n_steps = max(len(forward_ops) + len(evaluate_ops),
                   len(phases.get("train", ()))) + len(backward)
     native = native and n_steps <= NATIVE_ENTRY_MAX_STEPS
-    template = _ENV.get_template("module.py.j2")
+    template = _ENV.get_template(f"module{variant}.py.j2")
     evaluate_reads = {n for op in evaluate_ops for n in op.inputs}
 
     # The driver is rendered once, its import lines left as a placeholder: which kernels it
@@ -288,7 +312,7 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
     placeholder = "# <imports>"
     driver = template.render(
         native_entries=native, n_steps=n_steps,
-        header=header, graph=graph, lib=library, imports=placeholder, phases=phases,
+        header=header, graph=graph, lib=lib, imports=placeholder, phases=phases,
         backward=backward, plan=plan, optimizer=optimizer, constraints=constraint_views,
         inputs=[r.var(i) for i in model_inputs], targets=[r.var(t) for t in targets],
         outputs=[r.var(o) for o in graph.outputs],
@@ -300,6 +324,7 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
         seed_weights={v: r.var(sw) for v, sw in (seed_weights or {}).items()},
         params=params, state=state, offsets=offsets, var=r.var, gvar=r.gvar, f=r.f,
         input_grads=[(r.var(i), g) for i, g in (plan.input_grads.items() if plan else [])],
+        report=[r.var(v) for v in report],
     )
 
     # The kernels called: the words of the driver that name one, then those their texts name
@@ -329,7 +354,7 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
         body = "\n\n\n".join(text for fn, text in fns.items() if (kind, fn) in needed)
         if not body:
             continue
-        source = _ENV.get_template("kernel_module.py.j2").render(kind=kind, body=body)
+        source = _ENV.get_template(f"kernel_module{variant}.py.j2").render(kind=kind, body=body)
         name = module_name(source)
         kernel_modules[name] = source
         imports[name] = sorted(fn for fn in fns if owner[fn] == kind and fn in roots)

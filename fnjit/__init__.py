@@ -40,6 +40,7 @@ from . import (  # noqa: E402
                metrics,
                ops,
                optimizers,
+               preprocessing,
                random,
                regularizers,
                saving,
@@ -51,4 +52,5 @@ from .models import Model, Sequential  # noqa: E402
 
 __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks",
            "constraints", "datasets", "initializers", "layers", "losses", "metrics", "ops",
-           "optimizers", "random", "regularizers", "saving", "utils", "__version__"]
+           "optimizers", "preprocessing", "random", "regularizers", "saving", "utils",
+           "__version__"]

@@ -202,7 +202,7 @@ class Model(Layer, Trainer):
         """A model called inside a traced call: its graph inlined."""
         from .lowering import lower_functional
 
-        return lower_functional(ctx, self, inputs)
+        return lower_functional(ctx, self, inputs, prefix=f"{ctx.position}.", training=ctx.training)
 
     # ---- calling a model on tensors, like a layer ------------------------------------------
     def __call__(self, inputs, *args, training=None, mask=None, **kwargs):

@@ -19,7 +19,7 @@ from . import backend, constraints, losses, optimizers
 from . import random as _random
 from .callbacks import CallbackList, History, ProgbarLogger
 from .codegen.ir import printable
-from .codegen.program import Program
+from .codegen.program import TARGET_NAMES, Program, default_target
 from .lowering import concrete_input_shapes, lower_model, lower_penalties
 from .metrics import lower as lower_metric
 from .metrics import resolve as resolve_metric
@@ -168,7 +168,7 @@ class Trainer:
         self._slots = None
         self.stop_training = False
         self.history = None
-        self._target = "cpu"
+        self._target = default_target()
 
     def _invalidate(self):
         self._programs = {}
@@ -176,11 +176,13 @@ class Trainer:
     # ---- compile -------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
-                jit_compile="auto", auto_scale_loss=True, target="cpu", sample_weight_mode=None):
+                jit_compile="auto", auto_scale_loss=True, target=None, sample_weight_mode=None):
         """Keras' compile. fnjit always compiles: `run_eagerly=True`, `jit_compile=False` and
         `steps_per_execution` other than 1 are refused; `auto_scale_loss` only matters for
         mixed precision, which fnjit does not have (as in Keras with float32, no effect);
-        `sample_weight_mode` (Keras 2) only None: sample weights are one per sample."""
+        `sample_weight_mode` (Keras 2) only None: sample weights are one per sample.
+        `target` (fnjit's): where the compiled code runs, "cpu" or "cuda"; None reads the
+        FNJIT_TARGET environment variable (default "cpu")."""
         if run_eagerly:
             raise ValueError("compile: run_eagerly=True is not supported: fnjit always runs "
                              "compiled code (debug with `fnjit dump` instead)")
@@ -197,6 +199,13 @@ class Trainer:
             raise ValueError(f"compile: sample_weight_mode={sample_weight_mode!r} is Keras 2's "
                              "and not supported: sample weights are one per sample "
                              "(fit(sample_weight=...) of shape (samples,))")
+        target = default_target() if target is None else target
+        if target not in TARGET_NAMES:
+            raise ValueError(f"compile: target={target!r} names no target; choose one of "
+                             f"{list(TARGET_NAMES)}")
+        if target == "cuda":
+            from .codegen.cuda_target import check_available
+            check_available()
         optimizer = optimizers.get(optimizer)
         args = (loss, metrics, loss_weights)
         # Resolve now when the outputs are known (a Sequential without an input shape resolves
@@ -281,8 +290,30 @@ class Trainer:
                 if what == "weighted" and mets:
                     layout.append((None, "weight_sum", k, None))
                 for m in mets:
+                    if m[1] == "stateful":  # accumulated in Python: _stateful_metrics
+                        continue
                     layout.append((f"{s.name}_{m[0]}" if multi else m[0], what, k, m))
         return layout
+
+    def _stateful_metrics(self):
+        """[(log name, output index, Metric, weighted)]: the metrics accumulated in Python from
+        each batch's targets and predictions (fnjit/metrics.py); `weighted_metrics` ones are
+        given the sample weights."""
+        specs = self._outputs_spec
+        multi = len(specs) > 1
+        return [(f"{s.name}_{display}" if multi else display, k, fn, weighted)
+                for k, s in enumerate(specs)
+                for weighted, mets in ((False, s.metrics), (True, s.weighted_metrics))
+                for display, kind, fn in mets if kind == "stateful"]
+
+    def _update_stateful(self, program, ys, reported, sws):
+        for _, k, metric, weighted in self._stateful_metrics():
+            metric.update_state(ys[k], reported[program.report_index[k]],
+                                sample_weight=sws[k] if weighted and sws is not None else None)
+
+    def _reset_stateful(self):
+        for _, _, metric, _ in self._stateful_metrics():
+            metric.reset_state()
 
     def _program(self, kind, xs=None):
         """The compiled program of `kind` for input arrays `xs` (whose shapes fill in unknown
@@ -290,8 +321,8 @@ class Trainer:
         built on first use and kept."""
         floatx = backend.floatx()
         shapes = self._input_shapes(kind, xs)
-        key = (kind, floatx, self._target, self.optimizer.kernel if kind == "train" else None,
-               tuple(shapes))
+        key = (kind, floatx, self._target,
+               self.optimizer.program_key() if kind == "train" else None, tuple(shapes))
         if key in self._programs:
             return self._programs[key]
         ctx, xs, ys = lower_model(self, floatx, shapes)
@@ -311,6 +342,10 @@ class Trainer:
             self._store = ParamStore(ctx.variables, program.slots, floatx)
             self._store_signature = (signature, floatx)
             self._slots = None
+        # output index -> position of its predictions among the values the program reports
+        outputs = list(ys)
+        program.report_index = {outputs.index(v): i for i, v in
+                                enumerate(kw.get("report", ()))}
         self._programs[key] = program
         return program
 
@@ -330,7 +365,8 @@ class Trainer:
                 loss_values.append((values["loss", k], spec.weight, weights[k]))
             for what, mets in (("metric", spec.metrics), ("weighted", spec.weighted_metrics)):
                 for j, (_, mkind, fn) in enumerate(mets):
-                    values[what, k, j] = lower_metric(ctx, mkind, fn, y, targets[k])
+                    if mkind != "stateful":
+                        values[what, k, j] = lower_metric(ctx, mkind, fn, y, targets[k])
         # Losses layers added in their traced calls (Layer.add_loss): in the total only, as
         # Keras 3's History shows them.
         loss_values += [(v, 1.0) for v in ctx.added_losses]
@@ -358,9 +394,16 @@ class Trainer:
                     python_side.append((var, var.constraint))
                 else:
                     compiled.append((name, attrs))
+        trainable = {name: var for name, var in ctx.variables.items()
+                     if ctx.graph.params[name].trainable}
+        # the predictions of outputs with stateful metrics, which the step returns
+        report = [y for spec, y in zip(specs, ys)
+                  if any(kind == "stateful" for _, kind, _ in spec.metrics +
+                         spec.weighted_metrics)]
         return dict(targets=targets, losses=loss_values, logs=logs, sample_weights=weights,
                     penalties=lower_penalties(ctx), constraints=compiled,
-                    python_constraints=python_side, optimizer=self.optimizer.kernel)
+                    python_constraints=python_side, optimizer=self.optimizer.update(trainable),
+                    report=report)
 
     def _input_shapes(self, kind, xs):
         """Concrete non-batch input shapes: those of the arrays `xs`; without arrays, the
@@ -550,8 +593,9 @@ class Trainer:
         store = self._store
         if self._slots is None or self._slots.shape[1] != store.params.size:
             opt = self.optimizer
-            self._slots = np.full((max(opt.slots, 1), store.params.size), opt.slot_init,
-                                  store.dtype)
+            self._slots = np.zeros((max(opt.slots, 1), store.params.size), store.dtype)
+            for row, value in enumerate(opt.slot_rows()):
+                self._slots[row] = value
             restore = self.__dict__.pop("_pending_slots", None)  # set by fnjit.saving
             if restore is not None:
                 restore(store, self._slots)
@@ -562,11 +606,12 @@ class Trainer:
         store = self._train_buffers()
         logs = np.zeros(program.n_logs)
         hyper = self.optimizer.hyper(store.dtype)
-        program.train_step(store.params, store.state, store.grads, self._slots, hyper, xs, ys,
-                           logs, sws)
+        _, reported = program.train_step(store.params, store.state, store.grads, self._slots,
+                                          hyper, xs, ys, logs, sws)
         for var, constraint in program.constrained:
             constraints.apply(constraint, var)
         self.optimizer.iterations += 1
+        self._update_stateful(program, ys, reported, sws)
         return logs
 
     def _logs_dict(self, sums, count, prefix=""):
@@ -581,6 +626,8 @@ class Trainer:
                 continue
             den = weight_sums[k] if what == "weighted" else max(count, 1)
             out[prefix + name] = float(sums[i]) / den if den else 0.0
+        for name, _, metric, _ in self._stateful_metrics():
+            out[prefix + name] = metric.result()
         return out
 
     # ---- public loops --------------------------------------------------------------------
@@ -639,6 +686,7 @@ class Trainer:
         cblist.on_train_begin({})
         for epoch in range(initial_epoch, epochs):
             cblist.on_epoch_begin(epoch, {})
+            self._reset_stateful()
             order = _random.generator().permutation(n) if shuffle else None
             sums = np.zeros(program.n_logs)
             seen = 0
@@ -684,6 +732,7 @@ class Trainer:
         store.bind()
         sums = np.zeros(program.n_logs)
         n = len(xs[0])
+        self._reset_stateful()
         if steps is not None:
             n = min(n, steps * batch_size)
         hooks = cblist is not None and cblist.needs("on_test_batch_begin", "on_test_batch_end")
@@ -691,9 +740,10 @@ class Trainer:
             hi = min(lo + batch_size, n)
             if hooks:
                 cblist.on_test_batch_begin(b, {})
-            program.evaluate(store.params, store.state, *([a[lo:hi] for a in part]
-                                                          for part in (xs, ys)), sums,
-                             [a[lo:hi] for a in sws])
+            by, bw = [a[lo:hi] for a in ys], [a[lo:hi] for a in sws]
+            reported = program.evaluate(store.params, store.state, [a[lo:hi] for a in xs], by,
+                                        sums, bw)
+            self._update_stateful(program, by, reported, bw)
             if hooks:
                 cblist.on_test_batch_end(b, self._logs_dict(sums, hi, prefix))
         return self._logs_dict(sums, n, prefix)
@@ -765,4 +815,5 @@ class Trainer:
         if not self.compiled:
             return []
         self._resolve_compile()
-        return ["loss"] + [name for name, _, _, _ in self._log_layout() if name is not None]
+        return ["loss"] + [name for name, _, _, _ in self._log_layout() if name is not None] + \
+            [name for name, _, _, _ in self._stateful_metrics()]

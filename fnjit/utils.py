@@ -7,6 +7,7 @@ import numpy as np
 from . import random as _random
 from .callbacks import Progbar
 from .plotting import model_to_dot, plot_model
+from .preprocessing.sequence import pad_sequences
 from .saving.config import (
     CustomObjectScope,
     custom_object_scope,
@@ -19,7 +20,7 @@ from .saving.config import (
 __all__ = ["to_categorical", "normalize", "set_random_seed", "plot_model", "model_to_dot",
            "Progbar", "get_file", "register_keras_serializable", "get_custom_objects",
            "custom_object_scope", "CustomObjectScope", "get_registered_name",
-           "get_registered_object"]
+           "get_registered_object", "pad_sequences"]
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):

@@ -51,6 +51,8 @@ BN = "test_batchnorm.py::test_batchnorm_training_gradients_and_inference_forward
 MERGE = "test_merge.py::test_merge_layers_forward_and_gradients"
 KERAS1_MERGE = "test_merge.py::test_keras1_merge_modes_match_todays_layers"
 CB = "test_callbacks.py::"
+OPT = "test_optimizers.py::"
+LOSS = "test_losses_keras.py::"
 ROLE_ARGS = {f"{role}_{kind}": (INIT if kind == "initializer" else REG)
              for role in ("kernel", "bias", "recurrent", "depthwise", "pointwise", "embeddings",
                           "gamma", "beta", "alpha")
@@ -205,31 +207,60 @@ AUDIT = {
     # ---- optimizers ----------------------------------------------------------------------
     "Optimizer": {
         "learning_rate": "test_training.py::test_plain_sgd_with_keras1_lr",
-        "decay": "test_training.py::test_sgd_momentum_nesterov_decay",
+        "decay": "test_training.py::test_sgd_against_keras_rule",
         "lr": "test_training.py::test_plain_sgd_with_keras1_lr",
-        "clipnorm": Refused(1.0), "clipvalue": Refused(1.0), "global_clipnorm": Refused(1.0),
+        "clipnorm": OPT + "test_clipping_and_weight_decay_match_keras",
+        "clipvalue": OPT + "test_clipping_and_weight_decay_match_keras",
+        "global_clipnorm": OPT + "test_clipping_and_weight_decay_match_keras",
+        "weight_decay": OPT + "test_clipping_and_weight_decay_match_keras",
+        "use_ema": Refused(True), "ema_overwrite_frequency": Refused(2),
+        "ema_momentum": Kept(OPT + "test_unsupported_or_misspelt_arguments_are_refused",
+                             "used only by use_ema, which is refused"),
+        "loss_scale_factor": Refused(2.0), "gradient_accumulation_steps": Refused(2),
         "name": Kept("test_saving.py::test_keras_file_layout_and_round_trip",
                      "a label in the saved optimizer config"),
     },
-    "SGD": {"momentum": "test_training.py::test_sgd_momentum_nesterov_decay",
-            "nesterov": "test_training.py::test_sgd_momentum_nesterov_decay"},
+    "SGD": {"momentum": "test_training.py::test_sgd_against_keras_rule",
+            "nesterov": "test_training.py::test_sgd_against_keras_rule"},
     "RMSprop": {"rho": ARGS + "test_rmsprop_rho_momentum_epsilon",
                 "momentum": ARGS + "test_rmsprop_rho_momentum_epsilon",
                 "epsilon": ARGS + "test_rmsprop_rho_momentum_epsilon",
-                "centered": Refused(True)},
+                "centered": OPT + "test_rule_matches_keras"},
     "Adagrad": {
         "initial_accumulator_value": ARGS + "test_adagrad_initial_accumulator_value_and_epsilon",
         "epsilon": ARGS + "test_adagrad_initial_accumulator_value_and_epsilon"},
     "Adam": {"beta_1": ARGS + "test_adam_beta_1_beta_2_epsilon",
              "beta_2": ARGS + "test_adam_beta_1_beta_2_epsilon",
              "epsilon": ARGS + "test_adam_beta_1_beta_2_epsilon",
-             "amsgrad": Refused(True)},
+             "amsgrad": OPT + "test_rule_matches_keras"},
+    "Adadelta": {p: OPT + "test_rule_matches_keras" for p in ("rho", "epsilon")},
+    "Adamax": {p: OPT + "test_rule_matches_keras" for p in ("beta_1", "beta_2", "epsilon")},
+    "Nadam": {p: OPT + "test_rule_matches_keras" for p in ("beta_1", "beta_2", "epsilon")},
+    "Lion": {p: OPT + "test_rule_matches_keras" for p in ("beta_1", "beta_2")},
+    "Ftrl": {p: OPT + "test_rule_matches_keras" for p in (
+        "learning_rate_power", "initial_accumulator_value", "l1_regularization_strength",
+        "l2_regularization_strength", "l2_shrinkage_regularization_strength", "beta")},
     # ---- losses --------------------------------------------------------------------------
     "Loss": {
-        "from_logits": Refused(True),
-        "reduction": Refused("sum"),
+        "reduction": LOSS + "test_reduction_sum_scales_loss_and_gradient_by_the_batch",
+        "dtype": Refused("int8"),
         "name": "test_custom_loss.py::test_loss_resolution_keeps_builtins_and_accepts_functions",
     },
+    "Huber": {"delta": LOSS + "test_loss_value_and_gradient"},
+    "CosineSimilarity": {"axis": Refused(0)},
+    "BinaryCrossentropy": {"from_logits": LOSS + "test_loss_value_and_gradient",
+                           "label_smoothing": LOSS + "test_loss_value_and_gradient",
+                           "axis": Refused(0)},
+    "CategoricalCrossentropy": {"from_logits": LOSS + "test_loss_value_and_gradient",
+                                "label_smoothing": LOSS + "test_loss_value_and_gradient",
+                                "axis": Refused(0)},
+    "SparseCategoricalCrossentropy": {"from_logits": LOSS + "test_loss_value_and_gradient",
+                                      "ignore_class": Refused(0)},
+    "BinaryFocalCrossentropy": {**{p: LOSS + "test_loss_value_and_gradient" for p in (
+        "apply_class_balancing", "alpha", "gamma", "from_logits", "label_smoothing")},
+        "axis": Refused(0)},
+    "CategoricalFocalCrossentropy": {**{p: LOSS + "test_loss_value_and_gradient" for p in (
+        "alpha", "gamma", "from_logits", "label_smoothing")}, "axis": Refused(0)},
     # ---- callbacks -----------------------------------------------------------------------
     "MonitorCallback": {
         "monitor": CB + "test_auto_mode_direction",

@@ -154,7 +154,8 @@ def test_adagrad_initial_accumulator_value_and_epsilon():
 
 
 @pytest.fixture(scope="module")
-def small():
+def small(fresh_globals):
+    fresh_globals()  # built from fnjit's defaults, before conftest's per-test reset
     x = keras.Input((2,))
     m = keras.Model(x, layers.Dense(1)(x))
     m.compile(keras.optimizers.SGD(0.01), "mse")

@@ -15,7 +15,8 @@ Y = rng.normal(size=(6, 1))
 
 
 @pytest.fixture(scope="module")
-def model():
+def model(fresh_globals):
+    fresh_globals()  # built from fnjit's defaults, before conftest's per-test reset
     m = keras.Sequential([keras.Input((3,)), layers.Dense(1)])
     m.compile("sgd", "mse")
     return m

@@ -180,8 +180,8 @@ def test_csv_logger_writes_append_and_atomically(model, tmp_path, monkeypatch):
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
-    from fnjit.saving import files
-    monkeypatch.setattr(files.os, "replace", killed)
+    from fnjit.codegen import atomic
+    monkeypatch.setattr(atomic.os, "replace", killed)
     with pytest.raises(KeyboardInterrupt):
         model.fit(X, Y, epochs=1, verbose=0, callbacks=[callbacks.CSVLogger(str(path),
                                                                             append=True)])

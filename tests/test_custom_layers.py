@@ -129,8 +129,8 @@ def test_traced_call_errors_name_the_layer_the_line_and_the_operation():
     with pytest.raises(UnsupportedOperation, match="bool()"):
         Branches()(keras.Input(shape=(3,)))
     layer = Affine()
-    with pytest.raises(ValueError, match="regularizer"):
-        layer.add_weight(shape=(2,), regularizer="l2")
+    with pytest.raises(ValueError, match="overwrite_with_gradient"):
+        layer.add_weight(shape=(2,), overwrite_with_gradient=True)
     with pytest.raises(NotImplementedError, match="compile"):
         layer.add_metric(1.0)
 
@@ -371,3 +371,21 @@ def test_keras_3_sampling_layer_draws_fresh_noise_every_step():
     assert eager.shape == (2, 3) and eager.dtype == np.float32
     np.testing.assert_array_equal(keras.random.uniform((4,), seed=3),
                                   keras.random.uniform((4,), seed=3))
+
+
+def test_training_false_on_a_sublayer_call_inside_call_is_honoured():
+    class Frozen(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.drop = layers.Dropout(0.9)
+            self.head = layers.Dense(1, kernel_initializer="ones")
+
+        def call(self, inputs, training=None):
+            return self.head(self.drop(inputs, training=False))
+
+    model = Frozen()
+    model.compile(keras.optimizers.SGD(learning_rate=0.0), "mse")
+    data, target = rng.normal(size=(16, 3)), np.zeros((16, 1))
+    loss = model.train_on_batch(data, target)  # training step, dropout forced off
+    assert loss == pytest.approx(((data.sum(1)) ** 2).mean(), rel=1e-5)
+    assert model.evaluate(data, target, verbose=0) == pytest.approx(loss, rel=1e-6)

@@ -199,10 +199,9 @@ def test_optimizer_by_name_has_keras_defaults(float64, name):
 
 
 @pytest.mark.parametrize("make,name", [
-    (lambda: optimizers.RMSprop(centered=True), "centered"),
-    (lambda: optimizers.Adam(amsgrad=True), "amsgrad"),
-    (lambda: optimizers.SGD(weight_decay=0.1), "weight_decay"),
-    (lambda: optimizers.SGD(clipnorm=1.0), "clipping"),
+    (lambda: optimizers.RMSprop(use_ema=True), "use_ema"),
+    (lambda: optimizers.Adam(gradient_accumulation_steps=2), "gradient_accumulation_steps"),
+    (lambda: optimizers.SGD(clipnorm=1.0, clipvalue=1.0), "clipnorm"),
     (lambda: optimizers.SGD(momentum=1.5), "momentum"),
     (lambda: optimizers.Adam(beta_3=0.1), "beta_3"),
 ])

@@ -363,7 +363,6 @@ class Layer:
 
     # ---- calling -----------------------------------------------------------------------
     def __call__(self, inputs, *args, training=None, mask=None, **kwargs):
-        call_args = self._call_args(args, training, mask, kwargs)
         tensors = _flatten(inputs)
         from .. import ops
 
@@ -371,17 +370,14 @@ class Layer:
             # Called inside another layer's traced `call` (a subclassed model's layers).
             from . import custom
 
-            return custom.call_inside_trace(self, inputs, args, kwargs)
+            return custom.call_inside_trace(self, inputs, args,
+                                            dict(kwargs, training=training, mask=mask))
+        call_args = self._call_args(args, training, mask, kwargs)
         if tensors and all(isinstance(t, (np.ndarray, list, float, int)) for t in tensors) and \
-                not args and not kwargs:
+                not call_args:
             from . import custom
 
             return custom.call_eagerly(self, inputs)
-        if args or any(k not in ("training", "mask") or v is not None
-                       for k, v in kwargs.items()):
-            raise TypeError(f"{self._what} was called with arguments "
-                            f"{sorted(kwargs) or list(args)}: on model-building tensors only "
-                            "the inputs are accepted (training=None, mask=None)")
         for t in tensors:
             if not isinstance(t, KerasTensor):
                 raise TypeError(f"layer {self.name!r} ({type(self).__name__}) was called on "

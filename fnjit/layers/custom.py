@@ -58,13 +58,15 @@ def lower_call(layer, ctx, inputs):
 
 
 def _trace(layer, ctx, inputs, single):
-    flag = TrainingFlag(True)
+    # A call made with training=True/False (the node's, or the outer call's) is traced once.
+    fixed = getattr(ctx, "training", None)
+    flag = TrainingFlag(True if fixed is None else fixed)
 
     def fn(x, **kw):
         return layer.call(x, **_call_kwargs(layer, flag))
 
     outs, multi = ops.trace(ctx, fn, inputs, single=single, where=_where(layer))
-    if flag.consulted:  # `if training:` in call: trace the inference branch too
+    if flag.consulted and fixed is None:  # `if training:` in call: trace both branches
         flag = TrainingFlag(False)
         with ops.losses_ignored():
             infer, _ = ops.trace(ctx, fn, inputs, single=single, where=_where(layer))
@@ -91,12 +93,13 @@ def call_inside_trace(layer, inputs, args, kwargs):
     it in place, return symbolic tensors."""
     tensors = inputs if isinstance(inputs, (list, tuple)) else [inputs]
     bad = [k for k, v in kwargs.items()
-           if not (k in ("training", "mask") and (v is None or isinstance(v, TrainingFlag)))]
+           if not (k == "mask" and v is None) and not (k == "training" and (
+               v is None or isinstance(v, (TrainingFlag, bool))))]
     if args or bad:
         raise ops.UnsupportedOperation(
             f"{layer._what} was called inside a traced call with arguments "
-            f"{bad or list(args)}: only training= (the flag the outer call received, or None) "
-            "and mask=None are supported; the compiled code sets the training phase itself")
+            f"{bad or list(args)}: only training= (True, False, None or the flag the outer call "
+            "received) and mask=None are supported")
     if not all(isinstance(t, ops.SymbolicTensor) for t in tensors):
         kinds = [type(t).__name__ for t in tensors]
         raise ops.UnsupportedOperation(f"{layer._what} was called on {kinds} inside a traced "
@@ -112,14 +115,15 @@ def call_inside_trace(layer, inputs, args, kwargs):
     if not _has_call(layer):
         layer.compute_output_shape(shapes)  # some layers settle details there
     layer._call_single = single
-    outer = (ctx.origin, ctx.label)
+    outer = (ctx.origin, ctx.label, ctx.training)
     ctx.origin = f"{layer.name} ({type(layer).__name__}) in {outer[0]}"
     ctx.label = f"{outer[1]} > {type(layer).__name__}"
+    if isinstance(kwargs.get("training"), bool):  # training=True/False: this call's own
+        ctx.training = kwargs["training"]
     try:
-        lower = getattr(layer, "lower_inline", None) or layer.lower
-        outs = lower(ctx, [t.value for t in tensors])
+        outs = layer.lower(ctx, [t.value for t in tensors])
     finally:
-        ctx.origin, ctx.label = outer
+        ctx.origin, ctx.label, ctx.training = outer
     result = [ops.SymbolicTensor(ctx, v) for v in outs]
     layer._traced_shape = [r.shape for r in result] if len(result) > 1 else result[0].shape
     return result if len(result) > 1 else result[0]

@@ -52,6 +52,9 @@ def _name_of(obj):
         return [_name_of(o) for o in obj]
     if isinstance(obj, dict):
         return {k: _name_of(v) for k, v in obj.items()}
+    if isinstance(obj, losses.Loss) and obj.fn:  # with its options, as Keras 3 writes it
+        return {"module": "keras.losses", "class_name": type(obj).__name__,
+                "config": obj.get_config(), "registered_name": None}
     try:
         return losses.get(obj)
     except ValueError:
@@ -75,11 +78,15 @@ def compile_config(model):
 
 
 def _object_name(value):
-    """A loss or metric from a compile config: names stay, serialised objects become names."""
+    """A loss or metric from a compile config: names stay, serialised built-in losses become
+    instances with their options, other serialised objects become names."""
+    from .. import losses
     from ..backend import snake_case
 
     if isinstance(value, dict) and "class_name" in value:
         config = value.get("config") or {}
+        if value.get("module", "").endswith("losses") and value["class_name"] in losses.CLASSES:
+            return losses.CLASSES[value["class_name"]](**config)
         if value.get("module", "").endswith("metrics") and config.get("name"):
             return config["name"]
         return snake_case(value["class_name"])
@@ -92,17 +99,8 @@ def _object_name(value):
 
 def _optimizer_from(data):
     from .. import optimizers
-    from .config import clean_config
 
-    if isinstance(data, str):
-        return optimizers.get(data)
-    cls = {c.__name__.lower(): c for c in (optimizers.SGD, optimizers.RMSprop,
-                                           optimizers.Adagrad, optimizers.Adam)}
-    name = data.get("class_name", "")
-    if name.lower() not in cls:
-        raise ValueError(f"optimizer {name!r} is not available in fnjit")
-    config = clean_config(data.get("config") or {})
-    return cls[name.lower()](**config)
+    return optimizers.deserialize(data)
 
 
 def restore_compile(model, config, path):

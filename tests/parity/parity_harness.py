@@ -47,7 +47,8 @@ class Case:
     build: object
     inputs: list
     int_inputs: int | None = None
-    loss: str = "mse"
+    loss: object = "mse"  # a name, or (keras.losses class name, kwargs) built in each library
+    targets: str | None = None  # binary, onehot, sparse, positive, normal; default by loss name
     head_activation: str | None = None
     train: bool = True
     x_scale: float = 1.0  # large: saturated activations (the losses' clipping)
@@ -118,12 +119,16 @@ def data(c: Case, units=3, seed=0):
     else:
         xs = [(c.x_scale * rng.normal(size=(BATCH,) + tuple(s))).astype("float32")
               for s in c.inputs]
-    if c.loss == "binary_crossentropy":
+    kind = c.targets or {"binary_crossentropy": "binary", "categorical_crossentropy": "onehot",
+                         "sparse_categorical_crossentropy": "sparse"}.get(c.loss, "normal")
+    if kind == "binary":
         y = rng.integers(0, 2, size=(BATCH, units)).astype("float32")
-    elif c.loss == "categorical_crossentropy":
+    elif kind == "onehot":
         y = np.eye(units, dtype="float32")[rng.integers(0, units, size=BATCH)]
-    elif c.loss == "sparse_categorical_crossentropy":
+    elif kind == "sparse":
         y = rng.integers(0, units, size=(BATCH, 1)).astype("float32")
+    elif kind == "positive":
+        y = rng.uniform(0.5, 2.0, size=(BATCH, units)).astype("float32")
     else:
         y = rng.normal(size=(BATCH, units)).astype("float32")
     return (xs if len(xs) > 1 else xs[0]), y
@@ -155,12 +160,27 @@ def close(got, want, rtol, what, scale=None):
     return err
 
 
+def _optimizer(lib, name, kwargs):
+    """A `learning_rate` given as `(schedule name, kwargs)` becomes that schedule of `lib`."""
+    lr = kwargs.get("learning_rate")
+    if isinstance(lr, tuple):
+        kwargs = {**kwargs, "learning_rate": getattr(lib.optimizers.schedules, lr[0])(**lr[1])}
+    return getattr(lib.optimizers, name)(**kwargs)
+
+
+def _loss(lib, loss):
+    if isinstance(loss, tuple):
+        name, kwargs = loss
+        return getattr(lib.losses, name)(**kwargs)
+    return loss
+
+
 def keras_optimizer(name, **kwargs):
-    return getattr(keras.optimizers, name)(**kwargs)
+    return _optimizer(keras, name, kwargs)
 
 
 def fnjit_optimizer(name, **kwargs):
-    return getattr(fnjit.optimizers, name)(**kwargs)
+    return _optimizer(fnjit, name, kwargs)
 
 
 OPTIMIZERS = {"SGD": dict(learning_rate=0.1), "RMSprop": dict(learning_rate=0.01)}
@@ -202,8 +222,8 @@ def compare(c: Case, optimizers=None):
     for opt, kwargs in optimizers.items():
         kmodel.set_weights(w0)
         fmodel.set_weights(w0)
-        kmodel.compile(optimizer=keras_optimizer(opt, **kwargs), loss=c.loss)
-        fmodel.compile(optimizer=fnjit_optimizer(opt, **kwargs), loss=c.loss)
+        kmodel.compile(optimizer=keras_optimizer(opt, **kwargs), loss=_loss(keras, c.loss))
+        fmodel.compile(optimizer=fnjit_optimizer(opt, **kwargs), loss=_loss(fnjit, c.loss))
         for step in range(STEPS):
             kloss = float(np.asarray(kmodel.train_on_batch(x, y)))
             floss = float(np.asarray(fmodel.train_on_batch(x, y)))

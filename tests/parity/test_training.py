@@ -32,12 +32,81 @@ def test_saturated_probabilities_clip_as_in_keras(loss):
     compare(c, optimizers={"SGD": dict(learning_rate=0.5)})
 
 
+LOSS_CLASSES = {  # id: (class, kwargs, head activation, targets)
+    "huber": ("Huber", dict(delta=0.3), None, "normal"),
+    "log_cosh": ("LogCosh", {}, None, "normal"),
+    "poisson": ("Poisson", {}, "softplus", "positive"),
+    "kl_divergence": ("KLDivergence", {}, "softmax", "onehot"),
+    "cosine_similarity": ("CosineSimilarity", {}, None, "normal"),
+    "hinge": ("Hinge", {}, "tanh", "binary"),
+    "squared_hinge": ("SquaredHinge", {}, None, "binary"),
+    "categorical_hinge": ("CategoricalHinge", {}, None, "onehot"),
+    "mape": ("MeanAbsolutePercentageError", {}, None, "normal"),
+    "msle": ("MeanSquaredLogarithmicError", {}, "softplus", "positive"),
+    "bce_logits_smoothing": ("BinaryCrossentropy", dict(from_logits=True, label_smoothing=0.2),
+                             None, "binary"),
+    "cce_logits_smoothing": ("CategoricalCrossentropy",
+                             dict(from_logits=True, label_smoothing=0.2), None, "onehot"),
+    "cce_smoothing": ("CategoricalCrossentropy", dict(label_smoothing=0.2), "softmax",
+                      "onehot"),
+    "scce_logits": ("SparseCategoricalCrossentropy", dict(from_logits=True), None, "sparse"),
+    "binary_focal": ("BinaryFocalCrossentropy", dict(apply_class_balancing=True, gamma=1.5),
+                     "sigmoid", "binary"),
+    "binary_focal_logits": ("BinaryFocalCrossentropy", dict(from_logits=True,
+                                                            label_smoothing=0.1),
+                            None, "binary"),
+    "categorical_focal": ("CategoricalFocalCrossentropy", dict(alpha=0.4, gamma=2.5), "softmax",
+                          "onehot"),
+    "categorical_focal_logits": ("CategoricalFocalCrossentropy", dict(from_logits=True),
+                                 None, "onehot"),
+    "huber_sum": ("Huber", dict(reduction="sum"), None, "normal"),
+}
+
+
+@pytest.mark.parametrize("which", list(LOSS_CLASSES))
+def test_loss_class_matches_keras(which):
+    name, kwargs, head, targets = LOSS_CLASSES[which]
+    c = case("Dense", dict(units=4, activation="tanh"), (3,), id=which,
+             loss=(name, kwargs), head_activation=head, targets=targets)
+    compare(c, optimizers={"SGD": dict(learning_rate=0.1)})
+
+
 OPTIMIZERS = {
     "sgd_momentum": ("SGD", dict(learning_rate=0.1, momentum=0.9)),
     "sgd_nesterov": ("SGD", dict(learning_rate=0.1, momentum=0.9, nesterov=True)),
     "rmsprop_momentum": ("RMSprop", dict(learning_rate=0.01, rho=0.8, momentum=0.5)),
     "adagrad": ("Adagrad", dict(learning_rate=0.1, initial_accumulator_value=0.2)),
     "adam": ("Adam", dict(learning_rate=0.01, beta_1=0.8, beta_2=0.9)),
+    "adam_amsgrad": ("Adam", dict(learning_rate=0.01, beta_1=0.8, beta_2=0.9, amsgrad=True)),
+    "adamw": ("AdamW", dict(learning_rate=0.01, weight_decay=0.5)),
+    "adamax": ("Adamax", dict(learning_rate=0.01, beta_1=0.8, beta_2=0.9)),
+    "nadam": ("Nadam", dict(learning_rate=0.01, beta_1=0.8, beta_2=0.9)),
+    "adadelta": ("Adadelta", dict(learning_rate=1.0, rho=0.8)),
+    "ftrl": ("Ftrl", dict(learning_rate=0.1, l1_regularization_strength=0.01,
+                          l2_regularization_strength=0.1,
+                          l2_shrinkage_regularization_strength=0.05, beta=0.1)),
+    "lion": ("Lion", dict(learning_rate=0.01, beta_1=0.8, beta_2=0.9)),
+    "rmsprop_centered": ("RMSprop", dict(learning_rate=0.01, rho=0.8, centered=True)),
+    "rmsprop_centered_momentum": ("RMSprop", dict(learning_rate=0.01, centered=True,
+                                                  momentum=0.5)),
+    "clipnorm": ("SGD", dict(learning_rate=0.5, clipnorm=0.05)),
+    "global_clipnorm": ("Adam", dict(learning_rate=0.01, global_clipnorm=0.05)),
+    "clipvalue": ("SGD", dict(learning_rate=0.5, clipvalue=0.01)),
+    "weight_decay": ("SGD", dict(learning_rate=0.1, momentum=0.5, weight_decay=0.3)),
+    "ftrl_weight_decay": ("Ftrl", dict(learning_rate=0.1, weight_decay=0.3)),
+    "exponential_decay": ("Adam", dict(learning_rate=("ExponentialDecay", dict(
+        initial_learning_rate=0.05, decay_steps=1, decay_rate=0.5)), weight_decay=0.2)),
+    "piecewise_constant": ("SGD", dict(learning_rate=("PiecewiseConstantDecay", dict(
+        boundaries=[0, 1], values=[0.5, 0.1, 0.01])))),
+    "polynomial_decay": ("SGD", dict(learning_rate=("PolynomialDecay", dict(
+        initial_learning_rate=0.5, decay_steps=2, power=2.0, cycle=True)))),
+    "inverse_time_decay": ("RMSprop", dict(learning_rate=("InverseTimeDecay", dict(
+        initial_learning_rate=0.05, decay_steps=1, decay_rate=2.0, staircase=True)))),
+    "cosine_decay_warmup": ("SGD", dict(learning_rate=("CosineDecay", dict(
+        initial_learning_rate=0.1, decay_steps=2, alpha=0.1, warmup_target=0.5,
+        warmup_steps=1)))),
+    "cosine_decay_restarts": ("SGD", dict(learning_rate=("CosineDecayRestarts", dict(
+        initial_learning_rate=0.5, first_decay_steps=1, t_mul=2.0, m_mul=0.5, alpha=0.1)))),
 }
 
 

@@ -1,0 +1,127 @@
+"""The CUDA target: a graph rendered through the `*.cuda.j2` templates to a driver of Python
+entry points launching numba-cuda kernels on device arrays.
+
+Params, state, gradients and optimizer slots are mirrored on the device for as long as the
+program lives: a host buffer is uploaded when it is first seen and again only when its contents
+changed on the host (`set_weights`, loading). Each call moves the batch in and the outputs and
+logs out. After a train step the updated buffers are copied back into the host arrays, so that
+`get_weights`, saving and callbacks read current values without a hook into the weight store.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from . import cache
+from .program import Target
+from .render import render_module
+
+
+def cuda_module():
+    """numba's `cuda` (numba-cuda's when installed), or a clear error."""
+    try:
+        from numba import cuda
+    except ImportError as e:  # pragma: no cover - numba always ships a cuda module
+        raise RuntimeError("target 'cuda' needs numba-cuda: pip install fnjit[cuda]") from e
+    return cuda
+
+
+def check_available():
+    cuda = cuda_module()
+    if not cuda.is_available():
+        raise RuntimeError(
+            "target 'cuda' was asked for (compile(target='cuda') or FNJIT_TARGET=cuda) but no "
+            "CUDA GPU is available to numba (numba.cuda.is_available() is False); install the "
+            "driver and `pip install fnjit[cuda]`, or set NUMBA_ENABLE_CUDASIM=1 for the "
+            "(slow) simulator, or use target='cpu'")
+    return cuda
+
+
+class _Mirror:
+    """One host buffer's device copy, and the host contents it was last equal to."""
+
+    def __init__(self, cuda, host):
+        self.host = host
+        self.device = cuda.to_device(host)
+        self.seen = host.copy()
+
+    def refresh(self):
+        if not np.array_equal(self.host, self.seen, equal_nan=True):
+            self.device.copy_to_device(self.host)
+            self.seen[...] = self.host
+
+    def write_back(self):
+        self.device.copy_to_host(self.host)
+        self.seen[...] = self.host
+
+
+class CudaCalls:
+    """Runs a CUDA driver's entry points on host arguments, keeping the program's buffers on
+    the device (see the module docstring)."""
+
+    # Positions of the resident buffers in each entry point's arguments.
+    RESIDENT = {"predict": 2, "evaluate": 2, "train_step": 4}
+
+    def __init__(self, module, cuda):
+        self.module, self.cuda = module, cuda
+        self.mirrors = {}  # argument position (params, state, grads, slots) -> _Mirror
+
+    def mirror(self, pos, host):
+        m = self.mirrors.get(pos)
+        if m is None or m.host is not host:
+            m = self.mirrors[pos] = _Mirror(self.cuda, host)
+        else:
+            m.refresh()
+        return m
+
+    def __call__(self, entry, args):
+        cuda = self.cuda
+        k = self.RESIDENT[entry]
+        resident = [self.mirror(pos, a) for pos, a in enumerate(args[:k])]
+        rest = list(args[k:])
+        logs = rest.pop() if entry != "predict" else None
+        moved = [cuda.to_device(np.ascontiguousarray(a)) for a in rest]
+        dlogs = cuda.to_device(np.zeros_like(logs)) if logs is not None else None
+        fn = getattr(self.module, entry)
+        result = fn(*[m.device for m in resident], *moved,
+                    *([dlogs] if dlogs is not None else []))
+        if dlogs is not None:
+            logs += dlogs.copy_to_host()
+        if entry == "train_step":
+            for m in resident[:4]:
+                m.write_back()
+        if result is None:
+            return None
+        return tuple(r.copy_to_host() for r in result)
+
+
+class CudaTarget(Target):
+    """NVIDIA GPUs through numba-cuda (`pip install fnjit[cuda]`); NUMBA_ENABLE_CUDASIM=1 runs
+    the same code in numba's simulator."""
+
+    name = "cuda"
+
+    def render(self, graph, **kw):
+        check_available()
+        update = kw.get("optimizer")
+        if update is not None and (update.clip or update.decayed):
+            raise ValueError("target 'cuda' does not support gradient clipping or weight_decay "
+                             "yet; use target='cpu' for this optimizer")
+        return render_module(graph, module_name=cache.module_name, native=False,
+                             variant=".cuda", **kw)
+
+    def load(self, rendered):
+        """(driver module, kernel modules, False: the entries are Python launching kernels)."""
+        check_available()
+        kernels = [cache.load(source) for source in rendered.kernels.values()]
+        return cache.load(rendered.driver), kernels, False
+
+    def caller(self, module):
+        return CudaCalls(module, check_available())
+
+
+def simulated():
+    """Whether numba's CUDA simulator is on (NUMBA_ENABLE_CUDASIM=1)."""
+    return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")

@@ -1,0 +1,6 @@
+"""keras.preprocessing: Keras 2's sequence and text utilities (kept in Keras 3 as legacy),
+pure Python and numpy."""
+
+from . import sequence, text
+
+__all__ = ["sequence", "text"]
