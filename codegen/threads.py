@@ -3,8 +3,8 @@
 Numba's `np.dot` calls the OpenBLAS that scipy ships (numpy has its own copy). Its default of
 one thread per core made small GEMMs (batch 32 x 784 x 64) 8x slower on a busy 2-core machine:
 a worker thread that is not scheduled stalls every call (0.47 ms per MLP step with 1 thread
-against 3.9 ms with 2 while other processes ran; see bench/bench_mlp.py). One thread is the
-default; FNJIT_BLAS_THREADS sets another count. numpy's own BLAS is left alone.
+against 3.9 ms with 2 while other processes ran). One thread is the default;
+FNJIT_BLAS_THREADS sets another count. numpy's own BLAS is left alone.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ spellings Convolution1D / Convolution2D.
 
 All of them lower to channels_last ops (templates/conv.j2, templates/depthwise_conv.j2); a
 channels_first layer moves the channel axis with a `transpose` op on each side, which costs one
-pass over the input and one over the output (see bench/bench_cnn.py for the measured price).
+pass over the input and one over the output.
 """
 
 from __future__ import annotations
