@@ -20,7 +20,6 @@ numbers at kernel calls by keyword and wraps lines to 100 columns.
 from __future__ import annotations
 
 import ast
-import hashlib
 import re
 import textwrap
 from dataclasses import dataclass
@@ -70,15 +69,6 @@ def library(kind, variant=""):
     except jinja2.TemplateNotFound:
         raise ValueError(f"no template for op kind {kind!r} in {TEMPLATE_DIR}"
                          + (f" for target variant {variant!r}" if variant else "")) from None
-
-
-def template_digest() -> str:
-    """Hash of every template: part of the cache key of anything rendered from them."""
-    h = hashlib.sha256()
-    for p in sorted(TEMPLATE_DIR.glob("*.j2")):
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)
