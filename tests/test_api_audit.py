@@ -310,6 +310,54 @@ AUDIT = {
                       "stream": ARGS + "test_progbar_logger_verbose_and_stream"},
 }
 
+# Layers beyond the guides (issue 12).
+ATTN = "test_attention.py::test_attention_and_additive_attention_forward_and_gradients"
+MHA = "test_attention.py::test_multi_head_attention_forward_and_gradients"
+BIDI = "test_bidirectional.py::"
+NOISE = "test_noise_layers.py::"
+NORM = "test_normalization_layers.py::"
+AUDIT.update({
+    "_BaseAttention": {"seed": Refused(1)},
+    "Attention": {"use_scale": ATTN, "score_mode": ATTN, "dropout": ATTN, "seed": Refused(1)},
+    "AdditiveAttention": {"use_scale": ATTN, "dropout": ATTN},
+    "MultiHeadAttention": {
+        **{a: MHA for a in ("num_heads", "key_dim", "value_dim", "dropout", "use_bias",
+                            "output_shape", "attention_axes", "kernel_initializer",
+                            "bias_initializer")},
+        **{a: Refused("l2") for a in ("kernel_regularizer", "bias_regularizer")},
+        **{a: Refused("non_neg") for a in ("kernel_constraint", "bias_constraint")},
+        "use_gate": Refused(True), "sliding_window": Refused(4),
+        "flash_attention": Refused(True), "seed": Refused(1)},
+    "Bidirectional": {
+        "layer": BIDI + "test_bidirectional_simple_rnn_every_merge_mode_forward_and_gradients",
+        "merge_mode": BIDI + "test_bidirectional_simple_rnn_every_merge_mode_forward_and_gradients",
+        "backward_layer": BIDI + "test_bidirectional_lstm_and_gru_gradients_and_backward_layer",
+        "weights": BIDI + "test_bidirectional_config_save_and_errors"},
+    "_ConvTranspose": {
+        "output_padding": "test_conv_transpose.py::test_conv_transpose_forward_and_gradients"},
+    "GaussianNoise": {"stddev": NOISE + "test_noise_statistics_in_training",
+                      "seed": Refused(1)},
+    "GaussianDropout": {"rate": NOISE + "test_noise_statistics_in_training", "seed": Refused(1)},
+    "AlphaDropout": {"rate": NOISE + "test_noise_statistics_in_training",
+                     "noise_shape": Refused((1, 3)), "seed": Refused(1)},
+    "_SpatialDropout": {"rate": NOISE + "test_spatial_dropout_drops_whole_feature_maps",
+                        "data_format": NOISE + "test_spatial_dropout_drops_whole_feature_maps",
+                        "seed": Refused(1)},
+    "LayerNormalization": {
+        **{a: NORM + "test_layer_normalization_forward_and_gradients"
+           for a in ("axis", "epsilon", "center", "scale", "beta_initializer",
+                     "gamma_initializer")},
+        **{a: Refused("l2") for a in ("beta_regularizer", "gamma_regularizer")},
+        **{a: Refused("non_neg") for a in ("beta_constraint", "gamma_constraint")},
+        "rms_scaling": Refused(True)},
+    "UnitNormalization": {
+        "axis": NORM + "test_unit_normalization_and_identity_forward_and_gradients"},
+    "Rescaling": {"scale": NORM + "test_rescaling_forward_gradients_and_errors",
+                  "offset": NORM + "test_rescaling_forward_gradients_and_errors"},
+})
+
+_BIDI_LAYER = layers.SimpleRNN(2)  # Bidirectional copies it; never called
+
 # The fewest positional arguments that construct a class, for the refusal checks.
 REQUIRED = {
     "Dense": (2,), "Activation": ("relu",), "Dot": (1,), "Dropout": (0.5,), "Embedding": (5, 2),
@@ -318,6 +366,10 @@ REQUIRED = {
     "Permute": ((1,),), "RepeatVector": (2,), "TimeDistributed": (None,), "InputLayer": (),
     "CSVLogger": ("log.csv",), "ModelCheckpoint": ("m.keras",),
     "LearningRateScheduler": (lambda epoch: 0.1,),
+    "Conv1DTranspose": (2, 2), "Conv2DTranspose": (2, 2), "Rescaling": (0.5,),
+    "GaussianNoise": (0.1,), "GaussianDropout": (0.1,), "AlphaDropout": (0.1,),
+    "SpatialDropout1D": (0.1,), "SpatialDropout2D": (0.1,), "SpatialDropout3D": (0.1,),
+    "MultiHeadAttention": (2, 4), "Bidirectional": (_BIDI_LAYER,),
 }
 CONSTRUCT_KWARGS = {"InputLayer": {"shape": (2,)}}
 

@@ -16,6 +16,7 @@ import math
 
 from .. import initializers, ops
 from .base import KerasTensor, Layer
+from .core import refuse_seed
 from .layer_normalization import refuse_unsupported
 
 
@@ -107,6 +108,7 @@ class MultiHeadAttention(Layer):
         self.attention_axes = attention_axes
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        refuse_seed(self, seed)
         self.seed = seed
 
     # ---- calling: query, value[, key][, attention_mask] become the node's input tensors ----
@@ -275,6 +277,7 @@ class _BaseAttention(Layer):
         if not 0 <= dropout < 1:
             raise ValueError(f"{self._what}: dropout must be in [0, 1), got {dropout!r}")
         self.dropout = float(dropout)
+        refuse_seed(self, seed)
         self.seed = seed
 
     def __call__(self, inputs, mask=None, training=None, return_attention_scores=False,

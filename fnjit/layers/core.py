@@ -85,6 +85,15 @@ class Activation(Layer):
         return {**super().get_config(), "activation": self.activation}
 
 
+def refuse_seed(layer, seed):
+    """A layer's own `seed=` is refused, not ignored: its random draws come from one generator
+    per model, seeded by fnjit.utils.set_random_seed."""
+    if seed is not None:
+        raise ValueError(f"{type(layer).__name__} {layer.name!r}: seed= is not supported: random "
+                         "draws come from one generator per model, seeded by "
+                         "fnjit.utils.set_random_seed")
+
+
 class Dropout(Layer):
     """Zeroes a fraction `rate` of its inputs in training, scaling the rest by 1 / (1 - rate)."""
 
@@ -94,10 +103,7 @@ class Dropout(Layer):
             raise ValueError(f"Dropout {self.name!r}: rate must be in [0, 1), got {rate!r}")
         if noise_shape is not None:
             raise ValueError(f"Dropout {self.name!r}: noise_shape is not supported yet")
-        if seed is not None:
-            raise ValueError(f"Dropout {self.name!r}: seed= is not supported: dropout masks "
-                             "come from one generator per model, seeded by "
-                             "fnjit.utils.set_random_seed")
+        refuse_seed(self, seed)
         self.rate = float(rate)
         self.seed = seed
 

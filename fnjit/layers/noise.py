@@ -8,6 +8,7 @@ import math
 
 from .. import backend
 from .base import Layer
+from .core import refuse_seed
 
 
 class _Noise(Layer):
@@ -42,6 +43,7 @@ class GaussianNoise(_Noise):
         if not stddev >= 0:
             raise ValueError(f"{self._what}: stddev must be >= 0, got {stddev!r}")
         self.stddev = float(stddev)
+        refuse_seed(self, seed)
         self.seed = seed
 
     def _attrs(self, shape):
@@ -57,6 +59,7 @@ class GaussianDropout(_Noise):
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = self._check_rate(rate)
+        refuse_seed(self, seed)
         self.seed = seed
 
     def _attrs(self, shape):
@@ -82,6 +85,7 @@ class AlphaDropout(_Noise):
             raise ValueError(f"{self._what}: noise_shape is not supported yet")
         self.rate = self._check_rate(rate)
         self.noise_shape = None
+        refuse_seed(self, seed)
         self.seed = seed
 
     def _attrs(self, shape):
@@ -105,6 +109,7 @@ class _SpatialDropout(_Noise):
     def __init__(self, rate, data_format=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = self._check_rate(rate)
+        refuse_seed(self, seed)
         self.seed = seed
         if self.rank == 1:
             if data_format is not None:
