@@ -18,18 +18,25 @@ from fnjit.codegen.program import Program
 from fnjit.lowering import lower_model, lower_penalties
 
 
+def lower_with_mse(model, input_shapes=None):
+    """`model` lowered in float64 with one MSE loss per output against a target input: returns
+    (context, input values, target values, (loss, weight) pairs)."""
+    ctx, xs, ys = lower_model(model, "float64", input_shapes)
+    targets, losses = [], []
+    for k, y in enumerate(ys):
+        t = ctx.builder.input(f"target_{k}", ctx.shape(y))
+        targets.append(t)
+        (loss,) = ctx.op("loss", [y, t], [ctx.shape(y)[:-1]],
+                         attrs={"fn": "mean_squared_error"})
+        losses.append((loss, 1.0))
+    return ctx, xs, targets, losses
+
+
 def compile_for_check(model, wrt_inputs=True, input_shapes=None):
     old = backend.floatx()
     backend.set_floatx("float64")
     try:
-        ctx, xs, ys = lower_model(model, "float64", input_shapes)
-        targets, losses = [], []
-        for k, y in enumerate(ys):
-            t = ctx.builder.input(f"target_{k}", ctx.shape(y))
-            targets.append(t)
-            (loss,) = ctx.op("loss", [y, t], [ctx.shape(y)[:-1]],
-                             attrs={"fn": "mean_squared_error"})
-            losses.append((loss, 1.0))
+        ctx, xs, targets, losses = lower_with_mse(model, input_shapes)
         losses += lower_penalties(ctx)  # regularization, as training minimises it
         float_inputs = [x for x in xs if ctx.graph.values[x].is_float] if wrt_inputs else []
         program = Program(ctx.graph, model_inputs=xs, targets=targets, losses=losses,

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gradcheck import lower_with_mse
 
 import fnjit as keras
 from fnjit import backend, layers
 from fnjit.codegen.program import Program
-from fnjit.lowering import lower_model
 
 
 def _cuda_ready():
@@ -169,19 +169,13 @@ def test_set_weights_reaches_the_device_copy():
 # ---- each op: forward and backward, cuda against cpu ------------------------------------------
 
 def _programs(model, shapes):
-    """The float64 MSE-loss programs of `model` for both targets (as tests/gradcheck.py
-    compiles them for the cpu): their params, and a function running one of them."""
+    """The float64 MSE-loss programs of `model` for both targets (gradcheck.lower_with_mse, as
+    tests/gradcheck.py compiles them for the cpu): their params, and a function running one
+    of them."""
     backend.set_floatx("float64")
     built = {}
     for target in ("cpu", "cuda"):
-        ctx, xs, ys = lower_model(model, "float64", shapes)
-        targets, losses = [], []
-        for k, y in enumerate(ys):
-            t = ctx.builder.input(f"target_{k}", ctx.shape(y))
-            targets.append(t)
-            (loss,) = ctx.op("loss", [y, t], [ctx.shape(y)[:-1]],
-                             attrs={"fn": "mean_squared_error"})
-            losses.append((loss, 1.0))
+        ctx, xs, targets, losses = lower_with_mse(model, shapes)
         wrt = [x for x in xs if ctx.graph.values[x].is_float]
         built[target] = Program(ctx.graph, model_inputs=xs, targets=targets, losses=losses,
                                 wrt_inputs=wrt, target=target)
