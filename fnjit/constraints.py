@@ -15,6 +15,7 @@ import inspect
 
 import numpy as np
 
+from . import registry
 from .backend import epsilon
 
 
@@ -106,28 +107,13 @@ _BY_NAME.update({"constraint": Constraint, "max_norm": MaxNorm, "min_max_norm": 
 
 def serialize(constraint):
     """Keras 3's form: {"module", "class_name", "config", "registered_name"}; None for None."""
-    if constraint is None:
-        return None
-    if not isinstance(constraint, Constraint):
-        raise ValueError(f"cannot serialize the constraint {constraint!r}: only Constraint "
-                         "instances (with get_config) can be saved in a model config")
-    builtin = type(constraint) in _CLASSES
-    return {"module": "keras.constraints" if builtin else None,
-            "class_name": type(constraint).__name__, "config": constraint.get_config(),
-            "registered_name": None if builtin else type(constraint).__name__}
+    return registry.serialize(constraint, Constraint, _CLASSES, "keras.constraints", "constraint")
 
 
 def deserialize(config, custom_objects=None):
     if isinstance(config, str):
         return get(config)
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"cannot interpret {config!r} as a constraint config")
-    name = config["class_name"]
-    cls = (custom_objects or {}).get(name) or _BY_NAME.get(name)
-    if cls is None:
-        raise ValueError(f"unknown constraint {name!r}; choose one of "
-                         f"{sorted(c.__name__ for c in _CLASSES)} or pass it in custom_objects")
-    return cls.from_config(dict(config.get("config") or {}))
+    return registry.deserialize(config, _BY_NAME, _CLASSES, "constraint", custom_objects)
 
 
 def get(identifier):

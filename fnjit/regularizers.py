@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-from . import ops
+from . import ops, registry
 
 
 def _is_symbolic(x):
@@ -136,28 +136,14 @@ _BY_NAME.update({"l1": L1, "l2": L2, "l1l2": L1L2, "regularizer": Regularizer,
 
 def serialize(regularizer):
     """Keras 3's form: {"module", "class_name", "config", "registered_name"}; None for None."""
-    if regularizer is None:
-        return None
-    if not isinstance(regularizer, Regularizer):
-        raise ValueError(f"cannot serialize the regularizer {regularizer!r}: only Regularizer "
-                         "instances (with get_config) can be saved in a model config")
-    builtin = type(regularizer) in _CLASSES
-    return {"module": "keras.regularizers" if builtin else None,
-            "class_name": type(regularizer).__name__, "config": regularizer.get_config(),
-            "registered_name": None if builtin else type(regularizer).__name__}
+    return registry.serialize(regularizer, Regularizer, _CLASSES, "keras.regularizers",
+                              "regularizer")
 
 
 def deserialize(config, custom_objects=None):
     if isinstance(config, str):
         return get(config)
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"cannot interpret {config!r} as a regularizer config")
-    name = config["class_name"]
-    cls = (custom_objects or {}).get(name) or _BY_NAME.get(name)
-    if cls is None:
-        raise ValueError(f"unknown regularizer {name!r}; choose one of "
-                         f"{sorted(c.__name__ for c in _CLASSES)} or pass it in custom_objects")
-    return cls.from_config(dict(config.get("config") or {}))
+    return registry.deserialize(config, _BY_NAME, _CLASSES, "regularizer", custom_objects)
 
 
 def get(identifier):
