@@ -343,13 +343,15 @@ AUDIT.update({
     "_SpatialDropout": {"rate": NOISE + "test_spatial_dropout_drops_whole_feature_maps",
                         "data_format": NOISE + "test_spatial_dropout_drops_whole_feature_maps",
                         "seed": Refused(1)},
+    "_AffineNormalization": _roles("beta_initializer", "gamma_initializer", "beta_regularizer",
+                                   "gamma_regularizer", "beta_constraint", "gamma_constraint"),
     "LayerNormalization": {
         **{a: NORM + "test_layer_normalization_forward_and_gradients"
-           for a in ("axis", "epsilon", "center", "scale", "beta_initializer",
-                     "gamma_initializer")},
-        **{a: Refused("l2") for a in ("beta_regularizer", "gamma_regularizer")},
-        **{a: Refused("non_neg") for a in ("beta_constraint", "gamma_constraint")},
+           for a in ("axis", "epsilon", "center", "scale")},
         "rms_scaling": Refused(True)},
+    "GroupNormalization": {
+        a: NORM + "test_group_normalization_forward_and_gradients"
+        for a in ("groups", "axis", "epsilon", "center", "scale")},
     "UnitNormalization": {
         "axis": NORM + "test_unit_normalization_and_identity_forward_and_gradients"},
     "Rescaling": {"scale": NORM + "test_rescaling_forward_gradients_and_errors",

@@ -30,6 +30,8 @@ WEIGHT_ROLES = [
      {"kernel": "kernel", "recurrent": "recurrent_kernel", "bias": "bias"}),
     ("Embedding", (5, 2), (3,), "int32", {"embeddings": "embeddings"}),
     ("BatchNormalization", (), (3,), "float32", {"gamma": "gamma", "beta": "beta"}),
+    ("LayerNormalization", (), (3,), "float32", {"gamma": "gamma", "beta": "beta"}),
+    ("GroupNormalization", (2,), (3, 4), "float32", {"gamma": "gamma", "beta": "beta"}),
     ("PReLU", (), (3,), "float32", {"alpha": "alpha"}),
 ]
 IDS = [row[0] for row in WEIGHT_ROLES]

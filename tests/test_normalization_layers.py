@@ -1,5 +1,5 @@
-"""LayerNormalization: forward against numpy written here, backward against finite
-differences, configs and errors."""
+"""LayerNormalization and GroupNormalization: forward against numpy written here, backward
+against finite differences, configs, `.keras` round trips and errors."""
 
 import numpy as np
 import pytest
@@ -59,7 +59,84 @@ def test_layer_normalization_config_and_errors():
     with pytest.raises(ValueError, match="batch axis"):
         layers.LayerNormalization(axis=0)(x)
     with pytest.raises(ValueError, match="gamma_regularizer"):
-        layers.LayerNormalization(gamma_regularizer="l2")
+        layers.LayerNormalization(gamma_regularizer="no_such_regularizer")
+
+
+def _group_norm(x, groups, axis, gamma, beta, eps):
+    """Keras 3's definition, written out: the channels of `axis` split into `groups` runs of
+    adjacent channels; mean and variance per sample and group over everything else."""
+    x = np.moveaxis(x, axis, -1)
+    n, channels = x.shape[0], x.shape[-1]
+    g = x.reshape(n, -1, groups, channels // groups)
+    m = g.mean(axis=(1, 3), keepdims=True)
+    v = g.var(axis=(1, 3), keepdims=True)
+    y = ((g - m) / np.sqrt(v + eps)).reshape(x.shape) * gamma + beta
+    return np.moveaxis(y, -1, axis)
+
+
+def test_group_normalization_forward_and_gradients():
+    x = keras.Input(shape=(4, 3, 6))
+    last = layers.GroupNormalization(groups=3)
+    first = layers.GroupNormalization(groups=2, axis=1, epsilon=0.1)  # channels_first
+    middle = layers.GroupNormalization(groups=3, axis=-2)
+    instance = layers.GroupNormalization(groups=-1, center=False)
+    one = layers.GroupNormalization(groups=1, scale=False)
+    model = keras.Model(x, [last(x), first(x), middle(x), instance(x), one(x)])
+    assert [(w.name, w.shape) for w in last.weights] == [("gamma", (6,)), ("beta", (6,))]
+    assert [w.shape for w in first.weights] == [(4,), (4,)]
+    assert [w.name for w in instance.weights] == ["gamma"] and instance.groups == 6
+    assert [w.name for w in one.weights] == ["beta"]
+    for layer in (last, first, middle, instance, one):
+        layer.set_weights([rng.normal(size=w.shape) for w in layer.weights])
+    data = rng.normal(size=(2, 4, 3, 6)) * 3 + 1
+    got = outputs_checking_gradients(model, [data])
+    want = [_group_norm(data, 3, 3, *last.get_weights(), 1e-3),
+            _group_norm(data, 2, 1, *first.get_weights(), 0.1),
+            _group_norm(data, 3, 2, *middle.get_weights(), 1e-3),
+            _group_norm(data, 6, 3, *instance.get_weights(), 0.0, 1e-3),
+            _group_norm(data, 1, 3, 1.0, *one.get_weights(), 1e-3)]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-7, atol=1e-10)
+
+
+def test_group_normalization_config_keras_file_and_errors(tmp_path):
+    d = layers.GroupNormalization()
+    assert (d.groups, d.axis, d.epsilon, d.center, d.scale) == (32, -1, 1e-3, True, True)
+    x = keras.Input(shape=(5, 4))
+    layer = layers.GroupNormalization(groups=2, epsilon=1e-2, center=False,
+                                      gamma_initializer="random_normal",
+                                      gamma_regularizer="l2", gamma_constraint="non_neg")
+    model = keras.Model(x, layer(x))
+    config = layer.get_config()
+    assert (config["groups"], config["axis"], config["epsilon"], config["center"]) == \
+        (2, -1, 1e-2, False)
+    assert config["gamma_regularizer"]["class_name"] == "L2"
+    assert config["gamma_constraint"]["class_name"] == "NonNeg"
+    data = rng.normal(size=(3, 5, 4)).astype("float32")
+    path = tmp_path / "g.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    again = loaded.layers[1]
+    assert type(again) is layers.GroupNormalization and again.groups == 2
+    assert type(again.gamma_regularizer) is type(layer.gamma_regularizer)
+    np.testing.assert_array_equal(again.get_weights()[0], layer.get_weights()[0])
+    np.testing.assert_allclose(loaded.predict(data, verbose=0), model.predict(data, verbose=0),
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match="groups=3 must divide the 4 channels"):
+        layers.GroupNormalization(groups=3)(x)
+    with pytest.raises(ValueError, match="groups=8 must divide the 4 channels"):
+        layers.GroupNormalization(groups=8)(x)
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match="groups"):
+            layers.GroupNormalization(groups=bad)
+    with pytest.raises(ValueError, match="non-batch axis"):
+        layers.GroupNormalization(groups=1, axis=0)(x)
+    with pytest.raises(TypeError, match="axis"):
+        layers.GroupNormalization(groups=1, axis=[1, 2])
+    with pytest.raises(ValueError, match="must be known"):
+        layers.GroupNormalization(groups=1)(keras.Input(shape=(3, None)))
+    with pytest.raises(ValueError, match="incompatible"):
+        layer(keras.Input(shape=(5, 6)))
 
 
 def test_unit_normalization_and_identity_forward_and_gradients():

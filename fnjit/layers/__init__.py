@@ -10,7 +10,7 @@ from .core import Activation, Dense, Dropout, Flatten
 from .embeddings import Embedding
 from .identity import Identity, Rescaling
 from .lambda_layer import Lambda
-from .layer_normalization import LayerNormalization, UnitNormalization
+from .layer_normalization import GroupNormalization, LayerNormalization, UnitNormalization
 from .merge import (
                     Add,
                     Average,
@@ -44,6 +44,7 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Node", "Variable", "A
            "LayerNormalization", "MultiHeadAttention", "Attention", "AdditiveAttention",
            "Bidirectional", "UnitNormalization", "Identity",
            "Rescaling",
+           "GroupNormalization",
            "GRU", "LSTM", "SimpleRNN", "RepeatVector", "TimeDistributed",
            "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax",
            "Add", "Average", "Concatenate", "Dot", "Maximum", "Merge", "Minimum", "Multiply",

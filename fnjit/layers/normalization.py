@@ -111,4 +111,8 @@ class BatchNormalization(Layer):
 
 
 # Keras 2's keras.layers.normalization path.
-from .layer_normalization import LayerNormalization, UnitNormalization  # noqa: E402, F401
+from .layer_normalization import (  # noqa: E402, F401
+    GroupNormalization,
+    LayerNormalization,
+    UnitNormalization,
+)
