@@ -352,6 +352,8 @@ AUDIT.update({
     "GroupNormalization": {
         a: NORM + "test_group_normalization_forward_and_gradients"
         for a in ("groups", "axis", "epsilon", "center", "scale")},
+    "ActivityRegularization": {
+        a: "test_regularizers.py::test_activity_regularization_layer" for a in ("l1", "l2")},
     "UnitNormalization": {
         "axis": NORM + "test_unit_normalization_and_identity_forward_and_gradients"},
     "Rescaling": {"scale": NORM + "test_rescaling_forward_gradients_and_errors",

@@ -267,3 +267,38 @@ def test_built_in_constraints_are_compiled_and_others_run_after_the_step():
     n = np.sqrt((k2 ** 2).sum(axis=(0, 2), keepdims=True))
     want = k2 * (0.5 * np.clip(n, 0.5, 0.6) + 0.5 * n) / (1e-7 + n)
     assert np.allclose(c2.kernel.value, want, atol=1e-6)
+
+
+def test_activity_regularization_layer(tmp_path):
+    """ActivityRegularization(l1, l2): the identity forward; l1 sum|h| + l2 sum h^2 over the
+    batch, divided by its size, joins the loss (numbers against numpy), and its gradient
+    matches finite differences; the config holds l1 and l2 only, as Keras 3's."""
+    x = keras.Input((4,))
+    dense = layers.Dense(3)
+    h = dense(x)
+    reg = layers.ActivityRegularization(l1=0.05, l2=0.2)
+    y = layers.Dense(2)(reg(h))
+    m = keras.Model(x, y)
+    check_gradients(m, [np.random.default_rng(6).normal(size=(5, 4))])
+    rng = np.random.default_rng(7)
+    xs = rng.normal(size=(6, 4)).astype("float32")
+    ts = rng.normal(size=(6, 2)).astype("float32")
+    k1, b1, k2, b2 = [w.astype(np.float64) for w in m.get_weights()]
+    hs = xs @ k1 + b1
+    data = np.mean((hs @ k2 + b2 - ts) ** 2)
+    penalty = (0.05 * np.abs(hs).sum() + 0.2 * (hs ** 2).sum()) / len(xs)
+    m.compile("sgd", "mse")
+    assert m.evaluate(xs, ts, verbose=0) == pytest.approx(data + penalty, rel=1e-5)
+    np.testing.assert_allclose(m.predict(xs, verbose=0), hs @ k2 + b2, rtol=1e-5, atol=1e-6)
+    config = reg.get_config()
+    assert (config["l1"], config["l2"]) == (0.05, 0.2) and "activity_regularizer" not in config
+    assert layers.ActivityRegularization().get_config()["l1"] == 0.0
+    path = tmp_path / "a.keras"
+    m.save(path)
+    again = keras.models.load_model(path)
+    assert (again.layers[2].l1, again.layers[2].l2) == (0.05, 0.2)
+    assert again.evaluate(xs, ts, verbose=0) == pytest.approx(data + penalty, rel=1e-5)
+    with pytest.raises(ValueError, match="l1"):
+        layers.ActivityRegularization(l1="much")
+    with pytest.raises(TypeError, match="activity_regularizer"):
+        layers.ActivityRegularization(activity_regularizer="l2")

@@ -8,7 +8,7 @@ from .bidirectional import Bidirectional
 from .convolutional import *  # noqa: F403
 from .core import Activation, Dense, Dropout, Flatten
 from .embeddings import Embedding
-from .identity import Identity, Rescaling
+from .identity import ActivityRegularization, Identity, Rescaling
 from .lambda_layer import Lambda
 from .layer_normalization import GroupNormalization, LayerNormalization, UnitNormalization
 from .merge import (
@@ -44,7 +44,7 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Node", "Variable", "A
            "LayerNormalization", "MultiHeadAttention", "Attention", "AdditiveAttention",
            "Bidirectional", "UnitNormalization", "Identity",
            "Rescaling",
-           "GroupNormalization",
+           "GroupNormalization", "ActivityRegularization",
            "GRU", "LSTM", "SimpleRNN", "RepeatVector", "TimeDistributed",
            "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax",
            "Add", "Average", "Concatenate", "Dot", "Maximum", "Merge", "Minimum", "Multiply",

@@ -61,6 +61,7 @@ LAYERS = [
     case("UnitNormalization", {}, (3, 4)),
     case("UnitNormalization", dict(axis=[1, 2]), (3, 4)),
     case("Identity", {}, (4,)),
+    case("ActivityRegularization", dict(l1=0.01, l2=0.02), (4,)),
     case("Rescaling", dict(scale=1 / 255, offset=-0.5), (4,)),
     case("ReLU", {}, (4,)),
     case("ReLU", dict(max_value=1.0, negative_slope=0.1, threshold=0.2), (4,)),
