@@ -316,6 +316,7 @@ MHA = "test_attention.py::test_multi_head_attention_forward_and_gradients"
 BIDI = "test_bidirectional.py::"
 NOISE = "test_noise_layers.py::"
 NORM = "test_normalization_layers.py::"
+PRE = "test_preprocessing_layers.py::"
 AUDIT.update({
     "_BaseAttention": {"seed": Refused(1)},
     "Attention": {"use_scale": ATTN, "score_mode": ATTN, "dropout": ATTN, "seed": Refused(1)},
@@ -354,6 +355,11 @@ AUDIT.update({
         for a in ("groups", "axis", "epsilon", "center", "scale")},
     "ActivityRegularization": {
         a: "test_regularizers.py::test_activity_regularization_layer" for a in ("l1", "l2")},
+    "Normalization": {a: PRE + "test_normalization_forward_and_gradients"
+                      for a in ("axis", "mean", "variance", "invert")},
+    "CategoryEncoding": {"num_tokens": PRE + "test_category_encoding_forward_and_gradients",
+                         "output_mode": PRE + "test_category_encoding_forward_and_gradients",
+                         "sparse": Refused(True)},
     "UnitNormalization": {
         "axis": NORM + "test_unit_normalization_and_identity_forward_and_gradients"},
     "Rescaling": {"scale": NORM + "test_rescaling_forward_gradients_and_errors",
@@ -373,7 +379,7 @@ REQUIRED = {
     "Conv1DTranspose": (2, 2), "Conv2DTranspose": (2, 2), "Rescaling": (0.5,),
     "GaussianNoise": (0.1,), "GaussianDropout": (0.1,), "AlphaDropout": (0.1,),
     "SpatialDropout1D": (0.1,), "SpatialDropout2D": (0.1,), "SpatialDropout3D": (0.1,),
-    "MultiHeadAttention": (2, 4), "Bidirectional": (_BIDI_LAYER,),
+    "MultiHeadAttention": (2, 4), "Bidirectional": (_BIDI_LAYER,), "CategoryEncoding": (4,),
 }
 CONSTRUCT_KWARGS = {"InputLayer": {"shape": (2,)}}
 

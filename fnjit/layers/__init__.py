@@ -34,6 +34,7 @@ from .merge import (
 from .noise import *  # noqa: F403
 from .normalization import BatchNormalization
 from .pooling import *  # noqa: F403
+from .preprocessing import CategoryEncoding, Normalization
 from .recurrent import GRU, LSTM, SimpleRNN
 from .repeat_vector import RepeatVector
 from .reshaping import *  # noqa: F403
@@ -44,7 +45,7 @@ __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Node", "Variable", "A
            "LayerNormalization", "MultiHeadAttention", "Attention", "AdditiveAttention",
            "Bidirectional", "UnitNormalization", "Identity",
            "Rescaling",
-           "GroupNormalization", "ActivityRegularization",
+           "GroupNormalization", "ActivityRegularization", "Normalization", "CategoryEncoding",
            "GRU", "LSTM", "SimpleRNN", "RepeatVector", "TimeDistributed",
            "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax",
            "Add", "Average", "Concatenate", "Dot", "Maximum", "Merge", "Minimum", "Multiply",
