@@ -210,3 +210,14 @@ def test_category_encoding_config_keras_file_and_refusals(tmp_path):
     inner = layers.CategoryEncoding(4)(layers.Concatenate()([tokens, tokens]))
     with pytest.raises(ValueError, match="straight from a model Input"):
         keras.Model(tokens, inner).predict(ids, verbose=0)
+
+
+def test_keras2_module_paths():
+    from fnjit.layers import core, experimental, normalization
+    from fnjit.layers.experimental.preprocessing import CategoryEncoding, Normalization
+
+    assert normalization.GroupNormalization is layers.GroupNormalization
+    assert core.ActivityRegularization is layers.ActivityRegularization
+    assert (Normalization, CategoryEncoding) == (layers.Normalization, layers.CategoryEncoding)
+    assert experimental.preprocessing.Normalization is layers.Normalization
+    assert keras.layers.experimental.preprocessing.CategoryEncoding is layers.CategoryEncoding

@@ -1,6 +1,6 @@
 """Layers, with Keras' names. `from fnjit.layers import Dense` as `from keras.layers ...`."""
 
-from . import convolutional, noise, pooling, reshaping
+from . import convolutional, experimental, noise, pooling, reshaping  # noqa: F401 (Keras 2 paths)
 from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .attention import AdditiveAttention, Attention, MultiHeadAttention
 from .base import Input, InputLayer, KerasTensor, Layer, Node, Variable

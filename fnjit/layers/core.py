@@ -145,3 +145,7 @@ class Flatten(Layer):
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format}
+
+
+# Keras 2's keras.layers.core path (Keras 2.0-2.8 defined ActivityRegularization there).
+from .identity import ActivityRegularization  # noqa: E402, F401
