@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 
-from .. import initializers
+import numpy as np
+
+from .. import initializers, ops
 from .base import Layer
 
 
@@ -49,11 +51,11 @@ class _AffineNormalization(Layer):
                                     regularizer=self.beta_regularizer,
                                     constraint=self.beta_constraint) if self.center else None
 
-    def _lower_stats(self, ctx, x, stats_shape, pre=1, groups=1, size=1, post=1, inner=1):
-        """The op: x seen as (outer, pre, groups, size, post, inner), statistics per (outer,
-        group, inner), saved with `stats_shape`."""
+    def _lower_stats(self, ctx, x, stats_shape, pre=1, groups=1, size=1, inner=1):
+        """The op: x seen as (outer, pre, groups, size, inner), statistics per (outer, group,
+        inner), saved with `stats_shape`."""
         params = [ctx.param(w) for w in (self.gamma, self.beta) if w is not None]
-        attrs = {"pre": pre, "groups": groups, "size": size, "post": post, "inner": inner,
+        attrs = {"pre": pre, "groups": groups, "size": size, "inner": inner,
                  "epsilon": self.epsilon, "center": self.center, "scale": self.scale}
         return ctx.op("layer_norm", [x] + params, [ctx.shape(x)], attrs=attrs,
                       saved_shapes=[stats_shape, stats_shape])
@@ -176,9 +178,18 @@ class GroupNormalization(_AffineNormalization):
         (x,) = inputs
         shape = ctx.shape(x)
         axis = self._channel_axis(shape)
-        return self._lower_stats(ctx, x, (None, self.groups), pre=math.prod(shape[1:axis]),
-                                 groups=self.groups, size=shape[axis] // self.groups,
-                                 post=math.prod(shape[axis + 1:]))
+        rank = len(shape)
+        # The kernels want the channels last (each group a contiguous run): another channel
+        # axis moves there and back, as channels_first convolutions do.
+        last = tuple(a for a in range(rank) if a != axis) + (axis,)
+        if axis != rank - 1:
+            x = ops.permute_value(ctx, x, last)
+        (y,) = self._lower_stats(ctx, x, (None, self.groups),
+                                 pre=math.prod(shape[1:axis] + shape[axis + 1:]),
+                                 groups=self.groups, size=shape[axis] // self.groups)
+        if axis != rank - 1:
+            y = ops.permute_value(ctx, y, tuple(int(a) for a in np.argsort(last)))
+        return [y]
 
     def get_config(self):
         return {**super().get_config(), "groups": self.groups, "axis": self.axis}
