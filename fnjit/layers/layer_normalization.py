@@ -19,6 +19,16 @@ def refuse_unsupported(layer, **arguments):
             raise ValueError(f"{layer._what}: {arg} is not supported yet")
 
 
+def channel_axis(layer, input_shape):
+    """`layer.axis`, one int, as a non-negative non-batch axis of `input_shape` (the channel
+    axis of BatchNormalization and GroupNormalization)."""
+    rank = len(input_shape)
+    if not -rank <= layer.axis < rank or layer.axis % rank == 0:
+        raise ValueError(f"{layer._what}: axis={layer.axis} must be a non-batch axis of the "
+                         f"input shape {tuple(input_shape)}")
+    return layer.axis % rank
+
+
 _WEIGHT_OPTIONS = ("beta_regularizer", "gamma_regularizer", "beta_constraint",
                    "gamma_constraint")
 
@@ -153,15 +163,8 @@ class GroupNormalization(_AffineNormalization):
     def input_axes(self, input_shape):
         return (self.axis,)
 
-    def _channel_axis(self, input_shape):
-        rank = len(input_shape)
-        if not -rank <= self.axis < rank or self.axis % rank == 0:
-            raise ValueError(f"{self._what}: axis={self.axis} must be a non-batch axis of the "
-                             f"input shape {tuple(input_shape)}")
-        return self.axis % rank
-
     def build(self, input_shape):
-        axis = self._channel_axis(input_shape)
+        axis = channel_axis(self, input_shape)
         channels = input_shape[axis]
         if channels is None:
             raise ValueError(f"{self._what}: axis {self.axis} of the input shape "
@@ -177,7 +180,7 @@ class GroupNormalization(_AffineNormalization):
     def lower(self, ctx, inputs):
         (x,) = inputs
         shape = ctx.shape(x)
-        axis = self._channel_axis(shape)
+        axis = channel_axis(self, shape)
         rank = len(shape)
         # The kernels want the channels last (each group a contiguous run): another channel
         # axis moves there and back, as channels_first convolutions do.

@@ -6,6 +6,7 @@ import math
 
 from .. import initializers
 from .base import Layer
+from .layer_normalization import channel_axis
 
 _INITIALIZERS = ("beta_initializer", "gamma_initializer", "moving_mean_initializer",
                  "moving_variance_initializer")
@@ -52,17 +53,10 @@ class BatchNormalization(Layer):
             setattr(self, key, initializers.get(value))
 
     def input_axes(self, input_shape):
-        return (self._channel_axis(input_shape),)
-
-    def _channel_axis(self, input_shape):
-        rank = len(input_shape)
-        if not -rank <= self.axis < rank or self.axis % rank == 0:
-            raise ValueError(f"BatchNormalization {self.name!r}: axis={self.axis} must be a "
-                             f"non-batch axis of the input shape {tuple(input_shape)}")
-        return self.axis % rank
+        return (channel_axis(self, input_shape),)
 
     def build(self, input_shape):
-        axis = self._channel_axis(input_shape)
+        axis = channel_axis(self, input_shape)
         if input_shape[axis] is None:
             raise ValueError(f"BatchNormalization {self.name!r}: axis {self.axis} of the input "
                              f"shape {tuple(input_shape)} must be known")
@@ -81,7 +75,7 @@ class BatchNormalization(Layer):
     def lower(self, ctx, inputs):
         (x,) = inputs
         shape = ctx.shape(x)
-        axis = self._channel_axis(shape)
+        axis = channel_axis(self, shape)
         weights = [w for w in (self.gamma, self.beta) if w is not None]
         params = [ctx.param(w) for w in weights + [self.moving_mean, self.moving_variance]]
         channels = shape[axis]
