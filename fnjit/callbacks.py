@@ -213,6 +213,10 @@ class ProgbarLogger(Callback):
     def _new_bar(self):
         self.progbar = Progbar(self.params.get("steps"), verbose=self.verbose,
                                stream=self.stream or sys.stdout)
+        self._seen = 0  # batches done: the count shown when the steps were not known
+
+    def _done(self):
+        return self.params.get("steps") or self._seen
 
     def on_train_begin(self, logs=None):
         self.in_fit = True
@@ -228,11 +232,11 @@ class ProgbarLogger(Callback):
             stream.write(f"Epoch {epoch + 1}/{epochs}\n")
 
     def on_train_batch_end(self, batch, logs=None):
+        self._seen = batch + 1
         self.progbar.update(batch + 1, list((logs or {}).items()), finalize=False)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.progbar.update(self.params.get("steps"), list((logs or {}).items()),
-                            finalize=True)
+        self.progbar.update(self._done(), list((logs or {}).items()), finalize=True)
 
     def on_test_begin(self, logs=None):
         if not self.in_fit:
@@ -240,21 +244,22 @@ class ProgbarLogger(Callback):
 
     def on_test_batch_end(self, batch, logs=None):
         if not self.in_fit:
+            self._seen = batch + 1
             self.progbar.update(batch + 1, list((logs or {}).items()), finalize=False)
 
     def on_test_end(self, logs=None):
         if not self.in_fit:
-            self.progbar.update(self.params.get("steps"), list((logs or {}).items()),
-                                finalize=True)
+            self.progbar.update(self._done(), list((logs or {}).items()), finalize=True)
 
     def on_predict_begin(self, logs=None):
         self._new_bar()
 
     def on_predict_batch_end(self, batch, logs=None):
+        self._seen = batch + 1
         self.progbar.update(batch + 1, None, finalize=False)
 
     def on_predict_end(self, logs=None):
-        self.progbar.update(self.params.get("steps"), None, finalize=True)
+        self.progbar.update(self._done(), None, finalize=True)
 
 
 # ---- monitoring a quantity ----------------------------------------------------------------
