@@ -865,6 +865,48 @@ class Trainer:
         outs = [np.concatenate([c[k] for c in chunks]) for k in range(len(self.outputs))]
         return outs[0] if len(outs) == 1 else outs
 
+    # ---- Keras 2's generator methods: fit / evaluate / predict take generators now --------
+    def _keras2_generator(self, what, data, workers, use_multiprocessing, max_queue_size):
+        warnings.warn(f"Model.{what}_generator is Keras 2 (deprecated); use Model.{what}, which "
+                      "takes generators and PyDatasets", DeprecationWarning, stacklevel=3)
+        if isinstance(workers, bool) or workers not in (0, 1):
+            raise ValueError(f"{what}_generator: workers={workers!r} is not supported: fnjit "
+                             "reads a generator in the main thread (0 or 1); a PyDataset reads "
+                             "in threads with PyDataset(workers=...)")
+        if use_multiprocessing:
+            raise ValueError(f"{what}_generator: use_multiprocessing=True is not supported: "
+                             "fnjit reads batches in one process")
+        # Keras 2's read-ahead queue: fnjit does not read ahead, so there is nothing to bound.
+        _count(max_queue_size, "max_queue_size", f"{what}_generator")
+        if not data_adapters.is_batch_source(data):
+            raise TypeError(f"{what}_generator: expected a generator, an iterator or a "
+                            f"PyDataset, got {type(data).__name__}")
+
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1,
+                      callbacks=None, validation_data=None, validation_steps=None,
+                      validation_freq=1, class_weight=None, max_queue_size=10, workers=1,
+                      use_multiprocessing=False, shuffle=True, initial_epoch=0):
+        """Keras 2's: fit on `generator`. `shuffle` applies to a PyDataset only."""
+        self._keras2_generator("fit", generator, workers, use_multiprocessing, max_queue_size)
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs,
+                        verbose=verbose, callbacks=callbacks, validation_data=validation_data,
+                        validation_steps=validation_steps, validation_freq=validation_freq,
+                        class_weight=class_weight, initial_epoch=initial_epoch,
+                        shuffle=bool(shuffle) and isinstance(generator,
+                                                             data_adapters.PyDataset))
+
+    def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10,
+                           workers=1, use_multiprocessing=False, verbose=0):
+        self._keras2_generator("evaluate", generator, workers, use_multiprocessing,
+                               max_queue_size)
+        return self.evaluate(generator, steps=steps, callbacks=callbacks, verbose=verbose)
+
+    def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10,
+                          workers=1, use_multiprocessing=False, verbose=0):
+        self._keras2_generator("predict", generator, workers, use_multiprocessing,
+                               max_queue_size)
+        return self.predict(generator, steps=steps, callbacks=callbacks, verbose=verbose)
+
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         xs, ys, sws = self._data(x, y, "train_on_batch", sample_weight, class_weight)

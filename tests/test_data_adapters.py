@@ -110,7 +110,7 @@ def test_evaluate_and_predict_on_generators():
     # (x, y) batches: x is used; (x,) and a bare array are x; outputs are concatenated
     for gen in (_batches(), ((X[i:i + 4],) for i in range(0, 20, 4)),
                 (X[i:i + 7] for i in range(0, 20, 7))):
-        np.testing.assert_allclose(model.predict(gen, verbose=0), pred, rtol=1e-6)
+        np.testing.assert_allclose(model.predict(gen, verbose=0), pred, atol=1e-6)
     assert model.predict(_batches(), steps=2, verbose=0).shape == (8, 1)
     with pytest.warns(UserWarning, match="ran out of data"):
         out = model.predict(_batches(), steps=7, verbose=0)
@@ -211,3 +211,53 @@ def test_unknown_steps_show_the_batches_counted(capsys):
     model = _model()
     model.fit(_batches(), shuffle=False, verbose=2)
     assert "5/5" in capsys.readouterr().out
+
+
+def test_keras2_generator_methods_warn_and_delegate():
+    a, b = _model(), _model()
+    a.fit(X, Y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    data = Batches()
+    with pytest.warns(DeprecationWarning, match="fit_generator is Keras 2"):
+        hist = b.fit_generator(data, epochs=2, shuffle=False, verbose=0, workers=0,
+                               max_queue_size=3)
+    assert data.asked == [0, 1, 2, 3, 4] * 2 and hist.epoch == [0, 1]
+    np.testing.assert_allclose(a.get_weights()[0], b.get_weights()[0], rtol=1e-6)
+    with warnings.catch_warnings():  # shuffle=True is for PyDatasets: no warning for generators
+        warnings.simplefilter("error", UserWarning)
+        with pytest.warns(DeprecationWarning):
+            b.fit_generator(_batches(), steps_per_epoch=5, verbose=0)
+    with pytest.warns(DeprecationWarning, match="evaluate_generator"):
+        loss = b.evaluate_generator(_batches(), steps=5)
+    assert loss == pytest.approx(b.evaluate(X, Y, batch_size=4, verbose=0), rel=1e-6)
+    with pytest.warns(DeprecationWarning, match="predict_generator"):
+        pred = b.predict_generator(Batches())
+    np.testing.assert_allclose(pred, b.predict(X, verbose=0), atol=1e-6)
+    for kwargs, name in ((dict(workers=4), "workers"),
+                         (dict(use_multiprocessing=True), "use_multiprocessing"),
+                         (dict(max_queue_size=0), "max_queue_size")):
+        with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match=name):
+            b.fit_generator(_batches(), verbose=0, **kwargs)
+    with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="generator"):
+        b.predict_generator(X)
+
+
+def test_keras2_predict_classes_and_proba():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(4, activation="softmax")])
+    probs = model.predict(X, verbose=0)
+    with pytest.warns(DeprecationWarning, match="predict_classes is Keras 2"):
+        classes = model.predict_classes(X)
+    np.testing.assert_array_equal(classes, probs.argmax(-1))
+    with pytest.warns(DeprecationWarning, match="predict_proba"):
+        np.testing.assert_allclose(model.predict_proba(X), probs)
+    binary = keras.Sequential([keras.Input((3,)), layers.Dense(1, activation="sigmoid")])
+    p = binary.predict(X, verbose=0)
+    assert ((p > 0.5).any() and (p < 0.5).any())
+    with pytest.warns(DeprecationWarning):
+        got = binary.predict_classes(X)
+    assert got.dtype == np.int32 and got.shape == (20, 1)
+    np.testing.assert_array_equal(got[:, 0], (p[:, 0] > 0.5).astype(int))
+    linear = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+    with pytest.warns(DeprecationWarning), \
+            pytest.warns(UserWarning, match="invalid probability values"):
+        linear.predict_proba(X * 10)
