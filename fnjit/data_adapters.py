@@ -241,6 +241,11 @@ class SequenceBatches:
 def batch_source(data, caller, steps=None, shuffle=False, continuing=True):
     """The batches of a generator, iterator or PyDataset `data`."""
     if isinstance(data, PyDataset):
+        if shuffle and getattr(data, "keeps_its_order", False):
+            warnings.warn(f"`shuffle=True` was passed, but will be ignored since the data `x` "
+                          f"was provided as a {type(data).__name__}, which orders (and "
+                          "shuffles) its batches itself.", stacklevel=4)
+            shuffle = False
         return SequenceBatches(data, steps, shuffle, continuing, caller)
     if shuffle:
         warnings.warn("`shuffle=True` was passed, but will be ignored since the data `x` was "
