@@ -740,6 +740,8 @@ class Trainer:
         seeded = set()
         self.stop_training = False
         cblist.on_train_begin({})
+        # a callback may move the start (BackupAndRestore resuming an interrupted fit)
+        initial_epoch = self.__dict__.pop("_initial_epoch", None) or initial_epoch
         for epoch in range(initial_epoch, epochs):
             if train.exhausted:  # a generator read to its end in an earlier epoch
                 if train.steps is None:  # (with steps, it warned when it ran out)
