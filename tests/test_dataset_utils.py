@@ -45,6 +45,7 @@ def test_timeseries_windows_follow_keras_examples():
     np.testing.assert_array_equal(x[:, 0], np.arange(5, 10))
     np.testing.assert_array_equal(x[-1], [9, 10, 11])
     np.testing.assert_array_equal(y, np.arange(5, 10) * 10)
+    assert keras.preprocessing.timeseries_dataset_from_array is timeseries_dataset_from_array
 
 
 def test_timeseries_shuffle_permutes_windows_with_keras_seed_rule():
