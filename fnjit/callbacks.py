@@ -373,7 +373,26 @@ class EarlyStopping(MonitorCallback):
             self.model.set_weights(self.best_weights)
 
 
-class ModelCheckpoint(MonitorCallback):
+class _SavesEveryNBatches(Callback):
+    """`save_freq`: "epoch" (the subclass saves at epoch ends) or a number of batches, counted
+    across epochs, after which `_save(epoch, batch, logs)` runs."""
+
+    _batches_since_save = 0
+    _epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_since_save += 1
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            self._save(self._epoch, batch, logs)
+
+
+class ModelCheckpoint(MonitorCallback, _SavesEveryNBatches):
     """Save the model (or its weights) every epoch or every `save_freq` batches, to `filepath`
     formatted with `epoch` (1-based) and the logs: 'weights.{epoch:02d}-{val_loss:.2f}.h5'.
 
@@ -403,19 +422,6 @@ class ModelCheckpoint(MonitorCallback):
         if not name.endswith(allowed):
             raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} must end in one of "
                              f"{allowed} (save_weights_only={save_weights_only})")
-        self._batches_since_save = 0
-        self._epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
-            return
-        self._batches_since_save += 1
-        if self._batches_since_save >= self.save_freq:
-            self._batches_since_save = 0
-            self._save(self._epoch, batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.monitor_op is None:
@@ -646,7 +652,7 @@ class LambdaCallback(Callback):
                 setattr(self, name, fn)
 
 
-class BackupAndRestore(Callback):
+class BackupAndRestore(_SavesEveryNBatches):
     """Keras 3's: back up the weights, the optimizer's state and the epoch count into
     `backup_dir` at the end of every epoch (or every `save_freq` batches); a fit that starts
     with a backup there resumes from it (the epoch it had reached, the weights and optimizer
@@ -672,8 +678,6 @@ class BackupAndRestore(Callback):
         self.delete_checkpoint = bool(delete_checkpoint)
         self._weights_path = self.backup_dir / "latest.weights.h5"
         self._metadata_path = self.backup_dir / "training_metadata.json"
-        self._epoch = 0
-        self._batches_since_save = 0
 
     def _files(self, previous=False):
         suffix = ".bkp" if previous else ""
@@ -705,23 +709,13 @@ class BackupAndRestore(Callback):
             if not (self.double_checkpoint and self._load(previous=True)):
                 raise
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
-            return
-        self._batches_since_save += 1
-        if self._batches_since_save >= self.save_freq:
-            self._batches_since_save = 0
-            self._save(self._epoch)
-
     def on_epoch_end(self, epoch, logs=None):
         if self.save_freq == "epoch":
             self._save(epoch + 1)
 
-    def _save(self, epoch):
-        """Back up the state with `epoch` the first epoch still to run."""
+    def _save(self, epoch, batch=None, logs=None):
+        """Back up the state with `epoch` the first epoch still to run (mid-epoch, the one
+        under way, which a resumed fit runs again from its start, as in Keras)."""
         import json
 
         from .saving.files import atomic_path
