@@ -32,9 +32,11 @@ RAN_OUT = ("Your input ran out of data; interrupting training. Make sure that yo
            "generator can generate at least `steps_per_epoch * epochs` batches.")
 
 
-def _positive(value, what):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"PyDataset: {what} must be a positive integer, got {value!r}")
+def whole_number(value, what, caller, least=1):
+    """An integer argument of at least `least`, or an error naming it (the data helpers')."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise ValueError(f"{caller}: `{what}` must be an integer >= {least}. Received: "
+                         f"{what}={value!r}")
     return int(value)
 
 
@@ -45,12 +47,12 @@ class PyDataset:
     order; `use_multiprocessing=True` (processes) is refused: fnjit reads in threads only."""
 
     def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
-        self._workers = _positive(workers, "workers")
+        self._workers = whole_number(workers, "workers", "PyDataset")
         if use_multiprocessing:
             raise ValueError("PyDataset: use_multiprocessing=True is not supported: fnjit reads "
                              "batches in threads (workers=...), not in processes")
         self._use_multiprocessing = False
-        self._max_queue_size = _positive(max_queue_size, "max_queue_size")
+        self._max_queue_size = whole_number(max_queue_size, "max_queue_size", "PyDataset")
 
     # Keras 2's Sequence subclasses often skip super().__init__(): the defaults then hold.
     @property

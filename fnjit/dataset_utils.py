@@ -10,13 +10,7 @@ import random
 import numpy as np
 
 from .data_adapters import PyDataset
-
-
-def _whole(value, what, caller, least=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-        raise ValueError(f"{caller}: `{what}` must be an integer >= {least}. Received: "
-                         f"{what}={value!r}")
-    return int(value)
+from .data_adapters import whole_number as _whole
 
 
 class TimeseriesDataset(PyDataset):

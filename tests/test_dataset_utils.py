@@ -148,6 +148,8 @@ def test_timeseries_generator_follows_keras2():
         TimeseriesGenerator(data, targets[:10], length=3)
     with pytest.raises(ValueError, match="end_index"):
         TimeseriesGenerator(data, targets, length=10, start_index=45)
+    with pytest.raises(ValueError, match="stride"):
+        TimeseriesGenerator(data, targets, length=3, stride=0)
     model = keras.Sequential([keras.Input((5, 1)), layers.Flatten(), layers.Dense(1)])
     model.compile("sgd", "mse")
     hist = model.fit(TimeseriesGenerator(data / 50, targets / 50, length=5, batch_size=8),

@@ -7,7 +7,7 @@ import random
 
 import numpy as np
 
-from ..data_adapters import PyDataset
+from ..data_adapters import PyDataset, whole_number
 
 __all__ = ["pad_sequences", "TimeseriesGenerator", "make_sampling_table", "skipgrams"]
 
@@ -79,9 +79,7 @@ class TimeseriesGenerator(PyDataset):
                              f"{len(targets)}")
         for what, value in (("length", length), ("sampling_rate", sampling_rate),
                             ("stride", stride), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"TimeseriesGenerator: {what} must be a positive integer, "
-                                 f"got {value!r}")
+            whole_number(value, what, "TimeseriesGenerator")
         self.data, self.targets = data, targets
         self.length, self.sampling_rate, self.stride = length, sampling_rate, stride
         self.start_index = start_index + length
