@@ -66,9 +66,17 @@ def test_normalization_adapt_from_batches_and_errors():
     data = rng.normal(size=(30, 5)) * 3 + 1
     whole = layers.Normalization()
     whole.adapt(data)
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, index):
+            return data[index * 10:(index + 1) * 10], np.zeros(10)  # (x, y): x counts
+
     for source in ([data[:7], data[7:20], data[20:]],  # a list of batches
                    (b for b in np.array_split(data, 4)),  # a generator
-                   [(data[:10], None), (data[10:], None)]):  # (x, y) pairs
+                   [(data[:10], None), (data[10:], None)],  # (x, y) pairs
+                   Batches()):
         parts = layers.Normalization()
         parts.adapt(source)
         np.testing.assert_allclose(parts.mean.numpy(), data.mean(axis=0), rtol=1e-6)
@@ -77,6 +85,12 @@ def test_normalization_adapt_from_batches_and_errors():
     assert whole.count.numpy() == 0  # as Keras 3, which never updates it
     with pytest.raises(ValueError, match="no data"):
         layers.Normalization().adapt([])
+
+    class Endless(Batches):
+        num_batches = None
+
+    with pytest.raises(ValueError, match="endless"):
+        layers.Normalization().adapt(Endless())
     with pytest.raises(ValueError, match="built for inputs of shape"):
         whole.adapt(np.ones((4, 6)))
     with pytest.raises(ValueError, match="adapt"):

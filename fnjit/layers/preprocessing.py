@@ -120,13 +120,16 @@ class Normalization(Layer):
     # ---- adapt ---------------------------------------------------------------------------
     def adapt(self, data):
         """Set the mean and the variance from `data`: a numpy array (first axis the batch), or
-        an iterable of such batches (a list, a generator; an (x, y) tuple gives x), combined
-        exactly. Statistics over every axis but `axis`."""
+        an iterable of such batches (a list, a generator, a PyDataset; an (x, y) tuple gives
+        x), combined exactly. Statistics over every axis but `axis`."""
         if self.input_mean is not None:
             raise ValueError(f"{self._what}: adapt() on a layer given mean= and variance=")
         if isinstance(data, np.ndarray):
             batches = [data]
         elif hasattr(data, "__iter__") and not isinstance(data, (str, bytes, dict)):
+            if getattr(data, "num_batches", 0) is None:
+                raise ValueError(f"{self._what}: adapt() got an endless PyDataset "
+                                 "(num_batches None); give it a length")
             batches = data
         else:
             raise TypeError(f"{self._what}: adapt() takes a numpy array or an iterable of "
