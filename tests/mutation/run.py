@@ -84,6 +84,7 @@ PARTS = {
         ("templates/concatenate.j2", ["tests/test_merge.py"], None),
         ("templates/batch_matmul.j2", ["tests/test_merge.py"], None),
         ("templates/l2_normalize.j2", ["tests/test_merge.py"], None),
+        ("templates/layer_norm.j2", ["tests/test_normalization_layers.py"], None),
         ("templates/prelu.j2", ["tests/test_layers_misc.py"], None),
         ("templates/reduce.j2", ["tests/test_backend_ops.py"], None),
         ("templates/transpose.j2", ["tests/test_backend_ops.py", "tests/test_ops.py"], None),
