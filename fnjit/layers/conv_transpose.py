@@ -56,8 +56,8 @@ class _ConvTranspose(_Conv):
 
     def _geometry(self, spatial):
         pads = [pad for _, pad in self._lengths(spatial)]
-        return {"strides": cu.as_2d(self.strides, 1), "dilation": (1, 1),
-                "pad": cu.as_2d(pads, 0), "transpose": True}
+        return {"strides": self.strides, "dilation": (1,) * self.rank, "pad": tuple(pads),
+                "transpose": True}
 
     def build(self, input_shape):
         _, channels = self._check_input(input_shape)

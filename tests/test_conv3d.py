@@ -1,0 +1,120 @@
+"""Conv3D: forward against numpy written here (naive loops over every output position and tap),
+backward against finite differences, Keras 3's weights, config, `.keras` round trip and errors."""
+
+import math
+
+import numpy as np
+import pytest
+from gradcheck import check_gradients, predict64
+
+import fnjit
+from fnjit import Input, Model
+from fnjit.layers import Conv3D
+
+rng = np.random.default_rng(23)
+
+
+def np_conv3d(x, w, strides=(1, 1, 1), padding="valid", dilation=(1, 1, 1)):
+    """channels_last x (n, d, h, w, cin), w (kd, kh, kw, cin, cout); every tap a loop."""
+    k = w.shape[:3]
+    if padding == "same":
+        pads = []
+        for size, kk, s, d in zip(x.shape[1:4], k, strides, dilation):
+            total = max((math.ceil(size / s) - 1) * s + (kk - 1) * d + 1 - size, 0)
+            pads.append((total // 2, total - total // 2))
+        x = np.pad(x, ((0, 0), *pads, (0, 0)))
+    out = [(size - (kk - 1) * d - 1) // s + 1
+           for size, kk, s, d in zip(x.shape[1:4], k, strides, dilation)]
+    y = np.zeros((x.shape[0], *out, w.shape[4]))
+    for o in range(out[0]):
+        for i in range(out[1]):
+            for j in range(out[2]):
+                for r in range(k[0]):
+                    for p in range(k[1]):
+                        for q in range(k[2]):
+                            patch = x[:, o * strides[0] + r * dilation[0],
+                                      i * strides[1] + p * dilation[1],
+                                      j * strides[2] + q * dilation[2]]
+                            y[:, o, i, j] += patch @ w[r, p, q]
+    return y
+
+
+def randomize(model):
+    for layer in model.layers:
+        layer.set_weights([rng.normal(size=w.shape) * 0.5 for w in layer.get_weights()])
+
+
+def test_conv3d_forward_and_gradients():
+    """valid, strides + same, dilation + same without bias, 1x1x1, channels_first: one model,
+    so that the test pays for one compilation."""
+    x = Input(shape=(5, 4, 6, 2))
+    xf = Input(shape=(2, 5, 4, 3))  # channels_first
+    last = [Conv3D(3, (2, 3, 2), activation="tanh"),
+            Conv3D(2, 3, strides=(2, 1, 2), padding="same"),
+            Conv3D(2, (2, 2, 3), dilation_rate=(2, 1, 2), padding="same", use_bias=False),
+            Conv3D(3, 1)]
+    first = [Conv3D(2, (3, 2, 2), strides=(1, 2, 1), padding="same",
+                    data_format="channels_first")]
+    model = Model([x, xf], [c(x) for c in last] + [c(xf) for c in first])
+    randomize(model)
+    a = rng.normal(size=(2, 5, 4, 6, 2))
+    af = rng.normal(size=(2, 2, 5, 4, 3))
+    outs = predict64(model, [a, af])
+    w = [c.get_weights() for c in last]
+    wf = first[0].get_weights()
+    at = np.moveaxis(af, 1, -1)
+    want = [np.tanh(np_conv3d(a, w[0][0]) + w[0][1]),
+            np_conv3d(a, w[1][0], (2, 1, 2), "same") + w[1][1],
+            np_conv3d(a, w[2][0], (1, 1, 1), "same", (2, 1, 2)),
+            np_conv3d(a, w[3][0]) + w[3][1],
+            np.moveaxis(np_conv3d(at, wf[0], (1, 2, 1), "same") + wf[1], -1, 1)]
+    assert [o.shape for o in outs] == [r.shape for r in want]
+    for got, ref in zip(outs, want):
+        np.testing.assert_allclose(got, ref, rtol=1e-7, atol=1e-9)
+    check_gradients(model, [a, af], max_checks=300)
+
+
+def test_conv3d_weights_shapes_and_config_follow_keras():
+    """Shapes, names and defaults as Keras 3 gives them (checked in the parity env)."""
+    layer = Conv3D(4, (2, 3, 1))
+    assert layer(Input(shape=(5, 6, 7, 3))).shape == (None, 4, 4, 7, 4)
+    assert [(v.name, v.shape) for v in layer.weights] == [("kernel", (2, 3, 1, 3, 4)),
+                                                          ("bias", (4,))]
+    assert layer.name == "conv3d"
+    config = Conv3D(2, 3).get_config()
+    assert (config["kernel_size"], config["strides"], config["dilation_rate"],
+            config["padding"], config["data_format"], config["groups"]) == \
+        ((3, 3, 3), (1, 1, 1), (1, 1, 1), "valid", "channels_last", 1)
+    same = Conv3D(2, 3, strides=2, padding="same", data_format="channels_first")
+    assert same(Input(shape=(3, 5, 6, 7))).shape == (None, 2, 3, 3, 4)
+    clone = Conv3D.from_config(same.get_config())
+    assert clone.get_config() == same.get_config()
+
+
+def test_conv3d_keras_file_round_trip(tmp_path):
+    x = Input(shape=(3, 4, 4, 2))
+    model = Model(x, Conv3D(3, 2, padding="same", name="vol")(x))
+    randomize(model)
+    a = rng.normal(size=(2, 3, 4, 4, 2)).astype("float32")
+    model.save(tmp_path / "c3.keras")
+    loaded = fnjit.models.load_model(tmp_path / "c3.keras")
+    assert isinstance(loaded.get_layer("vol"), Conv3D)
+    for got, want in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(loaded.predict(a, verbose=0), model.predict(a, verbose=0),
+                               rtol=1e-6)
+
+
+def test_conv3d_bad_arguments_name_the_layer_and_shapes():
+    with pytest.raises(ValueError, match=r"conv3d.*rank 5.*\(None, 8, 8, 3\)"):
+        Conv3D(2, 3, name="conv3d")(Input(shape=(8, 8, 3)))
+    with pytest.raises(ValueError, match=r"Conv3D.*padding.*'causal'"):
+        Conv3D(2, 3, padding="causal")
+    with pytest.raises(ValueError, match=r"Conv3D.*kernel_size.*\(3, 3\)"):
+        Conv3D(2, (3, 3))
+    with pytest.raises(ValueError, match=r"Conv3D.*groups"):
+        Conv3D(2, 3, groups=2)
+    with pytest.raises(ValueError, match=r"strides > 1.*dilation_rate > 1"):
+        Conv3D(2, 3, strides=2, dilation_rate=2)
+    with pytest.raises(ValueError, match=r"c3.*non-positive output shape \(None, 0, 2, 2, 2\)"):
+        Conv3D(2, 3, name="c3")(Input(shape=(2, 4, 4, 1)))
