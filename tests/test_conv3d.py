@@ -118,3 +118,24 @@ def test_conv3d_bad_arguments_name_the_layer_and_shapes():
         Conv3D(2, 3, strides=2, dilation_rate=2)
     with pytest.raises(ValueError, match=r"c3.*non-positive output shape \(None, 0, 2, 2, 2\)"):
         Conv3D(2, 3, name="c3")(Input(shape=(2, 4, 4, 1)))
+
+
+def test_keras1_convolution3d_and_keras2_module_paths():
+    from fnjit.layers import convolutional, pooling
+
+    today = r"Conv3D\(4, \(3, 2, 1\), padding=.same., data_format=.channels_last., strides"
+    with pytest.warns(DeprecationWarning, match=today):
+        layer = convolutional.Convolution3D(4, 3, 2, 1, border_mode="same", subsample=(2, 2, 2),
+                                            dim_ordering="tf")
+    assert isinstance(layer, Conv3D)
+    assert (layer.filters, layer.kernel_size, layer.strides, layer.padding, layer.data_format) \
+        == (4, (3, 2, 1), (2, 2, 2), "same", "channels_last")
+    # Keras 2: keras.layers.convolutional held the convolutions and the padding, cropping and
+    # upsampling layers; keras.layers.pooling the poolings.
+    for name in ["Conv3D", "DepthwiseConv1D", "SeparableConv1D", "ZeroPadding3D", "Cropping3D",
+                 "UpSampling3D", "ZeroPadding1D", "Cropping2D", "UpSampling2D"]:
+        assert getattr(convolutional, name) is getattr(fnjit.layers, name)
+    for name in ["MaxPooling3D", "AveragePooling3D", "GlobalMaxPooling3D",
+                 "GlobalAveragePooling3D", "MaxPool3D", "AvgPool3D", "GlobalMaxPool3D",
+                 "GlobalAvgPool3D"]:
+        assert getattr(pooling, name) is getattr(fnjit.layers, name)

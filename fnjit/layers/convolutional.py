@@ -358,6 +358,20 @@ def Convolution2D(nb_filter=None, nb_row=None, nb_col=None, **kwargs):
     return Conv2D(filters, kernel_size, **kwargs)
 
 
+def Convolution3D(nb_filter=None, kernel_dim1=None, kernel_dim2=None, kernel_dim3=None,
+                  **kwargs):
+    """Keras 1's Convolution3D(nb_filter, kernel_dim1, kernel_dim2, kernel_dim3, border_mode=,
+    subsample=, init=): a Conv3D, with a DeprecationWarning that shows today's spelling."""
+    filters = kwargs.pop("filters", nb_filter)
+    kernel_size = kwargs.pop("kernel_size", None)
+    if kernel_size is None:
+        kernel_size = (kernel_dim1, kernel_dim2, kernel_dim3) if kernel_dim2 is not None \
+            else kernel_dim1
+    cu.translate_keras1("Convolution3D", kwargs, {**_KERAS1_CONV, "subsample": ("strides", None)})
+    cu.warn_keras1("Convolution3D", _today("Conv3D", filters, kernel_size, kwargs))
+    return Conv3D(filters, kernel_size, **kwargs)
+
+
 def Convolution1D(nb_filter=None, filter_length=None, **kwargs):
     """Keras 1's Convolution1D(nb_filter, filter_length, border_mode=, subsample_length=):
     a Conv1D, with a DeprecationWarning that shows today's spelling."""
@@ -372,7 +386,20 @@ def Convolution1D(nb_filter=None, filter_length=None, **kwargs):
 
 
 __all__ = ["Conv1D", "Conv2D", "Conv3D", "DepthwiseConv1D", "DepthwiseConv2D",
-           "SeparableConv1D", "SeparableConv2D", "Convolution1D",
+           "SeparableConv1D", "SeparableConv2D", "Convolution1D", "Convolution3D",
            "Convolution2D", "Conv1DTranspose", "Conv2DTranspose"]
 
 from .conv_transpose import Conv1DTranspose, Conv2DTranspose  # noqa: E402
+
+# Keras 2 kept the padding, cropping and upsampling layers in keras.layers.convolutional.
+from .reshaping import (  # noqa: E402, F401
+                        Cropping1D,
+                        Cropping2D,
+                        Cropping3D,
+                        UpSampling1D,
+                        UpSampling2D,
+                        UpSampling3D,
+                        ZeroPadding1D,
+                        ZeroPadding2D,
+                        ZeroPadding3D,
+)
