@@ -229,6 +229,9 @@ def measure_model(model, threads, libs, cfg):
     for lib in libs:
         parent, child = ctx.Pipe()
         saved, env = dict(os.environ), thread_env(threads)
+        # Steady state: native entry points from the first call, so that the warm-up compiles
+        # them (by default they go native on their 65th call: cold_start measures that tier).
+        env["FNJIT_NATIVE_AFTER"] = "0"
         os.environ.clear()  # a spawned process starts with the parent's environment
         os.environ.update(env)
         p = ctx.Process(target=worker, args=(lib, model, n_fit, threads, cfg.clock, child),

@@ -219,6 +219,12 @@ def verify_compiled(path: Path):
                 pass
 
 
+def has_compiled(path: Path, entry: str) -> bool:
+    """Whether Numba's disk cache holds machine code for function `entry` of the module at
+    `path` (entries fnjit could not vouch for were deleted when the module was loaded)."""
+    return any((path.parent / "__pycache__").glob(f"{path.stem}.{entry}-*.nbi"))
+
+
 def record_compiled(path: Path):
     """Record the checksums of the compiled entries of `path` (after a successful compile)."""
     sums = {}

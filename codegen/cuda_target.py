@@ -64,8 +64,11 @@ class CudaCalls:
     # Positions of the resident buffers in each entry point's arguments.
     RESIDENT = {"predict": 2, "evaluate": 2, "train_step": 4}
 
-    def __init__(self, module, cuda):
-        self.module, self.cuda = module, cuda
+    native = False  # the entry points are Python launching kernels
+
+    def __init__(self, module, kernel_modules, cuda):
+        self.module, self.kernel_modules, self.cuda = module, kernel_modules, cuda
+        self.loaded = [module]
         self.mirrors = {}  # argument position (params, state, grads, slots) -> _Mirror
 
     def mirror(self, pos, host):
@@ -120,13 +123,9 @@ class CudaTarget(Target):
                              variant=".cuda", **kw)
 
     def load(self, rendered):
-        """(driver module, kernel modules, False: the entries are Python launching kernels)."""
-        check_available()
+        cuda = check_available()
         kernels = [cache.load(source) for source in rendered.kernels.values()]
-        return cache.load(rendered.driver), kernels, False
-
-    def caller(self, module):
-        return CudaCalls(module, check_available())
+        return CudaCalls(cache.load(rendered.driver), kernels, cuda)
 
 
 def simulated():

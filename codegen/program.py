@@ -1,6 +1,6 @@
 """A compiled program: one graph rendered for a target, loaded, with its buffer layout.
 
-The generated module has up to three entry points, all native, each compiled on first use:
+The generated module has up to three entry points, each compiled on first use:
 
     predict(params, state, *xs) -> outputs
     evaluate(params, state, *xs, *ys, *sws, logs) -> reported (inference losses and metrics)
@@ -8,7 +8,15 @@ The generated module has up to three entry points, all native, each compiled on 
         -> (input gradients, reported)
 
 (One fused training entry rather than gradients + update: each entry point costs a Numba
-compile of its own, about a second; gradients alone are a train step with SGD at rate 0.)
+compile of its own, seconds; gradients alone are a train step with SGD at rate 0.)
+
+On the CPU the entry points are tiered, as a JIT's methods are: each runs first as Python over
+the compiled kernels (the same source, `NATIVE = False`), and is compiled native on its
+FNJIT_NATIVE_AFTER-th call, or at once when its machine code is already in the disk cache. A
+driver's native compile costs far more than its kernels' (a conv model: ~5 s against ~2 s on an
+idle core), and Python entries cost microseconds per kernel call, so a model used for a few
+steps (a test, `train_on_batch` in a notebook, a short evaluate) never pays for it, and a long
+fit pays it once, early.
 
 `params` is the flat buffer of trainable weights, `state` of non-trainable ones, `grads` has
 the layout of `params`, `slots` one row per optimizer variable; `sws` are per-sample weights
@@ -18,7 +26,9 @@ in logs[0] and then whatever values the caller asked to report.
 
 from __future__ import annotations
 
+import collections
 import os
+import sys
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -41,26 +51,33 @@ class Target:
     def render(self, graph, **kw) -> str:
         raise NotImplementedError
 
-    def load(self, source):
+    def load(self, rendered):
+        """The loaded driver: called as `driver(entry, args) -> result`, with `module` (the
+        driver module whose entries run now), `kernel_modules`, `native` (whether any entry
+        runs native) and `loaded` (the driver modules it holds)."""
         raise NotImplementedError
 
-    def caller(self, module):
-        """What runs an entry point of a loaded driver: `caller(entry, args) -> result`."""
-        def call(entry, args):
-            return getattr(module, entry)(*args)
-        return call
 
-
-def native_driver_budget() -> int:
-    """How many distinct native drivers one process compiles (`FNJIT_NATIVE_DRIVERS`)."""
-    raw = os.environ.get("FNJIT_NATIVE_DRIVERS", str(DEFAULT_NATIVE_DRIVERS))
+def _whole_number_setting(name, default) -> int:
+    raw = os.environ.get(name, str(default))
     try:
         value = int(raw)
     except ValueError:
         value = -1
     if value < 0:
-        raise ValueError(f"FNJIT_NATIVE_DRIVERS must be a whole number >= 0, got {raw!r}")
+        raise ValueError(f"{name} must be a whole number >= 0, got {raw!r}")
     return value
+
+
+def native_driver_budget() -> int:
+    """How many distinct native drivers one process compiles (`FNJIT_NATIVE_DRIVERS`)."""
+    return _whole_number_setting("FNJIT_NATIVE_DRIVERS", DEFAULT_NATIVE_DRIVERS)
+
+
+def native_after() -> int:
+    """How many calls an entry point runs as Python before it is compiled native
+    (`FNJIT_NATIVE_AFTER`; 0: native from the first call)."""
+    return _whole_number_setting("FNJIT_NATIVE_AFTER", DEFAULT_NATIVE_AFTER)
 
 
 # Numba never frees what it compiled (LLVM's MCJIT keeps machine code, and a dispatcher once
@@ -68,6 +85,10 @@ def native_driver_budget() -> int:
 # for good. Past a budget, new architectures get Python entry points over the shared native
 # kernels, which compile nothing new, so a process that builds hundreds of models stays flat.
 DEFAULT_NATIVE_DRIVERS = 32
+# Measured on an idle core (bench/bench_tiering.py): a Python entry costs 0-15 ms more per call
+# than a native one (an MLP nothing, an LSTM over 20 steps 14 ms), a driver's native compile
+# 2-6 s; past 64 calls even the LSTM has lost under a second to the Python tier.
+DEFAULT_NATIVE_AFTER = 64
 _NATIVE_DRIVERS = set()  # names of the native driver modules this process has loaded
 _WARNED = []
 
@@ -81,13 +102,62 @@ class CpuTarget(Target):
         return render_module(graph, module_name=cache.module_name, **kw)
 
     def load(self, rendered):
-        """Import the kernel modules, then the driver that imports them: native while this
-        process is within its budget of compiled drivers, else as Python over the kernels.
-        Returns (driver module, kernel modules, whether the driver's entries are native)."""
+        """Import the kernel modules, then the driver that imports them, tiered."""
         configure_blas()
         kernels = [cache.load(source) for source in rendered.kernels.values()]
-        native = rendered.native and _within_budget(cache.module_name(rendered.driver))
-        return cache.load(rendered.driver, native=native), kernels, native
+        return TieredDriver(rendered.driver, kernels, rendered.native)
+
+
+class TieredDriver:
+    """A CPU driver's entry points: each runs as Python over the compiled kernels until its
+    FNJIT_NATIVE_AFTER-th call (or its machine code is in the disk cache), then native while
+    this process is within its budget of compiled drivers (FNJIT_NATIVE_DRIVERS)."""
+
+    def __init__(self, source, kernel_modules, may_go_native):
+        self.source = source
+        self.kernel_modules = kernel_modules
+        self.python = cache.load(source, native=False)
+        self.compiled = None  # the native module, once an entry went native
+        self.may_go_native = may_go_native
+        self.calls = collections.Counter()
+        self.native_entries = set()
+        self.loaded = [self.python]  # the driver modules this program holds (cache.acquire)
+
+    @property
+    def module(self):
+        """The driver module serving the entry points that went native, else the Python one."""
+        return self.compiled if self.native_entries else self.python
+
+    @property
+    def native(self):
+        return bool(self.native_entries)
+
+    def __call__(self, entry, args):
+        if entry not in self.native_entries and self.may_go_native:
+            self.calls[entry] += 1
+            calls = self.calls[entry]
+            due = calls > native_after() or calls == 1 and self._compiled_already(entry)
+            if due and _within_budget(cache.module_name(self.source)):
+                if self.compiled is None:
+                    self.compiled = cache.load(self.source)
+                    self.loaded.append(self.compiled)
+                    cache.acquire(self.compiled)
+                self.native_entries.add(entry)
+        module = self.compiled if entry in self.native_entries else self.python
+        return getattr(module, entry)(*args)
+
+    def _compiled_already(self, entry):
+        """Whether `entry`'s machine code is in this process (another model of the same
+        architecture ran it native) or in the disk cache."""
+        loaded = sys.modules.get(cache.module_name(self.source))
+        if loaded is not None and getattr(loaded, entry).signatures:
+            return True
+        return cache.has_compiled(Path(self.python.__file__), entry)
+
+
+def _release(modules):
+    for module in modules:
+        cache.release(module.__name__)
 
 
 def _within_budget(name):
@@ -196,11 +266,11 @@ class Program:
             constraints=list(constraints), report=list(report))
         # For reading: the legend (the user's names, never compiled), then the code.
         self.source = graph.legend(about) + self.rendered.text()
-        self.module, self.kernel_modules, self.native = self.target.load(self.rendered)
-        self._run = self.target.caller(self.module)
-        # The driver module stays loaded while this program lives (see cache.release).
-        cache.acquire(self.module)
-        weakref.finalize(self, cache.release, self.module.__name__)
+        self.driver = self.target.load(self.rendered)
+        # The driver modules stay loaded while this program lives (see cache.release).
+        for module in self.driver.loaded:
+            cache.acquire(module)
+        weakref.finalize(self, _release, self.driver.loaded)
         self.n_logs = len(logs)
         self.optimizer = optimizer
         self._recorded = set()
@@ -224,10 +294,25 @@ class Program:
                                  f"input is out of range; indices must be integers in "
                                  f"[0, {bound.size}) (input_dim={bound.size})")
 
+    @property
+    def module(self):
+        """The driver module whose entry points run now."""
+        return self.driver.module
+
+    @property
+    def kernel_modules(self):
+        return self.driver.kernel_modules
+
+    @property
+    def native(self):
+        """Whether any entry point of this program runs native."""
+        return self.driver.native
+
     def _call(self, entry, *args):
-        result = self._run(entry, args)
-        if entry not in self._recorded:  # first call compiled (or loaded) it: vouch for it
-            self._recorded.add(entry)
+        result = self.driver(entry, args)
+        tier = (entry, self.driver.native)
+        if tier not in self._recorded:  # first call compiled (or loaded) it: vouch for it
+            self._recorded.add(tier)
             for mod in [self.module] + self.kernel_modules:
                 cache.record_compiled(Path(mod.__file__))
         return result

@@ -213,6 +213,10 @@ class ProgbarLogger(Callback):
     def _new_bar(self):
         self.progbar = Progbar(self.params.get("steps"), verbose=self.verbose,
                                stream=self.stream or sys.stdout)
+        self._seen = 0  # batches done: the count shown when the steps were not known
+
+    def _done(self):
+        return self.params.get("steps") or self._seen
 
     def on_train_begin(self, logs=None):
         self.in_fit = True
@@ -228,11 +232,11 @@ class ProgbarLogger(Callback):
             stream.write(f"Epoch {epoch + 1}/{epochs}\n")
 
     def on_train_batch_end(self, batch, logs=None):
+        self._seen = batch + 1
         self.progbar.update(batch + 1, list((logs or {}).items()), finalize=False)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.progbar.update(self.params.get("steps"), list((logs or {}).items()),
-                            finalize=True)
+        self.progbar.update(self._done(), list((logs or {}).items()), finalize=True)
 
     def on_test_begin(self, logs=None):
         if not self.in_fit:
@@ -240,21 +244,22 @@ class ProgbarLogger(Callback):
 
     def on_test_batch_end(self, batch, logs=None):
         if not self.in_fit:
+            self._seen = batch + 1
             self.progbar.update(batch + 1, list((logs or {}).items()), finalize=False)
 
     def on_test_end(self, logs=None):
         if not self.in_fit:
-            self.progbar.update(self.params.get("steps"), list((logs or {}).items()),
-                                finalize=True)
+            self.progbar.update(self._done(), list((logs or {}).items()), finalize=True)
 
     def on_predict_begin(self, logs=None):
         self._new_bar()
 
     def on_predict_batch_end(self, batch, logs=None):
+        self._seen = batch + 1
         self.progbar.update(batch + 1, None, finalize=False)
 
     def on_predict_end(self, logs=None):
-        self.progbar.update(self.params.get("steps"), None, finalize=True)
+        self.progbar.update(self._done(), None, finalize=True)
 
 
 # ---- monitoring a quantity ----------------------------------------------------------------
@@ -368,7 +373,26 @@ class EarlyStopping(MonitorCallback):
             self.model.set_weights(self.best_weights)
 
 
-class ModelCheckpoint(MonitorCallback):
+class _SavesEveryNBatches(Callback):
+    """`save_freq`: "epoch" (the subclass saves at epoch ends) or a number of batches, counted
+    across epochs, after which `_save(epoch, batch, logs)` runs."""
+
+    _batches_since_save = 0
+    _epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_since_save += 1
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            self._save(self._epoch, batch, logs)
+
+
+class ModelCheckpoint(MonitorCallback, _SavesEveryNBatches):
     """Save the model (or its weights) every epoch or every `save_freq` batches, to `filepath`
     formatted with `epoch` (1-based) and the logs: 'weights.{epoch:02d}-{val_loss:.2f}.h5'.
 
@@ -398,19 +422,6 @@ class ModelCheckpoint(MonitorCallback):
         if not name.endswith(allowed):
             raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} must end in one of "
                              f"{allowed} (save_weights_only={save_weights_only})")
-        self._batches_since_save = 0
-        self._epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
-            return
-        self._batches_since_save += 1
-        if self._batches_since_save >= self.save_freq:
-            self._batches_since_save = 0
-            self._save(self._epoch, batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.monitor_op is None:
@@ -639,3 +650,100 @@ class LambdaCallback(Callback):
         for name, fn in hooks.items():
             if fn is not None:
                 setattr(self, name, fn)
+
+
+class BackupAndRestore(_SavesEveryNBatches):
+    """Keras 3's: back up the weights, the optimizer's state and the epoch count into
+    `backup_dir` at the end of every epoch (or every `save_freq` batches); a fit that starts
+    with a backup there resumes from it (the epoch it had reached, the weights and optimizer
+    moments it had). Each file is written atomically, the weights before the epoch count.
+    `double_checkpoint` keeps the previous backup as `*.bkp`, used when the latest cannot be
+    read. `delete_checkpoint`: remove the backup when fit ends normally (only the files this
+    callback writes, and `backup_dir` if that leaves it empty; Keras removes the whole
+    directory)."""
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
+                 delete_checkpoint=True):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("BackupAndRestore: empty `backup_dir` argument passed")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or
+                                     not isinstance(save_freq, int) or save_freq < 1):
+            raise ValueError(f"BackupAndRestore: invalid value for argument `save_freq`. "
+                             f"Received: save_freq={save_freq!r}. Expected either 'epoch' or "
+                             "a positive integer number of batches.")
+        self.backup_dir = Path(backup_dir)
+        self.save_freq = save_freq
+        self.double_checkpoint = bool(double_checkpoint)
+        self.delete_checkpoint = bool(delete_checkpoint)
+        self._weights_path = self.backup_dir / "latest.weights.h5"
+        self._metadata_path = self.backup_dir / "training_metadata.json"
+
+    def _files(self, previous=False):
+        suffix = ".bkp" if previous else ""
+        return (Path(f"{self._weights_path}{suffix}"), Path(f"{self._metadata_path}{suffix}"))
+
+    def _load(self, previous=False):
+        import json
+
+        from .saving import load_training_state
+
+        weights, metadata = self._files(previous)
+        if not weights.exists():
+            return False
+        load_training_state(self.model, weights)
+        if metadata.exists():
+            self.model._initial_epoch = int(json.loads(metadata.read_text())["epoch"])
+        return True
+
+    def on_train_begin(self, logs=None):
+        from .saving.files import FileFormatError
+
+        if not getattr(self.model, "inputs", None):
+            raise ValueError("To use the BackupAndRestore callback, your model must be built "
+                             f"before you call `fit()`. Model {self.model.name!r} is unbuilt: "
+                             "give it an input shape")
+        try:
+            self._load()
+        except (FileFormatError, OSError):
+            if not (self.double_checkpoint and self._load(previous=True)):
+                raise
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch + 1)
+
+    def _save(self, epoch, batch=None, logs=None):
+        """Back up the state with `epoch` the first epoch still to run (mid-epoch, the one
+        under way, which a resumed fit runs again from its start, as in Keras)."""
+        import json
+
+        from .saving.files import atomic_path
+
+        if self.double_checkpoint:
+            for now, previous in zip(self._files(), self._files(previous=True)):
+                if now.exists():
+                    with atomic_path(previous) as tmp:
+                        Path(tmp).write_bytes(now.read_bytes())
+        self.model.save_weights(self._weights_path, overwrite=True)
+        with atomic_path(self._metadata_path) as tmp:
+            Path(tmp).write_text(json.dumps({"epoch": epoch}))
+
+    def on_train_end(self, logs=None):
+        if not self.delete_checkpoint:
+            return
+        for path in self._files() + self._files(previous=True):
+            path.unlink(missing_ok=True)
+        if self.backup_dir.is_dir() and not any(self.backup_dir.iterdir()):
+            self.backup_dir.rmdir()
+
+
+class RemoteMonitor(Callback):
+    """Keras' RemoteMonitor posts each epoch's logs to an HTTP server: refused, fnjit makes no
+    network requests."""
+
+    def __init__(self, root="http://localhost:9000", path="/publish/epoch/end/", field="data",
+                 headers=None, send_as_json=False):
+        raise ValueError("RemoteMonitor(root, path, field, headers, send_as_json) is not "
+                         "supported: it posts logs to an HTTP server and fnjit makes no network "
+                         "requests; log with CSVLogger, or post from a LambdaCallback")

@@ -502,6 +502,28 @@ class Sequential(Model):
         # Keras lists a Sequential model's layers without its InputLayer.
         return list(self._stack)
 
+    def predict_proba(self, x, batch_size=32, verbose=0):
+        """Keras 2's: predict, warning when the outputs are not probabilities."""
+        warnings.warn("Sequential.predict_proba is Keras 2 (deprecated); use predict",
+                      DeprecationWarning, stacklevel=2)
+        preds = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if preds.min() < 0 or preds.max() > 1:
+            warnings.warn("Network returning invalid probability values. The last layer might "
+                          "not normalize predictions into probabilities (like softmax or "
+                          "sigmoid would).", stacklevel=2)
+        return preds
+
+    def predict_classes(self, x, batch_size=32, verbose=0):
+        """Keras 2's: the argmax of the last axis, or for one output unit whether it is above
+        0.5 (int32, shape (n, 1))."""
+        warnings.warn("Sequential.predict_classes is Keras 2 (deprecated); use "
+                      "predict(x).argmax(axis=-1), or (predict(x) > 0.5).astype('int32') for "
+                      "one sigmoid unit", DeprecationWarning, stacklevel=2)
+        proba = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if proba.shape[-1] > 1:
+            return proba.argmax(axis=-1)
+        return (proba > 0.5).astype("int32")
+
     def __call__(self, inputs, *args, **kwargs):
         """As a layer: a Sequential without an input shape is built on its first call, for
         the shape of the tensor it is called on (as in Keras)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import backend, constraints, losses, optimizers
+from . import backend, constraints, data_adapters, losses, optimizers
 from . import random as _random
 from .callbacks import CallbackList, History, ProgbarLogger
 from .codegen.ir import printable
@@ -631,6 +631,45 @@ class Trainer:
         return out
 
     # ---- public loops --------------------------------------------------------------------
+    def _prepared(self, source, kind, caller, class_weight=None, program=None):
+        """(program, xs, ys, sws) of each batch of one epoch of `source`: array batches come
+        checked and cast (for `program`); batches from Python are checked and cast one by
+        one, each finding the program of its shapes. `kind` "predict" reads only x."""
+        for batch in source.epoch():
+            if program is not None:
+                yield (program, *batch)
+                continue
+            x, y, sw = batch
+            if kind == "predict":
+                xs, ys, sws = self._inputs(x, caller), [], []
+                kind_ = "train" if self.compiled else "predict"
+            else:
+                xs, ys, sws = self._data(x, y, caller, sw, class_weight)
+                kind_ = "train"
+            prog, xs = self._compiled(kind_, xs)
+            yield prog, xs, ys, sws
+
+    def _source(self, x, y, sample_weight, class_weight, caller, batch_size, steps,
+                shuffle=False, continuing=False, kind="train"):
+        """(batch source, program for array batches or None) for data given as arrays or as
+        a generator / iterator / PyDataset."""
+        if data_adapters.is_batch_source(x):
+            data_adapters.refuse_with_source(caller, y=y, sample_weight=sample_weight,
+                                             batch_size=batch_size)
+            return data_adapters.batch_source(x, caller, steps, shuffle, continuing), None
+        batch_size = _count(batch_size, "batch_size", caller, 32)
+        if kind == "predict":
+            parts = (self._inputs(x, caller), [], [])
+        else:
+            parts = self._data(x, y, caller, sample_weight, class_weight)
+        program, xs = self._compiled("train" if kind == "train" or self.compiled else
+                                     "predict", parts[0])
+        n = len(xs[0])
+        if not shuffle and steps is not None:  # evaluation: at most one pass
+            steps = min(steps, math.ceil(n / batch_size))
+        return data_adapters.ArrayBatches((xs, *parts[1:]), batch_size, steps,
+                                          shuffle), program
+
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -641,72 +680,99 @@ class Trainer:
             epochs = nb_epoch
         if kwargs:
             raise TypeError(f"fit: unexpected arguments {sorted(kwargs)}")
-        batch_size = _count(batch_size, "batch_size", "fit", 32)
+        _count(batch_size, "batch_size", "fit")
         steps_per_epoch = _count(steps_per_epoch, "steps_per_epoch", "fit")
         validation_steps = _count(validation_steps, "validation_steps", "fit")
-        validation_batch_size = _count(validation_batch_size, "validation_batch_size", "fit",
-                                       batch_size)
+        validation_batch_size = _count(validation_batch_size, "validation_batch_size", "fit")
         validation_freq = _count(validation_freq, "validation_freq", "fit")
         epochs = _count(epochs, "epochs", "fit", least=0)
         initial_epoch = _count(initial_epoch, "initial_epoch", "fit", least=0)
         verbose = _verbosity(verbose, "fit")
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"fit: shuffle must be True or False, got {shuffle!r}")
-        xs, ys, sws = self._data(x, y, "fit", sample_weight, class_weight)
-        n = len(xs[0])
-        val = None
-        if validation_data is not None:
+        if validation_split and data_adapters.is_batch_source(x):
+            raise ValueError("fit: validation_split needs arrays; x is a generator, an iterator "
+                             "or a PyDataset: give validation_data instead")
+        train, program = self._source(x, y, sample_weight, class_weight, "fit", batch_size,
+                                      steps_per_epoch, bool(shuffle), continuing=True)
+        val = val_program = None
+        if validation_data is not None and data_adapters.is_batch_source(validation_data):
+            data_adapters.refuse_with_source("fit (validation_data)",
+                                             validation_batch_size=validation_batch_size)
+            val = data_adapters.batch_source(validation_data, "fit (validation_data)",
+                                             validation_steps, continuing=False)
+        elif validation_data is not None:
             if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
                 raise ValueError("fit: validation_data must be a tuple (x_val, y_val) or "
-                                 "(x_val, y_val, val_sample_weight)")
-            val = self._data(*validation_data[:2], "fit (validation_data)",
-                             validation_data[2] if len(validation_data) == 3 else None)
+                                 "(x_val, y_val, val_sample_weight), a generator, an iterator "
+                                 "or a PyDataset")
+            val, val_program = self._source(
+                *validation_data[:2], validation_data[2] if len(validation_data) == 3 else None,
+                None, "fit (validation_data)", validation_batch_size or batch_size,
+                validation_steps)
         elif validation_split:
             if isinstance(validation_split, bool) or \
                     not isinstance(validation_split, (int, float, np.number)) or \
                     not 0 < validation_split < 1:
                 raise ValueError(f"fit: validation_split must be in (0, 1), got "
                                  f"{validation_split}")
+            parts, n = train.parts, train.n
             split = int(n * (1 - validation_split))
             if split == 0 or split == n:
                 raise ValueError(f"fit: validation_split={validation_split} of {n} samples "
                                  "leaves no training or no validation samples")
-            val = tuple([a[split:] for a in part] for part in (xs, ys, sws))
-            xs, ys, sws = ([a[:split] for a in part] for part in (xs, ys, sws))
-            n = split
-        program, xs = self._compiled("train", xs)
-        program.module.seed(_random.draw_seed())
-        steps = steps_per_epoch or math.ceil(n / batch_size)
-        cblist = self._callbacks(callbacks, verbose, {"epochs": epochs, "steps": steps,
-                                                      "verbose": verbose,
-                                                      "batch_size": batch_size, "samples": n},
+            val_batch = validation_batch_size or train.batch_size
+            val_steps = math.ceil((n - split) / val_batch)
+            val = data_adapters.ArrayBatches(tuple([a[split:] for a in p] for p in parts),
+                                             val_batch, min(validation_steps or val_steps,
+                                                            val_steps))
+            val_program = program
+            train = data_adapters.ArrayBatches(tuple([a[:split] for a in p] for p in parts),
+                                               train.batch_size, steps_per_epoch, train.shuffle)
+        array_info = {"batch_size": train.batch_size, "samples": train.n} \
+            if program is not None else {}
+        cblist = self._callbacks(callbacks, verbose, {"epochs": epochs, "steps": train.steps,
+                                                      "verbose": verbose, **array_info},
                                  history=True)
-        batch_hooks = cblist.needs_batch_hooks or (verbose == 1 and sys.stdout.isatty())
+        # (unknown steps: the progress bar counts the batches it is shown)
+        batch_hooks = cblist.needs_batch_hooks or (verbose == 1 and sys.stdout.isatty()) or \
+            (verbose and train.steps is None)
+        seeded = set()
         self.stop_training = False
         cblist.on_train_begin({})
+        # a callback may move the start (BackupAndRestore resuming an interrupted fit)
+        initial_epoch = self.__dict__.pop("_initial_epoch", None) or initial_epoch
         for epoch in range(initial_epoch, epochs):
+            if train.exhausted:  # a generator read to its end in an earlier epoch
+                if train.steps is None:  # (with steps, it warned when it ran out)
+                    warnings.warn(data_adapters.RAN_OUT, stacklevel=2)
+                break
             cblist.on_epoch_begin(epoch, {})
             self._reset_stateful()
-            order = _random.generator().permutation(n) if shuffle else None
-            sums = np.zeros(program.n_logs)
+            sums = None
             seen = 0
-            for b in range(steps):
-                lo = (b * batch_size) % n
-                hi = min(lo + batch_size, n)
+            for b, (prog, xs, ys, sws) in enumerate(self._prepared(train, "train", "fit",
+                                                                   class_weight, program)):
+                if id(prog) not in seeded:
+                    prog.module.seed(_random.draw_seed())
+                    seeded.add(id(prog))
                 if batch_hooks:
                     cblist.on_train_batch_begin(b, {})
-                rows = slice(lo, hi) if order is None else order[lo:hi]
-                sums += self._run_train_batch(program, *([a[rows] for a in part]
-                                                         for part in (xs, ys, sws)))
-                seen += hi - lo
+                logs = self._run_train_batch(prog, xs, ys, sws)
+                sums = logs if sums is None else sums + logs
+                seen += len(xs[0])
                 if batch_hooks:
                     cblist.on_train_batch_end(b, self._logs_dict(sums, seen))
                 if self.stop_training:
                     break
+            train.end_epoch()
+            if sums is None:  # a generator that had nothing left for this epoch
+                warnings.warn(data_adapters.RAN_OUT, stacklevel=2)
+                break
             logs = self._logs_dict(sums, seen)
             if val is not None and (epoch + 1) % validation_freq == 0:
-                logs.update(self._evaluate_arrays(*val, validation_batch_size, "val_",
-                                                  steps=validation_steps))
+                logs.update(self._evaluate_source(val, val_program, "fit (validation_data)",
+                                                  "val_"))
             cblist.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
@@ -725,42 +791,45 @@ class Trainer:
             cbs.append(ProgbarLogger(verbose))
         return CallbackList(cbs, self, params)
 
-    def _evaluate_arrays(self, xs, ys, sws, batch_size, prefix="", cblist=None, steps=None):
-        """Losses and metrics over the first `steps` batches (all by default)."""
-        program, xs = self._compiled("train", xs)
-        store = self._store
-        store.bind()
-        sums = np.zeros(program.n_logs)
-        n = len(xs[0])
+    def _evaluate_source(self, source, program, caller, prefix="", cblist=None):
+        """Losses and metrics over one epoch of `source` (see _source)."""
+        sums = None
+        n = 0
         self._reset_stateful()
-        if steps is not None:
-            n = min(n, steps * batch_size)
         hooks = cblist is not None and cblist.needs("on_test_batch_begin", "on_test_batch_end")
-        for b, lo in enumerate(range(0, n, batch_size)):
-            hi = min(lo + batch_size, n)
+        for b, (prog, xs, ys, sws) in enumerate(self._prepared(source, "evaluate", caller,
+                                                               program=program)):
             if hooks:
                 cblist.on_test_batch_begin(b, {})
-            by, bw = [a[lo:hi] for a in ys], [a[lo:hi] for a in sws]
-            reported = program.evaluate(store.params, store.state, [a[lo:hi] for a in xs], by,
-                                        sums, bw)
-            self._update_stateful(program, by, reported, bw)
+            store = self._store
+            store.bind()
+            if sums is None:
+                sums = np.zeros(prog.n_logs)
+            reported = prog.evaluate(store.params, store.state, xs, ys, sums, sws)
+            self._update_stateful(prog, ys, reported, sws)
+            n += len(xs[0])
             if hooks:
-                cblist.on_test_batch_end(b, self._logs_dict(sums, hi, prefix))
+                cblist.on_test_batch_end(b, self._logs_dict(sums, n, prefix))
+        source.end_epoch()
+        if sums is None:
+            raise ValueError(f"{caller}: the data gave no batches (a generator already read "
+                             "to its end?): a generator is read once; give one that yields "
+                             "enough batches for every epoch, or a PyDataset")
         return self._logs_dict(sums, n, prefix)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):
         if kwargs:
             raise TypeError(f"evaluate: unexpected arguments {sorted(kwargs)}")
-        batch_size = _count(batch_size, "batch_size", "evaluate", 32)
+        _count(batch_size, "batch_size", "evaluate")
         steps = _count(steps, "steps", "evaluate")
         verbose = _verbosity(verbose, "evaluate")
-        xs, ys, sws = self._data(x, y, "evaluate", sample_weight)
-        n = len(xs[0]) if steps is None else min(len(xs[0]), steps * batch_size)
+        source, program = self._source(x, y, sample_weight, None, "evaluate", batch_size,
+                                       steps)
         cblist = self._callbacks(callbacks, verbose, {
-            "epochs": 1, "steps": math.ceil(n / batch_size), "verbose": verbose})
+            "epochs": 1, "steps": source.steps, "verbose": verbose})
         cblist.on_test_begin({})
-        logs = self._evaluate_arrays(xs, ys, sws, batch_size, cblist=cblist, steps=steps)
+        logs = self._evaluate_source(source, program, "evaluate", cblist=cblist)
         cblist.on_test_end(logs)
         return self._format(logs, return_dict)
 
@@ -771,29 +840,74 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        batch_size = _count(batch_size, "batch_size", "predict", 32)
+        _count(batch_size, "batch_size", "predict")
         steps = _count(steps, "steps", "predict")
         verbose = _verbosity(verbose, "predict")
-        xs = self._inputs(x, "predict")
-        program, xs = self._compiled("train" if self.compiled else "predict", xs)
-        store = self._store
-        store.bind()
-        n = len(xs[0]) if steps is None else min(len(xs[0]), steps * batch_size)
+        source, program = self._source(x, None, None, None, "predict", batch_size, steps,
+                                       kind="predict")
         cblist = self._callbacks(callbacks, verbose, {
-            "epochs": 1, "steps": math.ceil(n / batch_size), "verbose": verbose})
+            "epochs": 1, "steps": source.steps, "verbose": verbose})
         hooks = cblist.needs("on_predict_batch_begin", "on_predict_batch_end")
         cblist.on_predict_begin({})
         chunks = []
-        for b, lo in enumerate(range(0, n, batch_size)):
-            hi = min(lo + batch_size, n)
+        for b, (prog, xs, _, _) in enumerate(self._prepared(source, "predict", "predict",
+                                                            program=program)):
             if hooks:
                 cblist.on_predict_batch_begin(b, {})
-            chunks.append(program.predict(store.params, store.state, [a[lo:hi] for a in xs]))
+            store = self._store
+            store.bind()
+            chunks.append(prog.predict(store.params, store.state, xs))
             if hooks:
                 cblist.on_predict_batch_end(b, {"outputs": chunks[-1]})
+        source.end_epoch()
+        if not chunks:
+            raise ValueError("predict: the data gave no batches (a generator already read to "
+                             "its end?)")
         cblist.on_predict_end({})
         outs = [np.concatenate([c[k] for c in chunks]) for k in range(len(self.outputs))]
         return outs[0] if len(outs) == 1 else outs
+
+    # ---- Keras 2's generator methods: fit / evaluate / predict take generators now --------
+    def _keras2_generator(self, what, data, workers, use_multiprocessing, max_queue_size):
+        warnings.warn(f"Model.{what}_generator is Keras 2 (deprecated); use Model.{what}, which "
+                      "takes generators and PyDatasets", DeprecationWarning, stacklevel=3)
+        if isinstance(workers, bool) or workers not in (0, 1):
+            raise ValueError(f"{what}_generator: workers={workers!r} is not supported: fnjit "
+                             "reads a generator in the main thread (0 or 1); a PyDataset reads "
+                             "in threads with PyDataset(workers=...)")
+        if use_multiprocessing:
+            raise ValueError(f"{what}_generator: use_multiprocessing=True is not supported: "
+                             "fnjit reads batches in one process")
+        # Keras 2's read-ahead queue: fnjit does not read ahead, so there is nothing to bound.
+        _count(max_queue_size, "max_queue_size", f"{what}_generator")
+        if not data_adapters.is_batch_source(data):
+            raise TypeError(f"{what}_generator: expected a generator, an iterator or a "
+                            f"PyDataset, got {type(data).__name__}")
+
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1,
+                      callbacks=None, validation_data=None, validation_steps=None,
+                      validation_freq=1, class_weight=None, max_queue_size=10, workers=1,
+                      use_multiprocessing=False, shuffle=True, initial_epoch=0):
+        """Keras 2's: fit on `generator`. `shuffle` applies to a PyDataset only."""
+        self._keras2_generator("fit", generator, workers, use_multiprocessing, max_queue_size)
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs,
+                        verbose=verbose, callbacks=callbacks, validation_data=validation_data,
+                        validation_steps=validation_steps, validation_freq=validation_freq,
+                        class_weight=class_weight, initial_epoch=initial_epoch,
+                        shuffle=bool(shuffle) and isinstance(generator,
+                                                             data_adapters.PyDataset))
+
+    def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10,
+                           workers=1, use_multiprocessing=False, verbose=0):
+        self._keras2_generator("evaluate", generator, workers, use_multiprocessing,
+                               max_queue_size)
+        return self.evaluate(generator, steps=steps, callbacks=callbacks, verbose=verbose)
+
+    def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10,
+                          workers=1, use_multiprocessing=False, verbose=0):
+        self._keras2_generator("predict", generator, workers, use_multiprocessing,
+                               max_queue_size)
+        return self.predict(generator, steps=steps, callbacks=callbacks, verbose=verbose)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
@@ -804,7 +918,10 @@ class Trainer:
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         xs, ys, sws = self._data(x, y, "test_on_batch", sample_weight)
-        return self._format(self._evaluate_arrays(xs, ys, sws, len(xs[0])), return_dict)
+        program, xs = self._compiled("train", xs)
+        source = data_adapters.ArrayBatches((xs, ys, sws), len(xs[0]))
+        return self._format(self._evaluate_source(source, program, "test_on_batch"),
+                            return_dict)
 
     def predict_on_batch(self, x):
         n = len(self._inputs(x, "predict_on_batch")[0])

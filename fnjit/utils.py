@@ -6,6 +6,8 @@ import numpy as np
 
 from . import random as _random
 from .callbacks import Progbar
+from .data_adapters import PyDataset, Sequence
+from .dataset_utils import split_dataset, timeseries_dataset_from_array
 from .plotting import model_to_dot, plot_model
 from .preprocessing.sequence import pad_sequences
 from .saving.config import (
@@ -20,7 +22,8 @@ from .saving.config import (
 __all__ = ["to_categorical", "normalize", "set_random_seed", "plot_model", "model_to_dot",
            "Progbar", "get_file", "register_keras_serializable", "get_custom_objects",
            "custom_object_scope", "CustomObjectScope", "get_registered_name",
-           "get_registered_object", "pad_sequences"]
+           "get_registered_object", "pad_sequences", "PyDataset", "Sequence",
+           "timeseries_dataset_from_array", "split_dataset"]
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):

@@ -52,6 +52,7 @@ BN = "test_batchnorm.py::test_batchnorm_training_gradients_and_inference_forward
 MERGE = "test_merge.py::test_merge_layers_forward_and_gradients"
 KERAS1_MERGE = "test_merge.py::test_keras1_merge_modes_match_todays_layers"
 CB = "test_callbacks.py::"
+BACKUP = "test_backup_and_restore.py::"
 OPT = "test_optimizers.py::"
 LOSS = "test_losses_keras.py::"
 ROLE_ARGS = {f"{role}_{kind}": (INIT if kind == "initializer" else REG)
@@ -312,6 +313,15 @@ AUDIT = {
         "on_train_batch_begin": ARGS + "test_lambda_callback_on_train_batch_begin"},
     "ProgbarLogger": {"verbose": ARGS + "test_progbar_logger_verbose_and_stream",
                       "stream": ARGS + "test_progbar_logger_verbose_and_stream"},
+    "BackupAndRestore": {
+        "backup_dir": BACKUP + "test_an_interrupted_fit_resumes_and_ends_as_an_uninterrupted_one",
+        "save_freq": BACKUP + "test_backup_every_n_batches_resumes_in_its_epoch",
+        "double_checkpoint": BACKUP + "test_double_checkpoint_falls_back_on_a_damaged_backup",
+        "delete_checkpoint": BACKUP + "test_backup_every_n_batches_resumes_in_its_epoch"},
+    # no network: the whole class is refused, naming its arguments
+    "RemoteMonitor": {p: Refused(v) for p, v in (
+        ("root", "http://x"), ("path", "/p"), ("field", "f"), ("headers", {}),
+        ("send_as_json", True))},
 }
 
 # Layers beyond the guides (issue 12).
@@ -370,7 +380,7 @@ REQUIRED = {
     "DepthwiseConv1D": (2,), "AveragePooling3D": (2,), "LSTM": (2,), "GRU": (2,),
     "SimpleRNN": (2,), "Reshape": ((2,),),
     "Permute": ((1,),), "RepeatVector": (2,), "TimeDistributed": (None,), "InputLayer": (),
-    "CSVLogger": ("log.csv",), "ModelCheckpoint": ("m.keras",),
+    "CSVLogger": ("log.csv",), "ModelCheckpoint": ("m.keras",), "BackupAndRestore": ("b",),
     "LearningRateScheduler": (lambda epoch: 0.1,),
     "Conv1DTranspose": (2, 2), "Conv2DTranspose": (2, 2), "Rescaling": (0.5,),
     "GaussianNoise": (0.1,), "GaussianDropout": (0.1,), "AlphaDropout": (0.1,),

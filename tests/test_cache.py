@@ -37,8 +37,9 @@ WORKER = textwrap.dedent("""
 
 
 def run_worker(cache_dir, env_extra=None):
+    # Native entry points from the first call: their machine code's cache is what is tested.
     env = dict(os.environ, FNJIT_CACHE_DIR=str(cache_dir), PYTHONPATH=FNJIT_PATH,
-               **(env_extra or {}))
+               FNJIT_NATIVE_AFTER="0", **(env_extra or {}))
     # cwd outside the checkout: the installed package is what runs.
     proc = subprocess.run([sys.executable, "-c", WORKER], capture_output=True, text=True,
                           env=env, timeout=300,
@@ -85,7 +86,8 @@ def test_flipped_byte_in_compiled_code_is_not_trusted(tmp_path):
 
 
 def test_two_processes_compiling_the_same_model_at_once(tmp_path):
-    env = dict(os.environ, FNJIT_CACHE_DIR=str(tmp_path), PYTHONPATH=FNJIT_PATH)
+    env = dict(os.environ, FNJIT_CACHE_DIR=str(tmp_path), PYTHONPATH=FNJIT_PATH,
+               FNJIT_NATIVE_AFTER="0")
     procs = [subprocess.Popen([sys.executable, "-c", WORKER], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env,
                               cwd=tmp_path.parent) for _ in range(2)]
@@ -128,6 +130,7 @@ def test_default_cache_location_and_cache_clear(tmp_path, xdg):
         env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
         where = tmp_path / "xdg" / "fnjit"
     env["PYTHONPATH"] = FNJIT_PATH
+    env["FNJIT_NATIVE_AFTER"] = "0"
     assert _cli(env, "dir") == str(where)
     proc = subprocess.run([sys.executable, "-c", WORKER], capture_output=True, text=True,
                           env=env, timeout=300, cwd=env["HOME"])

@@ -162,6 +162,7 @@ def test_past_the_native_driver_budget_new_models_run_python_entry_points(monkey
     monkeypatch.setattr(program, "_NATIVE_DRIVERS", set())
     monkeypatch.setattr(program, "_WARNED", [])
     monkeypatch.setenv("FNJIT_NATIVE_DRIVERS", "1")
+    monkeypatch.setenv("FNJIT_NATIVE_AFTER", "0")  # native from the first call (tiering aside)
     rng = np.random.default_rng(0)
     data = rng.normal(size=(6, 3)).astype("float32")
 

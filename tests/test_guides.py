@@ -93,15 +93,19 @@ def check_summary(model, total, table=None):
             assert want_type.startswith(got_type) and got_rest == want_rest, text
 
 
-def check_learns(model, x, y, epochs=5, **fit_kwargs):
-    """Full-batch steps on (x, y): the training loss must fall."""
+def check_learns(model, x, y, epochs=5, *, at_most, **fit_kwargs):
+    """Full-batch steps on (x, y) (or `batch_size`): the last epoch's loss must be at most
+    `at_most` times the first's. Each call's threshold asks for half the fall a correct step
+    makes on that data and seed (measured in float32: at_most = (1 + measured ratio) / 2), so
+    that a step that is wrong but still descends (a dropped gradient term, a wrong scale, an
+    update rule misapplied) falls short."""
     n = len(next(iter(x.values())) if isinstance(x, dict) else x[0] if isinstance(x, list)
             else x)
     hist = model.fit(x, y, epochs=epochs, batch_size=fit_kwargs.pop("batch_size", n),
                      verbose=0, **fit_kwargs)
     loss = hist.history["loss"]
     assert np.all(np.isfinite(loss)), loss
-    assert loss[-1] < loss[0], loss
+    assert loss[-1] <= at_most * loss[0], (loss, at_most)
     return hist
 
 
@@ -137,7 +141,7 @@ def test_first_example_dense_network_and_models_are_callable():
                                   ("Dense", (None, 64), 4_160), ("Dense", (None, 10), 650)])
     data = r.random((64, 784)).astype("float32")
     labels = keras.utils.to_categorical(np.argmax(data[:, :10], axis=1), 10)
-    check_learns(model, data, labels)
+    check_learns(model, data, labels, at_most=0.9334)
 
     # All models are callable, just like layers: the weights come along.
     x = Input(shape=(784,))
@@ -171,7 +175,7 @@ def test_keras1_first_example_and_time_distributed_model():
     video.compile(optimizer='rmsprop', loss='categorical_crossentropy')
     seqs = r.random((8, 20, 784)).astype("float32")
     seq_labels = keras.utils.to_categorical(np.argmax(seqs[..., :10], axis=-1), 10)
-    check_learns(video, seqs, seq_labels, epochs=4)
+    check_learns(video, seqs, seq_labels, epochs=4, at_most=0.9679)
     # Training the sequence model trained `model` itself (shared weights).
     np.testing.assert_allclose(video.predict(seqs[:2], verbose=0)[:, 3],
                                model.predict(seqs[:2, 3], verbose=0), rtol=1e-4, atol=1e-6)
@@ -215,14 +219,14 @@ def test_headline_model():
 
     headline, additional, labels = headline_data(r)
     model.compile(optimizer='rmsprop', loss='binary_crossentropy', loss_weights=[1., 0.2])
-    check_learns(model, [headline, additional], [labels, labels], epochs=3)
+    check_learns(model, [headline, additional], [labels, labels], epochs=3, at_most=0.9863)
 
     model.compile(optimizer='rmsprop',
                   loss={'main_output': 'binary_crossentropy',
                         'aux_output': 'binary_crossentropy'},
                   loss_weights={'main_output': 1., 'aux_output': 0.2})
     hist = check_learns(model, {'main_input': headline, 'aux_input': additional},
-                        {'main_output': labels, 'aux_output': labels}, epochs=3)
+                        {'main_output': labels, 'aux_output': labels}, epochs=3, at_most=0.9821)
     h = hist.history  # per-output losses unweighted, `loss` their weighted sum (Keras 2 and 3)
     assert h["loss"][-1] == pytest.approx(h["main_output_loss"][-1] +
                                           0.2 * h["aux_output_loss"][-1], rel=1e-6)
@@ -283,7 +287,7 @@ def test_shared_lstm_tweets():
                                   ("LSTM", (None, 64), 82_176),
                                   ("Concatenate", (None, 128), 0), ("Dense", (None, 1), 129)])
     data_a, data_b, labels = tweets(r, 8, 280)
-    check_learns(model, [data_a, data_b], labels, epochs=4)
+    check_learns(model, [data_a, data_b], labels, epochs=4, at_most=0.8101)
 
 
 def test_keras1_shared_lstm_tweets_with_merge():
@@ -412,7 +416,7 @@ def test_visual_question_answering():
     small = vqa_keras2(32)
     small.compile(optimizer='sgd', loss='categorical_crossentropy')  # the guide stops here
     images, questions, answers = vqa_data(r, 2, (32, 32, 3))
-    check_learns(small, [images, questions], answers, epochs=3)
+    check_learns(small, [images, questions], answers, epochs=3, at_most=0.9973)
 
 
 def keras1_vision_model(size):
@@ -481,7 +485,7 @@ def test_keras1_visual_and_video_question_answering():
         VISION_PARAMS + lstm_on_frames + QUESTION_PARAMS + 512 * 1000 + 1000
     video_qa_model.compile(optimizer='sgd', loss='categorical_crossentropy')
     video, questions, answers = vqa_data(r, 2, (3, 3, 32, 32))
-    check_learns(video_qa_model, [video, questions], answers, epochs=3)
+    check_learns(video_qa_model, [video, questions], answers, epochs=3, at_most=0.9989)
 
 
 # --------------------------------------------------------------------------------------------
@@ -496,7 +500,7 @@ def test_multilayer_perceptron():
                                ("Dense", (None, 1), 11)])
     model.compile(optimizer='adam', loss='binary_crossentropy')
     x = r.normal(size=(64, 10)).astype("float32")
-    check_learns(model, x, binary(x[:, 0] + x[:, 1]), epochs=8)
+    check_learns(model, x, binary(x[:, 0] + x[:, 1]), epochs=8, at_most=0.9692)
 
 
 def images_brighter_left(r, n, shape):
@@ -518,7 +522,7 @@ def test_convolutional_neural_network():
         ("Dense", (None, 10), 27_050), ("Dense", (None, 1), 11)])
     model.compile(optimizer='adam', loss='binary_crossentropy')
     x, y = images_brighter_left(r, 16, (64, 64, 1))
-    check_learns(model, x, y)
+    check_learns(model, x, y, at_most=0.9638)
 
 
 def test_convolutional_network_without_flatten_004():
@@ -532,7 +536,8 @@ def test_convolutional_network_without_flatten_004():
         ("Dense", (None, 13, 13, 1), 11)])
     model.compile(optimizer='adam', loss='binary_crossentropy')
     x, y = images_brighter_left(r, 8, (64, 64, 1))
-    check_learns(model, x, np.broadcast_to(y.reshape(-1, 1, 1, 1), (8, 13, 13, 1)).copy())
+    check_learns(model, x, np.broadcast_to(y.reshape(-1, 1, 1, 1), (8, 13, 13, 1)).copy(),
+        at_most=0.9951)
 
 
 def sequences(r, n, steps=100):
@@ -548,7 +553,7 @@ def test_recurrent_neural_network():
                                ("Dense", (None, 10), 110), ("Dense", (None, 1), 11)])
     model.compile(optimizer='adam', loss='binary_crossentropy')
     x, y = sequences(r, 32)
-    check_learns(model, x, y, epochs=6)
+    check_learns(model, x, y, epochs=6, at_most=0.9975)
 
 
 # --------------------------------------------------------------------------------------------
@@ -570,7 +575,7 @@ def test_shared_input_layer(tmp_path):
     assert (tmp_path / 'shared_input_layer.png').stat().st_size > 0
     model.compile(optimizer='sgd', loss='binary_crossentropy')
     x, y = images_brighter_left(r, 16, (64, 64, 1))
-    check_learns(model, x, y)
+    check_learns(model, x, y, at_most=0.9216)
 
 
 def test_shared_feature_extraction_layer():
@@ -582,7 +587,7 @@ def test_shared_feature_extraction_layer():
         ("Dense", (None, 10), 210), ("Concatenate", (None, 20), 0), ("Dense", (None, 1), 21)])
     model.compile(optimizer='adam', loss='binary_crossentropy')
     x, y = sequences(r, 32)
-    check_learns(model, x, y, epochs=6)
+    check_learns(model, x, y, epochs=6, at_most=0.9945)
 
 
 def test_multiple_inputs():
@@ -600,7 +605,7 @@ def test_multiple_inputs():
     model.compile(optimizer='adam', loss='binary_crossentropy')
     big, y = images_brighter_left(r, 16, (64, 64, 1))
     small = r.random((16, 32, 32, 3)).astype("float32")
-    check_learns(model, [big, small], y)
+    check_learns(model, [big, small], y, at_most=0.9942)
 
 
 def test_multiple_outputs():
@@ -612,7 +617,7 @@ def test_multiple_outputs():
         ("TimeDistributed", (None, 100, 1), 11)])
     model.compile(optimizer='adam', loss=['binary_crossentropy', 'mse'])
     x, y = sequences(r, 32)
-    check_learns(model, x, [y, 0.5 * x], epochs=6)
+    check_learns(model, x, [y, 0.5 * x], epochs=6, at_most=0.9891)
 
 
 # --------------------------------------------------------------------------------------------
@@ -640,7 +645,7 @@ def test_two_branch_mnist():
     left = x_train[:, idx][:, :, idx].reshape(-1, 784)
     right = x_train.transpose(0, 2, 1)[:, idx][:, :, idx].reshape(-1, 784)
     targets = keras.utils.to_categorical(y_train[:64], 10)
-    check_learns(model, [left, right], targets)
+    check_learns(model, [left, right], targets, at_most=0.7364)
 
 
 def test_merge_with_a_function_as_mode():
@@ -659,7 +664,8 @@ def test_merge_with_a_function_as_mode():
     assert model.count_params() == 2 * 25_120 + 330
     model.compile(optimizer='sgd', loss='categorical_crossentropy')
     a, b = r.random((32, 784)).astype("float32"), r.random((32, 784)).astype("float32")
-    check_learns(model, [a, b], keras.utils.to_categorical(np.argmax(a[:, :10], 1), 10))
+    check_learns(model, [a, b], keras.utils.to_categorical(np.argmax(a[:, :10], 1), 10),
+        at_most=0.9214)
 
 
 # --------------------------------------------------------------------------------------------
@@ -688,7 +694,7 @@ def test_sequential_and_functional_equivalents():
     np.testing.assert_allclose(model.predict(x, verbose=0), seq_model.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-7)
     model.compile(optimizer='rmsprop', loss='categorical_crossentropy')
-    check_learns(model, x, keras.utils.to_categorical(np.argmax(x[:, :10], 1), 10))
+    check_learns(model, x, keras.utils.to_categorical(np.argmax(x[:, :10], 1), 10), at_most=0.9403)
 
 
 def question_answering(text_embedding, question_embedding):
@@ -729,7 +735,7 @@ def test_question_answering_variable_length():
     text = r.integers(1, 10000, size=(32, 20))
     question = r.integers(1, 500, size=(32, 20))
     answers = keras.utils.to_categorical(question[:, 0], 500)
-    check_learns(model, {'text': text, 'question': question}, answers, epochs=4)
+    check_learns(model, {'text': text, 'question': question}, answers, epochs=4, at_most=0.9982)
     longer = model.predict([r.integers(1, 10000, size=(3, 37)),
                             r.integers(1, 500, size=(3, 37))], verbose=0)
     assert longer.shape == (3, 500)
@@ -779,7 +785,7 @@ def test_three_headed_posts_model_with_conv1d():
     income_targets = keras.utils.to_categorical(posts[:, 0] % 10, 10)
     gender_targets = binary(posts[:, 0] - 31.5)
     check_learns(model, posts, {'age': age_targets, 'income': income_targets,
-                                'gender': gender_targets}, epochs=4)
+                                'gender': gender_targets}, epochs=4, at_most=0.9948)
 
 
 def inception_module(x, padding):
@@ -812,7 +818,7 @@ def test_inception_module():
         (9 * 32 * 128 + 128) + 513
     model.compile(optimizer='sgd', loss='binary_crossentropy')
     images, y = images_brighter_left(r, 8, (16, 16, 32))
-    check_learns(model, images, y)
+    check_learns(model, images, y, at_most=0.9946)
 
 
 def test_residual_connections():
@@ -836,7 +842,7 @@ def test_residual_connections():
     assert model.count_params() == 5 * conv3 + (128 * 128 + 128) + 129
     model.compile(optimizer='sgd', loss='binary_crossentropy')
     images, labels = images_brighter_left(r, 4, (16, 16, 128))
-    check_learns(model, images, labels)
+    check_learns(model, images, labels, at_most=0.9493)
 
 
 def test_shared_lstm_on_variable_length_inputs():
@@ -857,7 +863,7 @@ def test_shared_lstm_on_variable_length_inputs():
     left_data = r.normal(size=(16, 12, 128)).astype("float32")
     right_data = r.normal(size=(16, 12, 128)).astype("float32")
     targets = binary(left_data[:, -1, 0] - right_data[:, -1, 0])
-    check_learns(model, [left_data, right_data], targets, epochs=4)
+    check_learns(model, [left_data, right_data], targets, epochs=4, at_most=0.8075)
     # The inputs are interchangeable: swapping them gives the same encoder for each.
     assert model.predict([left_data[:, :7], right_data[:, :7]], verbose=0).shape == (16, 1)
 
@@ -919,7 +925,7 @@ def test_keras1_inception_module():
     model = Model(input=input_img, output=Dense(1, activation='sigmoid')(pooled))
     model.compile(optimizer='sgd', loss='binary_crossentropy')
     images, y = images_brighter_left(r, 4, (12, 12, 3))
-    check_learns(model, images.transpose(0, 3, 1, 2), y)
+    check_learns(model, images.transpose(0, 3, 1, 2), y, at_most=0.9817)
 
 
 def test_keras1_residual_connection():
@@ -942,7 +948,7 @@ def test_keras1_residual_connection():
     small = Model(small_x, merge([small_x, small_y], mode='sum'))
     small.compile(optimizer='adam', loss='mse')
     data = rng().normal(size=(4, 3, 8, 8)).astype("float32")
-    check_learns(small, data, 2 * data)
+    check_learns(small, data, 2 * data, at_most=0.9909)
 
 
 def test_keras1_shared_vision_model():
@@ -973,7 +979,7 @@ def test_keras1_shared_vision_model():
     a, b = images[:16], images[16:32]
     same = (y_train[:16].astype(int) + y_train[16:32] > 9).astype("float32").reshape(-1, 1)
     classification_model.compile(optimizer='rmsprop', loss='binary_crossentropy')
-    check_learns(classification_model, [a, b], same)
+    check_learns(classification_model, [a, b], same, at_most=0.8241)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1033,7 +1039,7 @@ def test_compile_options_and_custom_metric_mean_pred():
                   metrics=['accuracy', mean_pred])
     data = r.random((64, 100)).astype("float32")
     labels = binary(data[:, 0] - 0.5)
-    hist = check_learns(model, data, labels)
+    hist = check_learns(model, data, labels, at_most=0.9617)
     assert set(hist.history) == {"loss", "accuracy", "mean_pred"}
     preds = model.predict(data, verbose=0)
     logs = model.evaluate(data, labels, batch_size=64, return_dict=True, verbose=0)
@@ -1049,7 +1055,7 @@ def test_training_binary_and_categorical_on_dummy_data():
     assert model.count_params() == 3_265
     data = r.random((128, 100))
     labels = binary(data[:, :3].sum(1) - 1.5)
-    check_learns(model, data, labels, epochs=5, batch_size=32)
+    check_learns(model, data, labels, epochs=5, batch_size=32, at_most=0.9612)
 
     model = Sequential()
     model.add(Dense(32, activation='relu', input_dim=100))
@@ -1059,7 +1065,7 @@ def test_training_binary_and_categorical_on_dummy_data():
     labels = np.argmax(data[:, :10], axis=1).reshape(-1, 1)
     one_hot_labels = keras.utils.to_categorical(labels, num_classes=10)
     assert one_hot_labels.shape == (128, 10)
-    check_learns(model, data, one_hot_labels, epochs=5, batch_size=32)
+    check_learns(model, data, one_hot_labels, epochs=5, batch_size=32, at_most=0.9664)
 
 
 def test_mlp_softmax_with_sgd_decay_momentum_nesterov():
@@ -1077,7 +1083,7 @@ def test_mlp_softmax_with_sgd_decay_momentum_nesterov():
     check_summary(model, 6_154)
     sgd = SGD(lr=0.01, decay=1e-6, momentum=0.9, nesterov=True)
     model.compile(loss='categorical_crossentropy', optimizer=sgd, metrics=['accuracy'])
-    check_learns(model, x_train, y_train, epochs=20, batch_size=128)
+    check_learns(model, x_train, y_train, epochs=20, batch_size=128, at_most=0.9707)
     score = model.evaluate(x_train[:100], y_train[:100], batch_size=128, verbose=0)
     assert len(score) == 2
 
@@ -1100,7 +1106,7 @@ def test_vgg_like_convnet():
     x_train = r.random((4, 100, 100, 3)).astype("float32")
     y_train = keras.utils.to_categorical(np.arange(4) % 10, num_classes=10)
     x_train += y_train[:, :4].reshape(4, 1, 1, 4)[..., :3] * 0.5  # the class tints the image
-    check_learns(model, x_train, y_train, epochs=3, batch_size=4)
+    check_learns(model, x_train, y_train, epochs=3, batch_size=4, at_most=0.9358)
     score = model.evaluate(x_train, y_train, batch_size=32, verbose=0)
     assert np.isfinite(score)
 
@@ -1114,7 +1120,7 @@ def test_sequence_classification_with_lstm():
     y_train = binary(x_train[:, -1] - max_features / 2)
     model.fit(x_train[:2], y_train[:2], epochs=1, verbose=0)  # builds on the data's shape
     assert model.count_params() == 262_144 + 4 * 128 * (256 + 128 + 1) + 129  # 459,393
-    check_learns(model, x_train, y_train, epochs=4, batch_size=16)
+    check_learns(model, x_train, y_train, epochs=4, batch_size=16, at_most=0.9672)
     score = model.evaluate(x_train, y_train, batch_size=16, verbose=0)
     assert len(score) == 2
 

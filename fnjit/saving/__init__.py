@@ -277,3 +277,16 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False):
             else:
                 raise FileFormatError(f"weights file {str(path)!r} holds neither Keras 3's "
                                       "layout (layers/...) nor Keras 2's (layer_names)")
+
+
+def load_training_state(model, filepath):
+    """Weights and, for a compiled model, the optimizer's state (step count and moments) from
+    a `.weights.h5` that save_weights wrote: where BackupAndRestore resumes from."""
+    path = Path(filepath)
+    h5py = require_h5py()
+    model._ensure_graph()
+    with reading(path, "backup file"), h5py.File(path, "r") as f:
+        read_keras3(f, model)
+        if getattr(model, "compiled", False):
+            model._slots = None  # rebuilt at the next step, with the restored moments
+            optimizer_state.read(f, model)
