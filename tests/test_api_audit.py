@@ -377,6 +377,7 @@ REQUIRED = {
     "Dense": (2,), "Activation": ("relu",), "Dot": (1,), "Dropout": (0.5,), "Embedding": (5, 2),
     "Lambda": (lambda x: x,), "Conv1D": (2, 2), "Conv2D": (2, 2), "SeparableConv2D": (2, 2),
     "DepthwiseConv2D": (2,), "Conv3D": (2, 2), "SeparableConv1D": (2, 2),
+    "Conv3DTranspose": (2, 2),
     "DepthwiseConv1D": (2,), "AveragePooling3D": (2,), "LSTM": (2,), "GRU": (2,),
     "SimpleRNN": (2,), "Reshape": ((2,),),
     "Permute": ((1,),), "RepeatVector": (2,), "TimeDistributed": (None,), "InputLayer": (),

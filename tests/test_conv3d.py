@@ -8,7 +8,7 @@ import pytest
 from gradcheck import check_gradients, predict64
 
 import fnjit
-from fnjit import Input, Model
+from fnjit import Input, Model, layers
 from fnjit.layers import Conv3D
 
 rng = np.random.default_rng(23)
@@ -132,10 +132,63 @@ def test_keras1_convolution3d_and_keras2_module_paths():
         == (4, (3, 2, 1), (2, 2, 2), "same", "channels_last")
     # Keras 2: keras.layers.convolutional held the convolutions and the padding, cropping and
     # upsampling layers; keras.layers.pooling the poolings.
-    for name in ["Conv3D", "DepthwiseConv1D", "SeparableConv1D", "ZeroPadding3D", "Cropping3D",
-                 "UpSampling3D", "ZeroPadding1D", "Cropping2D", "UpSampling2D"]:
+    for name in ["Conv3D", "Conv3DTranspose", "DepthwiseConv1D", "SeparableConv1D", "ZeroPadding3D",
+                 "Cropping3D", "UpSampling3D", "ZeroPadding1D", "Cropping2D", "UpSampling2D"]:
         assert getattr(convolutional, name) is getattr(fnjit.layers, name)
     for name in ["MaxPooling3D", "AveragePooling3D", "GlobalMaxPooling3D",
                  "GlobalAveragePooling3D", "MaxPool3D", "AvgPool3D", "GlobalMaxPool3D",
                  "GlobalAvgPool3D"]:
         assert getattr(pooling, name) is getattr(fnjit.layers, name)
+
+
+def np_conv3d_transpose(x, w, b, strides, pad, out):
+    """y[n, o*sd + r - pf, i*sh + p - pt, j*sw + q - pl, f] += x[n, o, i, j, c] w[r, p, q, f, c]
+    (pad: the zeros before the first element of the equivalent convolution)."""
+    y = np.zeros((x.shape[0],) + out + (w.shape[3],))
+    for o in range(x.shape[1]):
+        for i in range(x.shape[2]):
+            for j in range(x.shape[3]):
+                for r in range(w.shape[0]):
+                    for p in range(w.shape[1]):
+                        for q in range(w.shape[2]):
+                            at = (o * strides[0] + r - pad[0], i * strides[1] + p - pad[1],
+                                  j * strides[2] + q - pad[2])
+                            if all(0 <= a < n for a, n in zip(at, out)):
+                                y[(slice(None),) + at] += x[:, o, i, j] @ w[r, p, q].T
+    return y + b
+
+
+def test_conv3d_transpose_forward_and_gradients():
+    from gradcheck import outputs_checking_gradients
+
+    x = Input(shape=(2, 3, 2, 2))
+    xf = Input(shape=(2, 2, 3, 2))  # channels_first
+    valid = layers.Conv3DTranspose(3, (2, 3, 2), strides=(2, 1, 2))
+    same = layers.Conv3DTranspose(2, 3, strides=(1, 2, 2), padding="same", output_padding=(0, 1, 1))
+    first = layers.Conv3DTranspose(2, 2, strides=2, padding="same", use_bias=False,
+                                   data_format="channels_first")
+    model = Model([x, xf], [valid(x), same(x), first(xf)])
+    # Keras 3's sizes: valid (n-1)s + max(k, s); same with output_padding (n-1)s + k % 2 + op.
+    assert valid.output.shape == (None, 4, 5, 4, 3)
+    assert same.output.shape == (None, 2, 6, 4, 2)
+    assert first.output.shape == (None, 2, 4, 6, 4)
+    assert valid.kernel.shape == (2, 3, 2, 3, 2)
+    randomize(model)
+    a, af = rng.normal(size=(2, 2, 3, 2, 2)), rng.normal(size=(2, 2, 2, 3, 2))
+    got = outputs_checking_gradients(model, [a, af])
+    want = [np_conv3d_transpose(a, *valid.get_weights(), (2, 1, 2), (0, 0, 0), (4, 5, 4)),
+            # same: the equivalent convolution's leading pad is k - 1 - left, where Keras 3 pads
+            # total = k + k % 2 - 2 + output_padding, left = min(ceil(total / 2), k - 1)
+            np_conv3d_transpose(a, *same.get_weights(), (1, 2, 2), (1, 0, 0), (2, 6, 4)),
+            np.moveaxis(np_conv3d_transpose(np.moveaxis(af, 1, -1), first.get_weights()[0], 0.0,
+                                            (2, 2, 2), (0, 0, 0), (4, 6, 4)), -1, 1)]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-7, atol=1e-10)
+    config = same.get_config()
+    assert config["output_padding"] == (0, 1, 1) and config["strides"] == (1, 2, 2)
+    assert layers.Conv3DTranspose.from_config(config).get_config() == config
+    # Keras 3's positional order puts data_format before output_padding for the 3-D layer.
+    assert layers.Conv3DTranspose(2, 2, 1, "valid", "channels_first").data_format == \
+        "channels_first"
+    with pytest.raises(ValueError, match=r"Conv3DTranspose.*output_padding.*\(2, 2, 2\)"):
+        layers.Conv3DTranspose(2, 3, strides=2, output_padding=2)

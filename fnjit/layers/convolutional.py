@@ -387,9 +387,9 @@ def Convolution1D(nb_filter=None, filter_length=None, **kwargs):
 
 __all__ = ["Conv1D", "Conv2D", "Conv3D", "DepthwiseConv1D", "DepthwiseConv2D",
            "SeparableConv1D", "SeparableConv2D", "Convolution1D", "Convolution3D",
-           "Convolution2D", "Conv1DTranspose", "Conv2DTranspose"]
+           "Convolution2D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose"]
 
-from .conv_transpose import Conv1DTranspose, Conv2DTranspose  # noqa: E402
+from .conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose  # noqa: E402
 
 # Keras 2 kept the padding, cropping and upsampling layers in keras.layers.convolutional.
 from .reshaping import (  # noqa: E402, F401
