@@ -138,6 +138,53 @@ def test_conv_family_forward_and_gradients():
     check_gradients(model, [a, af, a1], max_checks=500)
 
 
+def test_activations_the_conv_op_applies_itself():
+    """relu, sigmoid and tanh run inside the conv op (templates/conv.j2: per block of output
+    rows, differentiated from the output alone): with and without bias, channels_first, a
+    frozen kernel beside a trainable bias (the bias gradient alone), strides and 'same'
+    padding; a 1x1 kernel keeps its activation op. Against numpy, and finite differences."""
+    from fnjit.lowering import lower_model
+    x = Input(shape=(6, 7, 2))
+    xf = Input(shape=(2, 6, 7))
+    frozen = Conv2D(3, 2, activation="relu")
+    convs = [Conv2D(3, 3, activation="relu"),
+             Conv2D(2, 2, strides=2, padding="same", activation="sigmoid", use_bias=False),
+             Conv2D(2, (2, 3), activation="tanh", dilation_rate=(2, 1)),
+             frozen, Conv2D(2, 1, activation="sigmoid")]
+    first = Conv2D(2, 3, padding="same", activation="relu", data_format="channels_first")
+    model = Model([x, xf], _branches(x, convs) + [first(xf)])
+    randomize(model)
+    w = [c.get_weights() for c in convs]  # (kernel, bias): before the kernel is frozen
+    frozen.kernel.trainable = False
+    a = rng.normal(size=(3, 6, 7, 2))
+    af = rng.normal(size=(3, 2, 6, 7))
+    ctx = lower_model(model, "float64")[0]
+    kinds = [(op.kind, op.attr.get("activation")) for op in ctx.graph.ops]
+    assert kinds.count(("conv", "relu")) == 3 and ("conv", "sigmoid") in kinds
+    assert ("conv", "tanh") in kinds and ("conv", None) in kinds  # the 1x1 kernel
+    assert sum(kind == "activation" for kind, _ in kinds) == 1
+
+    def sigmoid(v):
+        return 1 / (1 + np.exp(-v))
+
+    def relu(v):
+        return np.maximum(v, 0)
+
+    want = [relu(np_conv2d(a, w[0][0]) + w[0][1]),
+            sigmoid(np_conv2d(a, w[1][0], (2, 2), "same")),
+            np.tanh(np_conv2d(a, w[2][0], dilation=(2, 1)) + w[2][1]),
+            relu(np_conv2d(a, w[3][0]) + w[3][1]),
+            sigmoid(np_conv2d(a, w[4][0]) + w[4][1])]
+    wf = first.get_weights()
+    want.append(relu(np_conv2d(af.transpose(0, 2, 3, 1), wf[0], padding="same") + wf[1])
+                .transpose(0, 3, 1, 2))
+    outs = predict64(model, [a, af])
+    for got, ref in zip(outs, want):
+        np.testing.assert_allclose(got, ref, rtol=1e-7, atol=1e-9)
+    assert all((o == 0).any() for o in (outs[0], outs[3], outs[5]))  # relu cuts somewhere
+    check_gradients(model, [a, af], max_checks=400)
+
+
 # ---- Keras semantics: shapes, weights, configs, errors -------------------------------------
 
 def test_weights_shapes_names_and_output_shapes():

@@ -261,6 +261,11 @@ CONVS = {
     "conv1d_causal": (layers.Conv1D(2, 3, padding="causal"), (6, 2)),
     "conv3d_same_strided": (layers.Conv3D(2, (2, 3, 2), strides=(1, 2, 1), padding="same"),
                             (3, 4, 3, 2)),
+    # activations the conv op applies itself (conv.j2's attr `activation`)
+    "relu": (layers.Conv2D(3, (2, 3), activation="relu"), (5, 6, 2)),
+    "sigmoid_no_bias": (layers.Conv2D(2, 3, strides=2, padding="same", activation="sigmoid",
+                                      use_bias=False), (5, 5, 2)),
+    "tanh_conv1d": (layers.Conv1D(2, 3, activation="tanh"), (6, 2)),
 }
 
 

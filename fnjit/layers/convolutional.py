@@ -100,6 +100,11 @@ class _BaseConv(Layer):
     def _lower_channels_last(self, ctx, x):
         raise NotImplementedError
 
+    def _fused_activation(self):
+        """The activation the convolution op applies to its own output, or None (then an
+        activation op follows it)."""
+        return None
+
     def lower(self, ctx, inputs):
         (x,) = inputs
         if self.data_format == "channels_first":
@@ -107,7 +112,8 @@ class _BaseConv(Layer):
         y = self._lower_channels_last(ctx, x)
         if self.data_format == "channels_first":
             y = to_channels_first(ctx, y)
-        return [activations.lower(ctx, y, self.activation)]
+        fused = self._fused_activation() is not None
+        return [activations.lower(ctx, y, "linear" if fused else self.activation)]
 
     def get_config(self):
         return {**super().get_config(), "kernel_size": self.kernel_size,
@@ -166,8 +172,19 @@ class _Conv(_BaseConv):
         spatial = shape[1:-1]
         out = self._output_spatial(spatial)
         params = [ctx.param(self.kernel)] + ([ctx.param(self.bias)] if self.use_bias else [])
+        fused = self._fused_activation()
         return ctx.op("conv", [x] + params, [(shape[0],) + out + (self.filters,)],
-                      attrs={**self._geometry(spatial), "use_bias": self.use_bias})[0]
+                      attrs={**self._geometry(spatial), "use_bias": self.use_bias,
+                             **({"activation": fused} if fused else {})})[0]
+
+    def _fused_activation(self):
+        """relu, sigmoid or tanh run in the conv op, on each block of output rows while it is
+        in cache (templates/conv.j2); elementwise, so a channels_first layer's transpose after
+        the op does not change it. A 1x1 kernel with unit strides is one GEMM with no blocks:
+        an activation op follows it."""
+        pointwise = all(k == 1 for k in self.kernel_size + self.strides)
+        return self.activation if self.activation in activations.FUSED and not pointwise \
+            else None
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "groups": self.groups,
