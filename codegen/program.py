@@ -39,6 +39,7 @@ import numpy as np
 from . import cache
 from .autodiff import plan_backward
 from .ir import Graph
+from .memory import configure_malloc
 from .render import render_module
 from .threads import configure_blas
 
@@ -104,6 +105,7 @@ class CpuTarget(Target):
     def load(self, rendered):
         """Import the kernel modules, then the driver that imports them, tiered."""
         configure_blas()
+        configure_malloc()
         kernels = [cache.load(source) for source in rendered.kernels.values()]
         return TieredDriver(rendered.driver, kernels, rendered.native)
 
