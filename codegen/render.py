@@ -412,6 +412,9 @@ def _signatures(kernels):
 
 
 def _bare_number(node):
+    """A number, or a tuple of numbers (the per-axis strides of a spatial kernel)."""
+    if isinstance(node, ast.Tuple):
+        return bool(node.elts) and all(_bare_number(e) for e in node.elts)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         node = node.operand
     return isinstance(node, ast.Constant) and isinstance(node.value, (bool, int, float))
@@ -419,8 +422,8 @@ def _bare_number(node):
 
 def _name_numbers(line, signatures):
     """A kernel call with a bare number among its positional arguments passes it, and every
-    argument after it, by keyword: `max_pool_forward(x, y, ph=2, pw=2, ...)`, not
-    `(x, y, 2, 2, ...)`. Other lines are returned as they are."""
+    argument after it, by keyword: `max_pool_forward(x, y, size=(1, 2, 2), ...)`, not
+    `(x, y, (1, 2, 2), ...)`. Other lines are returned as they are."""
     code = line.strip()
     if not _NUMBER_ARG.search(code) or code.split("(", 1)[0] not in signatures:
         return line

@@ -43,6 +43,7 @@ REG = ARGS + "test_regularizer_and_constraint_of_every_weight_role"
 CONV = "test_conv.py::test_conv_family_forward_and_gradients"
 CONV_CFG = "test_conv.py::test_config_round_trip"
 POOL = "test_pooling.py::test_pooling_padding_cropping_upsampling_forward_and_gradients"
+POOL3 = "test_pooling3d.py::test_3d_pooling_padding_cropping_upsampling_forward_and_gradients"
 RNN = "test_recurrent.py::test_lstm_gru_simple_rnn_variants_forward_and_gradients"
 RNN_CFG = "test_recurrent.py::test_parameter_counts_weight_shapes_and_configs"
 MISC = "test_layers_misc.py::test_reshaping_and_activation_layers_forward_and_gradients"
@@ -166,12 +167,12 @@ AUDIT = {
         **_roles("kernel_initializer", "kernel_regularizer", "bias_regularizer",
                  "kernel_constraint", "bias_constraint"),
     },
-    "DepthwiseConv2D": {
+    "_DepthwiseConv": {
         "depth_multiplier": CONV,
         **_roles("depthwise_initializer", "depthwise_regularizer", "bias_regularizer",
                  "depthwise_constraint", "bias_constraint"),
     },
-    "SeparableConv2D": {
+    "_SeparableConv": {
         "filters": CONV, "depth_multiplier": CONV,
         **_roles("depthwise_initializer", "pointwise_initializer", "depthwise_regularizer",
                  "pointwise_regularizer", "bias_regularizer", "depthwise_constraint",
@@ -184,6 +185,9 @@ AUDIT = {
     "ZeroPadding2D": {"padding": POOL},
     "Cropping1D": {"cropping": "test_pooling.py::test_configs_round_trip"},
     "Cropping2D": {"cropping": POOL},
+    "ZeroPadding3D": {"padding": POOL3},
+    "Cropping3D": {"cropping": POOL3},
+    "UpSampling3D": {"size": POOL3, "data_format": POOL3},
     "_UpSampling": {"size": POOL, "data_format": POOL, "interpolation": Refused("bilinear")},
     "Reshape": {"target_shape": MISC},
     "Permute": {"dims": MISC},
@@ -382,7 +386,10 @@ _BIDI_LAYER = layers.SimpleRNN(2)  # Bidirectional copies it; never called
 REQUIRED = {
     "Dense": (2,), "Activation": ("relu",), "Dot": (1,), "Dropout": (0.5,), "Embedding": (5, 2),
     "Lambda": (lambda x: x,), "Conv1D": (2, 2), "Conv2D": (2, 2), "SeparableConv2D": (2, 2),
-    "DepthwiseConv2D": (2,), "LSTM": (2,), "GRU": (2,), "SimpleRNN": (2,), "Reshape": ((2,),),
+    "DepthwiseConv2D": (2,), "Conv3D": (2, 2), "SeparableConv1D": (2, 2),
+    "Conv3DTranspose": (2, 2),
+    "DepthwiseConv1D": (2,), "AveragePooling3D": (2,), "LSTM": (2,), "GRU": (2,),
+    "SimpleRNN": (2,), "Reshape": ((2,),),
     "Permute": ((1,),), "RepeatVector": (2,), "TimeDistributed": (None,), "InputLayer": (),
     "CSVLogger": ("log.csv",), "ModelCheckpoint": ("m.keras",), "BackupAndRestore": ("b",),
     "LearningRateScheduler": (lambda epoch: 0.1,),

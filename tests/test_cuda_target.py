@@ -259,6 +259,8 @@ CONVS = {
     "dilated_no_bias": (layers.Conv2D(2, 2, dilation_rate=2, use_bias=False), (5, 5, 1)),
     "pointwise": (layers.Conv2D(3, 1), (3, 3, 2)),
     "conv1d_causal": (layers.Conv1D(2, 3, padding="causal"), (6, 2)),
+    "conv3d_same_strided": (layers.Conv3D(2, (2, 3, 2), strides=(1, 2, 1), padding="same"),
+                            (3, 4, 3, 2)),
 }
 
 
@@ -277,6 +279,10 @@ POOLS = {
     "average_same": (layers.AveragePooling2D(2, padding="same"), (5, 3, 2)),
     "max_channels_first": (layers.MaxPooling2D(2, data_format="channels_first"), (2, 4, 4)),
     "average1d": (layers.AveragePooling1D(2, strides=1), (5, 2)),
+    "max3d_same": (layers.MaxPooling3D(2, padding="same"), (3, 4, 3, 2)),
+    "average3d_channels_first": (layers.AveragePooling3D((2, 1, 2), strides=1,
+                                                         data_format="channels_first"),
+                                 (2, 3, 3, 4)),
 }
 
 

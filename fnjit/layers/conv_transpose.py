@@ -1,6 +1,6 @@
-"""Conv1DTranspose, Conv2DTranspose (templates/conv.j2 with attr `transpose`): the adjoint of
-a convolution, with Keras 3's output sizes and padding (those of its JAX backend), kernel
-(*kernel_size, filters, in_channels) and bias (filters,)."""
+"""Conv1DTranspose, Conv2DTranspose, Conv3DTranspose (templates/conv.j2 with attr `transpose`):
+the adjoint of a convolution, with Keras 3's output sizes and padding (those of its JAX
+backend), kernel (*kernel_size, filters, in_channels) and bias (filters,)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class _ConvTranspose(_Conv):
                              "supported yet (only 1)")
         if output_padding is not None:
             output_padding = cu.normalize_tuple(output_padding, self.rank, "output_padding",
-                                                self._what)
+                                                self._what, allow_zero=True)
             for p, s in zip(output_padding, self.strides):
                 if not 0 <= p < s:
                     raise ValueError(f"{self._what}: output_padding {output_padding} must be "
@@ -56,8 +56,8 @@ class _ConvTranspose(_Conv):
 
     def _geometry(self, spatial):
         pads = [pad for _, pad in self._lengths(spatial)]
-        return {"strides": cu.as_2d(self.strides, 1), "dilation": (1, 1),
-                "pad": cu.as_2d(pads, 0), "transpose": True}
+        return {"strides": self.strides, "dilation": (1,) * self.rank, "pad": tuple(pads),
+                "transpose": True}
 
     def build(self, input_shape):
         _, channels = self._check_input(input_shape)
@@ -83,3 +83,15 @@ class Conv2DTranspose(_ConvTranspose):
     """Transposed 2-D convolution over (batch, height, width, channels) (or channels_first)."""
 
     rank = 2
+
+
+class Conv3DTranspose(_ConvTranspose):
+    """Transposed 3-D convolution over (batch, depth, height, width, channels) (or
+    channels_first). Keras 3 puts data_format before output_padding here."""
+
+    rank = 3
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 output_padding=None, **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, output_padding=output_padding,
+                         data_format=data_format, **kwargs)

@@ -65,11 +65,6 @@ def pad_before(length, window, stride, padding, dilation=1):
     return max((out - 1) * stride + span + 1 - length, 0) // 2
 
 
-def as_2d(values, fill):
-    """Per-axis values of a 1-D layer as the (height, width) of a height-1 image."""
-    return tuple(values) if len(values) == 2 else (fill,) + tuple(values)
-
-
 def split_channels(shape, data_format):
     """(spatial dims, channels) of a per-batch shape (batch first)."""
     if data_format == "channels_first":

@@ -1,5 +1,5 @@
-"""Convolution layers: Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D, and the Keras 1
-spellings Convolution1D / Convolution2D.
+"""Convolution layers: Conv1D, Conv2D, Conv3D, DepthwiseConv1D/2D, SeparableConv1D/2D, and the
+Keras 1 spellings Convolution1D / Convolution2D.
 
 All of them lower to channels_last ops (templates/conv.j2, templates/depthwise_conv.j2); a
 channels_first layer moves the channel axis with a `transpose` op on each side, which costs one
@@ -29,6 +29,7 @@ class _BaseConv(Layer):
     """What every convolution shares: geometry arguments, shapes, channels_first lowering."""
 
     rank = 2
+    allows_causal = False  # padding='causal': Conv1D only, as in Keras
 
     def __init__(self, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, activation=None, use_bias=True, bias_initializer="zeros",
@@ -40,7 +41,7 @@ class _BaseConv(Layer):
         self.kernel_size = cu.normalize_tuple(kernel_size, self.rank, "kernel_size", what)
         self.strides = cu.normalize_tuple(strides, self.rank, "strides", what)
         self.dilation_rate = cu.normalize_tuple(dilation_rate, self.rank, "dilation_rate", what)
-        self.padding = cu.normalize_padding(padding, what, allow_causal=self.rank == 1)
+        self.padding = cu.normalize_padding(padding, what, allow_causal=self.allows_causal)
         self.data_format = cu.normalize_data_format(data_format, what)
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError(f"{what}: strides > 1 is not supported together with "
@@ -91,11 +92,10 @@ class _BaseConv(Layer):
                      zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
 
     def _geometry(self, spatial):
-        """The op attrs strides, dilation, pad (top, left), as 2-D values."""
+        """The op attrs strides, dilation, pad (zeros before the first element), per axis."""
         pads = [cu.pad_before(n, k, s, self.padding, d) for n, k, s, d in
                 zip(spatial, self.kernel_size, self.strides, self.dilation_rate)]
-        return {"strides": cu.as_2d(self.strides, 1), "dilation": cu.as_2d(self.dilation_rate, 1),
-                "pad": cu.as_2d(pads, 0)}
+        return {"strides": self.strides, "dilation": self.dilation_rate, "pad": tuple(pads)}
 
     def _lower_channels_last(self, ctx, x):
         raise NotImplementedError
@@ -130,7 +130,7 @@ class _BaseConv(Layer):
 
 
 class _Conv(_BaseConv):
-    """Conv1D / Conv2D: weights kernel (*kernel_size, cin, filters), bias (filters,)."""
+    """Conv1D / Conv2D / Conv3D: weights kernel (*kernel_size, cin, filters), bias (filters,)."""
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, groups=1, activation=None, use_bias=True,
@@ -178,6 +178,7 @@ class Conv1D(_Conv):
     """1-D convolution over (batch, steps, channels); padding may also be 'causal'."""
 
     rank = 1
+    allows_causal = True
 
 
 class Conv2D(_Conv):
@@ -186,14 +187,18 @@ class Conv2D(_Conv):
     rank = 2
 
 
-class DepthwiseConv2D(_BaseConv):
+class Conv3D(_Conv):
+    """3-D convolution over (batch, depth, height, width, channels) (or channels_first)."""
+
+    rank = 3
+
+
+class _DepthwiseConv(_BaseConv):
     """Each input channel convolved with its own `depth_multiplier` filters.
-    Weights (Keras 3 names): kernel (kh, kw, cin, depth_multiplier), bias (cin * dm,)."""
+    Weights (Keras 3 names): kernel (*kernel_size, cin, depth_multiplier), bias (cin * dm,)."""
 
-    rank = 2
-
-    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
-                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1,
+                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
                  depthwise_initializer="glorot_uniform", bias_initializer="zeros",
                  depthwise_regularizer=None, bias_regularizer=None, depthwise_constraint=None,
                  bias_constraint=None, **kwargs):
@@ -236,14 +241,24 @@ class DepthwiseConv2D(_BaseConv):
                 "depthwise_initializer": initializers.serialize(self.depthwise_initializer)}
 
 
-class SeparableConv2D(_BaseConv):
-    """A depthwise convolution followed by a 1x1 convolution mixing the channels. Weights:
-    depthwise_kernel (kh, kw, cin, dm), pointwise_kernel (1, 1, cin * dm, filters), bias."""
+class DepthwiseConv1D(_DepthwiseConv):
+    """Depthwise convolution over (batch, steps, channels): kernel (k, cin, depth_multiplier)."""
+
+    rank = 1
+
+
+class DepthwiseConv2D(_DepthwiseConv):
+    """Depthwise convolution over (batch, height, width, channels): kernel (kh, kw, cin, dm)."""
 
     rank = 2
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
+
+class _SeparableConv(_BaseConv):
+    """A depthwise convolution followed by a 1x1 convolution mixing the channels. Weights:
+    depthwise_kernel (*kernel_size, cin, dm), pointwise_kernel (1, ..., cin * dm, filters), bias."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True,
                  depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
                  bias_initializer="zeros", depthwise_regularizer=None,
                  pointwise_regularizer=None, bias_regularizer=None, depthwise_constraint=None,
@@ -292,14 +307,28 @@ class SeparableConv2D(_BaseConv):
         params = [ctx.param(self.pointwise_kernel)] + \
             ([ctx.param(self.bias)] if self.use_bias else [])
         return ctx.op("conv", [mid] + params, [(shape[0],) + out + (self.filters,)],
-                      attrs={"strides": (1, 1), "dilation": (1, 1), "pad": (0, 0),
-                             "use_bias": self.use_bias})[0]
+                      attrs={"strides": (1,) * self.rank, "dilation": (1,) * self.rank,
+                             "pad": (0,) * self.rank, "use_bias": self.use_bias})[0]
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,
                 "depth_multiplier": self.depth_multiplier,
                 "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
                 "pointwise_initializer": initializers.serialize(self.pointwise_initializer)}
+
+
+class SeparableConv1D(_SeparableConv):
+    """Separable convolution over (batch, steps, channels): depthwise_kernel (k, cin, dm),
+    pointwise_kernel (1, cin * dm, filters)."""
+
+    rank = 1
+
+
+class SeparableConv2D(_SeparableConv):
+    """Separable convolution over (batch, height, width, channels): depthwise_kernel
+    (kh, kw, cin, dm), pointwise_kernel (1, 1, cin * dm, filters)."""
+
+    rank = 2
 
 
 # ---- Keras 1 spellings ---------------------------------------------------------------------
@@ -329,6 +358,20 @@ def Convolution2D(nb_filter=None, nb_row=None, nb_col=None, **kwargs):
     return Conv2D(filters, kernel_size, **kwargs)
 
 
+def Convolution3D(nb_filter=None, kernel_dim1=None, kernel_dim2=None, kernel_dim3=None,
+                  **kwargs):
+    """Keras 1's Convolution3D(nb_filter, kernel_dim1, kernel_dim2, kernel_dim3, border_mode=,
+    subsample=, init=): a Conv3D, with a DeprecationWarning that shows today's spelling."""
+    filters = kwargs.pop("filters", nb_filter)
+    kernel_size = kwargs.pop("kernel_size", None)
+    if kernel_size is None:
+        kernel_size = (kernel_dim1, kernel_dim2, kernel_dim3) if kernel_dim2 is not None \
+            else kernel_dim1
+    cu.translate_keras1("Convolution3D", kwargs, {**_KERAS1_CONV, "subsample": ("strides", None)})
+    cu.warn_keras1("Convolution3D", _today("Conv3D", filters, kernel_size, kwargs))
+    return Conv3D(filters, kernel_size, **kwargs)
+
+
 def Convolution1D(nb_filter=None, filter_length=None, **kwargs):
     """Keras 1's Convolution1D(nb_filter, filter_length, border_mode=, subsample_length=):
     a Conv1D, with a DeprecationWarning that shows today's spelling."""
@@ -342,7 +385,21 @@ def Convolution1D(nb_filter=None, filter_length=None, **kwargs):
     return Conv1D(filters, kernel_size, **kwargs)
 
 
-__all__ = ["Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Convolution1D",
-           "Convolution2D", "Conv1DTranspose", "Conv2DTranspose"]
+__all__ = ["Conv1D", "Conv2D", "Conv3D", "DepthwiseConv1D", "DepthwiseConv2D",
+           "SeparableConv1D", "SeparableConv2D", "Convolution1D", "Convolution3D",
+           "Convolution2D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose"]
 
-from .conv_transpose import Conv1DTranspose, Conv2DTranspose  # noqa: E402
+from .conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose  # noqa: E402
+
+# Keras 2 kept the padding, cropping and upsampling layers in keras.layers.convolutional.
+from .reshaping import (  # noqa: E402, F401
+                        Cropping1D,
+                        Cropping2D,
+                        Cropping3D,
+                        UpSampling1D,
+                        UpSampling2D,
+                        UpSampling3D,
+                        ZeroPadding1D,
+                        ZeroPadding2D,
+                        ZeroPadding3D,
+)

@@ -1,4 +1,4 @@
-"""Pooling layers: MaxPooling1D/2D, AveragePooling1D/2D (templates/pool.j2) and the global
+"""Pooling layers: MaxPooling1D/2D/3D, AveragePooling1D/2D/3D (templates/pool.j2) and the global
 poolings (templates/global_pool.j2). Channels_first inputs need no transpose: pooling treats
 every channel alike, so each channel is pooled as a one-channel image."""
 
@@ -51,9 +51,8 @@ class _Pooling(Layer):
         spatial, _ = cu.split_channels(shape, self.data_format)
         pads = [cu.pad_before(n, k, s, self.padding) for n, k, s in
                 zip(spatial, self.pool_size, self.strides)]
-        attrs = {"mode": self.mode, "pool_size": cu.as_2d(self.pool_size, 1),
-                 "strides": cu.as_2d(self.strides, 1), "pad": cu.as_2d(pads, 0),
-                 "data_format": self.data_format}
+        attrs = {"mode": self.mode, "pool_size": self.pool_size, "strides": self.strides,
+                 "pad": tuple(pads), "data_format": self.data_format}
         return ctx.op("pool", [x], [self.compute_output_shape(shape)], attrs=attrs)
 
     def get_config(self):
@@ -73,6 +72,14 @@ class MaxPooling2D(_Pooling):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
 
+class MaxPooling3D(_Pooling):
+    rank, mode = 3, "max"
+
+    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None,
+                 **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
 class AveragePooling1D(_Pooling):
     rank, mode = 1, "avg"
 
@@ -82,6 +89,15 @@ class AveragePooling2D(_Pooling):
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
                  **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling3D(_Pooling):
+    """pool_size has no default, as in Keras 3."""
+
+    rank, mode = 3, "avg"
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
 
@@ -131,6 +147,10 @@ class GlobalMaxPooling2D(_GlobalPooling):
     rank, mode = 2, "max"
 
 
+class GlobalMaxPooling3D(_GlobalPooling):
+    rank, mode = 3, "max"
+
+
 class GlobalAveragePooling1D(_GlobalPooling):
     rank, mode = 1, "avg"
 
@@ -139,14 +159,22 @@ class GlobalAveragePooling2D(_GlobalPooling):
     rank, mode = 2, "avg"
 
 
+class GlobalAveragePooling3D(_GlobalPooling):
+    rank, mode = 3, "avg"
+
+
 # Keras' short aliases.
-MaxPool1D, MaxPool2D = MaxPooling1D, MaxPooling2D
-AvgPool1D, AvgPool2D = AveragePooling1D, AveragePooling2D
-GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
-GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
+AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
+GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = \
+    GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D
+GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D = \
+    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D
 
 
-__all__ = ["MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
-           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
-           "GlobalAveragePooling2D", "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D",
-           "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D"]
+__all__ = ["MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
+           "AveragePooling2D", "AveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+           "GlobalMaxPooling3D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+           "GlobalAveragePooling3D", "MaxPool1D", "MaxPool2D", "MaxPool3D", "AvgPool1D",
+           "AvgPool2D", "AvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D",
+           "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D"]

@@ -1,5 +1,5 @@
-"""Reshaping layers: Reshape and Permute; ZeroPadding1D/2D and Cropping1D/2D (one
-shifted-window op, templates/pad.j2), UpSampling1D/2D (nearest, templates/upsample.j2). 1-D
+"""Reshaping layers: Reshape and Permute; ZeroPadding1D/2D/3D and Cropping1D/2D/3D (one
+shifted-window op, templates/pad.j2), UpSampling1D/2D/3D (nearest, templates/upsample.j2). 1-D
 layers work on (batch, steps, features). (RepeatVector lives with the recurrent layers.)"""
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ def _pairs(value, rank, what, layer):
 
 
 class _Window(Layer):
-    """The output is a window onto the input, shifted by `offset` and zero outside it."""
+    """The output is a window onto the input, shifted by `offset` and zero outside it. The
+    amounts are kept as Keras keeps them, under the name of the argument (`padding` or
+    `cropping`): one (before, after) pair for 1-D layers, a pair per axis otherwise."""
 
     rank = 2
     sign = 1  # +1: padding (grow), -1: cropping (shrink)
@@ -34,6 +36,7 @@ class _Window(Layer):
         super().__init__(**kwargs)
         self._amounts = _pairs(amounts, self.rank, self.arg, self._what)
         self.data_format = cu.normalize_data_format(data_format, self._what)
+        setattr(self, self.arg, self._amounts[0] if self.rank == 1 else self._amounts)
 
     def compute_output_shape(self, input_shape):
         cu.check_rank(self._what, input_shape, self.rank)
@@ -53,9 +56,12 @@ class _Window(Layer):
             raise ValueError(f"{self._what}: all non-batch dimensions of its input must be "
                              f"known, got {shape}")
         offset = tuple(self.sign * before for before, _ in self._amounts)
-        offset = cu.as_2d(offset, 0)
         return ctx.op("pad", [x], [self.compute_output_shape(shape)],
                       attrs={"offset": offset, "data_format": self.data_format})
+
+    def get_config(self):
+        config = {**super().get_config(), self.arg: getattr(self, self.arg)}
+        return config if self.rank == 1 else {**config, "data_format": self.data_format}
 
 
 class ZeroPadding1D(_Window):
@@ -64,13 +70,6 @@ class ZeroPadding1D(_Window):
     def __init__(self, padding=1, **kwargs):
         super().__init__(padding, **kwargs)
 
-    @property
-    def padding(self):
-        return self._amounts[0]
-
-    def get_config(self):
-        return {**super().get_config(), "padding": self.padding}
-
 
 class ZeroPadding2D(_Window):
     rank, sign, arg = 2, 1, "padding"
@@ -78,12 +77,12 @@ class ZeroPadding2D(_Window):
     def __init__(self, padding=(1, 1), data_format=None, **kwargs):
         super().__init__(padding, data_format, **kwargs)
 
-    @property
-    def padding(self):
-        return self._amounts
 
-    def get_config(self):
-        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+class ZeroPadding3D(_Window):
+    rank, sign, arg = 3, 1, "padding"
+
+    def __init__(self, padding=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
+        super().__init__(padding, data_format, **kwargs)
 
 
 class Cropping1D(_Window):
@@ -92,13 +91,6 @@ class Cropping1D(_Window):
     def __init__(self, cropping=(1, 1), **kwargs):
         super().__init__(cropping, **kwargs)
 
-    @property
-    def cropping(self):
-        return self._amounts[0]
-
-    def get_config(self):
-        return {**super().get_config(), "cropping": self.cropping}
-
 
 class Cropping2D(_Window):
     rank, sign, arg = 2, -1, "cropping"
@@ -106,13 +98,12 @@ class Cropping2D(_Window):
     def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
         super().__init__(cropping, data_format, **kwargs)
 
-    @property
-    def cropping(self):
-        return self._amounts
 
-    def get_config(self):
-        return {**super().get_config(), "cropping": self.cropping,
-                "data_format": self.data_format}
+class Cropping3D(_Window):
+    rank, sign, arg = 3, -1, "cropping"
+
+    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
+        super().__init__(cropping, data_format, **kwargs)
 
 
 class _UpSampling(Layer):
@@ -163,6 +154,21 @@ class UpSampling2D(_UpSampling):
     def get_config(self):
         return {**super().get_config(), "size": self.size, "data_format": self.data_format,
                 "interpolation": self.interpolation}
+
+
+class UpSampling3D(_UpSampling):
+    """Nearest only, with no `interpolation` argument, as in Keras 3."""
+
+    rank = 3
+
+    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
+        if "interpolation" in kwargs:
+            raise ValueError(f"UpSampling3D: interpolation={kwargs['interpolation']!r} is not "
+                             "an argument of UpSampling3D (it repeats nearest values only)")
+        super().__init__(size, data_format, **kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "data_format": self.data_format}
 
 
 class Reshape(Layer):
@@ -221,5 +227,6 @@ class Permute(Layer):
         return {**super().get_config(), "dims": self.dims}
 
 
-__all__ = ["Reshape", "Permute", "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D",
-           "UpSampling1D", "UpSampling2D"]
+__all__ = ["Reshape", "Permute", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+           "Cropping1D", "Cropping2D", "Cropping3D", "UpSampling1D", "UpSampling2D",
+           "UpSampling3D"]

@@ -14,6 +14,7 @@ import fnjit  # noqa: E402
 
 X2 = (5, 2)  # (steps, channels)
 X3 = (5, 5, 2)  # (rows, cols, channels)
+X4 = (3, 4, 3, 2)  # (depth, rows, cols, channels)
 SEQ = (4, 2)  # (timesteps, features)
 
 LAYERS = [
@@ -98,6 +99,20 @@ LAYERS = [
     case("SeparableConv2D", dict(filters=3, kernel_size=2, padding="same", depth_multiplier=2),
          X3),
     case("SeparableConv2D", dict(filters=2, kernel_size=3, strides=2), X3),
+    case("Conv3D", dict(filters=2, kernel_size=2), X4),
+    case("Conv3D", dict(filters=2, kernel_size=(2, 3, 2), strides=(1, 2, 1), padding="same",
+                        activation="tanh"), X4),
+    case("Conv3D", dict(filters=3, kernel_size=2, dilation_rate=(1, 2, 1), use_bias=False,
+                        data_format="channels_first"), (2, 3, 4, 3)),
+    case("Conv3DTranspose", dict(filters=2, kernel_size=2, strides=2), X4),
+    case("Conv3DTranspose", dict(filters=2, kernel_size=(2, 3, 2), strides=(1, 2, 1),
+                                 padding="same", output_padding=(0, 1, 0)), X4),
+    case("DepthwiseConv1D", dict(kernel_size=2, depth_multiplier=2), X2),
+    case("DepthwiseConv1D", dict(kernel_size=3, strides=2, padding="same"), X2),
+    case("SeparableConv1D", dict(filters=3, kernel_size=2, padding="same", depth_multiplier=2),
+         X2),
+    case("SeparableConv1D", dict(filters=2, kernel_size=3, strides=2,
+                                 data_format="channels_first"), (2, 5)),
     # pooling
     case("MaxPooling1D", {}, X2),
     case("MaxPooling1D", dict(pool_size=3, strides=2, padding="same"), X2),
@@ -111,6 +126,13 @@ LAYERS = [
     case("GlobalAveragePooling1D", dict(keepdims=True), X2),
     case("GlobalMaxPooling2D", dict(keepdims=True), X3),
     case("GlobalAveragePooling2D", {}, X3),
+    case("MaxPooling3D", {}, X4),
+    case("MaxPooling3D", dict(pool_size=2, strides=1, padding="same"), X4),
+    case("AveragePooling3D", dict(pool_size=(1, 2, 2)), X4),
+    case("AveragePooling3D", dict(pool_size=2, strides=2, padding="same",
+                                  data_format="channels_first"), (2, 3, 4, 3)),
+    case("GlobalMaxPooling3D", dict(keepdims=True), X4),
+    case("GlobalAveragePooling3D", {}, X4),
     # padding, cropping, upsampling
     case("ZeroPadding1D", dict(padding=(1, 2)), X2),
     case("ZeroPadding2D", dict(padding=((1, 0), (2, 1))), X3),
@@ -118,6 +140,10 @@ LAYERS = [
     case("Cropping2D", dict(cropping=((1, 0), (0, 2))), X3),
     case("UpSampling1D", dict(size=3), X2),
     case("UpSampling2D", dict(size=(2, 3)), X3),
+    case("ZeroPadding3D", dict(padding=((1, 0), (0, 1), (1, 1))), X4),
+    case("Cropping3D", dict(cropping=((1, 0), (1, 1), (0, 1))), X4),
+    case("UpSampling3D", dict(size=(1, 2, 2)), X4),
+    case("UpSampling3D", dict(size=2, data_format="channels_first"), (2, 2, 1, 2)),
     # embedding and recurrent
     case("Embedding", dict(input_dim=7, output_dim=3), (4,), int_inputs=7),
     case("SimpleRNN", dict(units=3), SEQ),
