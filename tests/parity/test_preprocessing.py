@@ -89,3 +89,66 @@ def test_image_random_draws_and_statistics_match_keras():
     np.testing.assert_allclose(ours.std, theirs.std, rtol=1e-5)
     np.testing.assert_allclose(ours.standardize(x[3]), theirs.standardize(x[3].copy()),
                                rtol=1e-5, atol=1e-5)
+
+
+# ---- keras.datasets: imdb, reuters, cifar on the same local files -----------------------------
+def _ragged(lists):
+    out = np.empty(len(lists), dtype=object)
+    out[:] = lists
+    return out
+
+
+@pytest.mark.parametrize("kwargs", [{}, dict(num_words=20, skip_top=3), dict(maxlen=6),
+                                    dict(oov_char=None, num_words=15, seed=4),
+                                    dict(start_char=None, index_from=0, num_words=10)])
+def test_imdb_and_reuters_match_keras(tmp_path, monkeypatch, kwargs):
+    from keras.src.datasets import imdb, reuters
+
+    rng = np.random.default_rng(0)
+    seqs = [rng.integers(1, 25, size=rng.integers(1, 9)).tolist() for _ in range(30)]
+    np.savez(tmp_path / "imdb.npz", x_train=_ragged(seqs[:20]), y_train=np.arange(20) % 2,
+             x_test=_ragged(seqs[20:]), y_test=np.arange(10) % 2)
+    np.savez(tmp_path / "reuters.npz", x=_ragged(seqs), y=np.arange(30) % 7)
+    for module in (imdb, reuters):
+        monkeypatch.setattr(module, "get_file", lambda fname, **_: str(tmp_path / fname))
+    pairs = [(fnjit.datasets.imdb.load_data(tmp_path / "imdb.npz", **kwargs),
+              imdb.load_data(**kwargs)),
+             (fnjit.datasets.reuters.load_data(tmp_path / "reuters.npz", test_split=0.3,
+                                               **kwargs),
+              reuters.load_data(test_split=0.3, **kwargs))]
+    for ours, theirs in pairs:
+        for (x, y), (kx, ky) in zip(ours, theirs):
+            assert [list(map(int, s)) for s in x] == [list(map(int, s)) for s in kx]
+            np.testing.assert_array_equal(y, ky)
+
+
+def test_cifar_matches_keras(tmp_path, monkeypatch):
+    import pickle
+
+    from keras.src.datasets import cifar10, cifar100
+
+    folder = tmp_path / "datasets" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        with open(folder / name, "wb") as fh:
+            pickle.dump({b"data": rng.integers(0, 256, (10000 if name != "test_batch" else 4,
+                                                        3072), dtype=np.uint8),
+                         b"labels": rng.integers(0, 10, 10000 if name != "test_batch"
+                                                 else 4).tolist()}, fh)
+    (tmp_path / "datasets" / "cifar-100-python").mkdir()
+    for name in ("train", "test"):
+        with open(tmp_path / "datasets" / "cifar-100-python" / name, "wb") as fh:
+            pickle.dump({b"data": rng.integers(0, 256, (5, 3072), dtype=np.uint8),
+                         b"fine_labels": rng.integers(0, 100, 5).tolist(),
+                         b"coarse_labels": rng.integers(0, 20, 5).tolist()}, fh)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(cifar10, "get_file", lambda **_: str(tmp_path / "datasets"))
+    monkeypatch.setattr(cifar100, "get_file", lambda **_: str(tmp_path / "datasets"))
+    for ours, theirs in [(fnjit.datasets.cifar10.load_data(), cifar10.load_data()),
+                         (fnjit.datasets.cifar100.load_data("coarse"),
+                          cifar100.load_data("coarse"))]:
+        for a, b in zip(ours, theirs):
+            for u, v in zip(a, b):
+                assert u.dtype == v.dtype
+                np.testing.assert_array_equal(u, v)
