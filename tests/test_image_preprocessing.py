@@ -321,3 +321,24 @@ def test_brightness_goes_through_pil_enhance():
     r = np.random.RandomState(4)
     r.random(), r.random()  # the two flip draws come first, as in Keras
     assert p["brightness"] == r.uniform(0.5, 1.5)
+
+
+@needs_pil
+def test_load_img_crops_to_the_aspect_ratio_and_flow_saves_batches(tmp_path):
+    from fnjit.preprocessing import image as img
+
+    x = np.random.default_rng(1).integers(0, 256, size=(4, 8, 3)).astype("float32")
+    img.save_img(tmp_path / "wide.png", x, scale=False)
+    square = img.load_img(tmp_path / "wide.png", target_size=(4, 4), keep_aspect_ratio=True)
+    np.testing.assert_array_equal(img.img_to_array(square), x[:, 2:6])  # the centre
+    squeezed = img.load_img(tmp_path / "wide.png", target_size=(4, 4))
+    # nearest: output column i reads the input column under its centre, (i + 0.5) * 2
+    np.testing.assert_array_equal(img.img_to_array(squeezed), x[:, 1::2])
+    out = tmp_path / "saved"
+    out.mkdir()
+    batch = ImageDataGenerator().flow(x[None], batch_size=1, save_to_dir=out, save_prefix="aug",
+                                      shuffle=False)[0]
+    (saved,) = out.glob("aug_0_*.png")
+    # saved with scale=True: the image's range stretched onto 0..255
+    want = (batch[0] - batch[0].min()) / (batch[0].max() - batch[0].min()) * 255
+    np.testing.assert_array_equal(img.img_to_array(img.load_img(saved)), want.astype("uint8"))
