@@ -175,7 +175,10 @@ class TensorBoard(Callback):
         for name, value in logs.items():
             writer.add_scalar(f"evaluation_{name}_vs_iterations", _scalar(name, value),
                               int(optimizer.iterations))
-        writer.flush()
+        # tensorboardX writes from a thread and its flush() does not wait for it: only close()
+        # puts the events on disk before evaluate() returns. A later call opens a new file.
+        writer.close()
+        del self._writers["validation"]
 
     def _iterations(self):
         optimizer = getattr(self.model, "optimizer", None)
