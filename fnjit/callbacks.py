@@ -747,3 +747,6 @@ class RemoteMonitor(Callback):
         raise ValueError("RemoteMonitor(root, path, field, headers, send_as_json) is not "
                          "supported: it posts logs to an HTTP server and fnjit makes no network "
                          "requests; log with CSVLogger, or post from a LambdaCallback")
+
+
+from .tensorboard import TensorBoard  # noqa: E402,F401  (its own module: an optional writer)

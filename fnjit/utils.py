@@ -9,6 +9,7 @@ from .callbacks import Progbar
 from .data_adapters import PyDataset, Sequence
 from .dataset_utils import split_dataset, timeseries_dataset_from_array
 from .plotting import model_to_dot, plot_model
+from .preprocessing.image_files import array_to_img, img_to_array, load_img, save_img
 from .preprocessing.sequence import pad_sequences
 from .saving.config import (
     CustomObjectScope,
@@ -23,7 +24,8 @@ __all__ = ["to_categorical", "normalize", "set_random_seed", "plot_model", "mode
            "Progbar", "get_file", "register_keras_serializable", "get_custom_objects",
            "custom_object_scope", "CustomObjectScope", "get_registered_name",
            "get_registered_object", "pad_sequences", "PyDataset", "Sequence",
-           "timeseries_dataset_from_array", "split_dataset"]
+           "timeseries_dataset_from_array", "split_dataset", "load_img", "img_to_array",
+           "array_to_img", "save_img"]
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):

@@ -53,6 +53,7 @@ MERGE = "test_merge.py::test_merge_layers_forward_and_gradients"
 KERAS1_MERGE = "test_merge.py::test_keras1_merge_modes_match_todays_layers"
 CB = "test_callbacks.py::"
 BACKUP = "test_backup_and_restore.py::"
+TB = "test_tensorboard.py::"
 OPT = "test_optimizers.py::"
 LOSS = "test_losses_keras.py::"
 ROLE_ARGS = {f"{role}_{kind}": (INIT if kind == "initializer" else REG)
@@ -318,6 +319,16 @@ AUDIT = {
         "save_freq": BACKUP + "test_backup_every_n_batches_resumes_in_its_epoch",
         "double_checkpoint": BACKUP + "test_double_checkpoint_falls_back_on_a_damaged_backup",
         "delete_checkpoint": BACKUP + "test_backup_every_n_batches_resumes_in_its_epoch"},
+    "TensorBoard": {
+        "log_dir": TB + "test_epoch_and_batch_scalars_histograms_and_graph",
+        "histogram_freq": TB + "test_epoch_and_batch_scalars_histograms_and_graph",
+        "write_graph": TB + "test_epoch_and_batch_scalars_histograms_and_graph",
+        "update_freq": TB + "test_epoch_and_batch_scalars_histograms_and_graph",
+        "write_steps_per_second": TB + "test_epoch_update_freq_adds_no_batch_hooks_and_"
+                                       "evaluate_logs_by_iteration",
+        # no weight images, profiler or embedding projector
+        "write_images": Refused(True), "profile_batch": Refused(2),
+        "embeddings_freq": Refused(1), "embeddings_metadata": Refused({"dense": "m.tsv"})},
     # no network: the whole class is refused, naming its arguments
     "RemoteMonitor": {p: Refused(v) for p, v in (
         ("root", "http://x"), ("path", "/p"), ("field", "f"), ("headers", {}),

@@ -149,3 +149,18 @@ def test_cache_file_name_is_the_hash_of_source_and_versions(tmp_path, monkeypatc
     assert cache.module_path("x = 1\n") == a
     monkeypatch.setattr(cache, "versions", lambda: "numba=0.0")
     assert cache.module_path("x = 1\n") != a
+
+
+def test_a_failed_atomic_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+    from fnjit.codegen.atomic import atomic_path, write_atomic
+
+    target = tmp_path / "model.keras"
+    write_atomic(target, b"old")
+    with pytest.raises(RuntimeError, match="disk full"):
+        with atomic_path(target) as tmp:
+            Path(tmp).write_bytes(b"half a fi")
+            raise RuntimeError("disk full")  # the writer fails midway
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]  # no .tmp left
+    write_atomic(target, b"new")
+    assert target.read_bytes() == b"new" and len(list(tmp_path.iterdir())) == 1

@@ -63,6 +63,26 @@ def test_merge_layers_validate_their_inputs():
         layers.Dot(axes=(1, 2, 3))
 
 
+def test_concatenate_and_add_forward_and_gradients():
+    a, b = keras.Input(shape=(3,)), keras.Input(shape=(3,))
+    c, d = keras.Input(shape=(2, 3)), keras.Input(shape=(4, 3))
+    e = keras.Input(shape=(2, 2))
+    outs = [
+        layers.concatenate([c, d], axis=1),  # (None, 6, 3): slabs at offsets 0 and 2
+        layers.concatenate([a, b, a]),  # (None, 9)
+        layers.Concatenate(axis=-1)([c, e]),  # (None, 2, 5)
+        layers.add([a, b, a]),
+    ]
+    model = keras.Model([a, b, c, d, e], outs)
+    xa, xb = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    xc, xd, xe = rng.normal(size=(5, 2, 3)), rng.normal(size=(5, 4, 3)), rng.normal(size=(5, 2, 2))
+    got = outputs_checking_gradients(model, [xa, xb, xc, xd, xe], training=True)
+    want = [np.concatenate([xc, xd], axis=1), np.concatenate([xa, xb, xa], axis=1),
+            np.concatenate([xc, xe], axis=2), 2 * xa + xb]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-7, atol=1e-12)
+
+
 def test_keras1_merge_modes_match_todays_layers():
     a, b = keras.Input(shape=(3,)), keras.Input(shape=(3,))
     modes = {"sum": layers.add([a, b]), "mul": layers.multiply([a, b]),

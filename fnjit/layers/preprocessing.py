@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 
 from .. import backend, ops
+from ..data_adapters import PyDataset
 from .base import Layer, Variable
 
 
@@ -130,7 +131,9 @@ class Normalization(Layer):
             if getattr(data, "num_batches", 0) is None:
                 raise ValueError(f"{self._what}: adapt() got an endless PyDataset "
                                  "(num_batches None); give it a length")
-            batches = data
+            # A PyDataset by index: Keras 2's image iterators iterate endlessly.
+            batches = (data[i] for i in range(data.num_batches)) \
+                if isinstance(data, PyDataset) else data
         else:
             raise TypeError(f"{self._what}: adapt() takes a numpy array or an iterable of "
                             f"batches (arrays), got {type(data).__name__}")

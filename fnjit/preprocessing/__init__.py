@@ -1,7 +1,7 @@
-"""keras.preprocessing: Keras 2's sequence and text utilities (kept in Keras 3 as legacy),
-pure Python and numpy."""
+"""keras.preprocessing: Keras 2's image, sequence and text utilities (kept in Keras 3 as
+legacy), on numpy and scipy (Pillow for image files)."""
 
 from ..dataset_utils import timeseries_dataset_from_array
-from . import sequence, text
+from . import image, sequence, text
 
-__all__ = ["sequence", "text", "timeseries_dataset_from_array"]
+__all__ = ["image", "sequence", "text", "timeseries_dataset_from_array"]

@@ -47,6 +47,9 @@ def code_mask(text: str) -> list[bool]:
 
     for m in re.finditer(r"\{#.*?#\}", text, re.S):  # Jinja comments
         blank(m.start(), m.end())
+    # `equation` macros render the one-line comment that opens an op's block in the driver.
+    for m in re.finditer(r"\{% macro equation\(.*?\{% endmacro %\}", text, re.S):
+        blank(m.start(), m.end())
     for m in re.finditer(r'"""(.*?)"""', text, re.S):  # docstrings
         blank(m.start(), m.end())
     offset = 0
