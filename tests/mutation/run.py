@@ -114,6 +114,8 @@ PARTS = {
         # Shared kernels (copies, strided gathers for transpose and broadcast, reductions).
         ("templates/_common.j2", ["tests/test_backend_ops.py", "tests/test_ops.py",
                                   "tests/test_merge.py"], None),
+        # FROM_OUTPUT's gradients run inside the conv op: test_conv.py checks them.
+        ("templates/activation.j2", CORE_TESTS + ["tests/test_conv.py"], None),
         ("templates/*.j2", CORE_TESTS, None),
     ],
 }
