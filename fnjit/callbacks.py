@@ -749,4 +749,12 @@ class RemoteMonitor(Callback):
                          "requests; log with CSVLogger, or post from a LambdaCallback")
 
 
-from .tensorboard import TensorBoard  # noqa: E402,F401  (its own module: an optional writer)
+
+def __getattr__(name):
+    # TensorBoard lives in its own module (an optional writer library) that imports Callback
+    # from here: imported when asked for, so that the two modules do not import each other.
+    if name == "TensorBoard":
+        from .tensorboard import TensorBoard
+
+        return TensorBoard
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

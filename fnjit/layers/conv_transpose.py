@@ -5,7 +5,7 @@ backend), kernel (*kernel_size, filters, in_channels) and bias (filters,)."""
 from __future__ import annotations
 
 from . import conv_utils as cu
-from .convolutional import _Conv
+from .conv_base import _Conv
 
 
 def transpose_geometry(length, kernel, stride, padding, output_padding):

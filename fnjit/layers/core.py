@@ -138,7 +138,7 @@ class Flatten(Layer):
         # As Keras: channels_first data is flattened in channels_last order, so that the
         # weights of the Dense layer after it do not depend on the data format.
         if (self.data_format or backend.image_data_format()) == "channels_first":
-            from .convolutional import to_channels_last
+            from .conv_base import to_channels_last
 
             x = to_channels_last(ctx, x)
         return ctx.op("reshape", [x], [self.compute_output_shape(shape)])

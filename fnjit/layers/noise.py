@@ -131,7 +131,7 @@ class _SpatialDropout(_Noise):
         if self.rate == 0 or ctx.training is False:
             return [x]
         if self.data_format == "channels_first":
-            from .convolutional import to_channels_first, to_channels_last
+            from .conv_base import to_channels_first, to_channels_last
 
             (y,) = self._lower_last(ctx, to_channels_last(ctx, x))
             return [to_channels_first(ctx, y)]
