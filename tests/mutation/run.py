@@ -50,6 +50,7 @@ PARTS = {
         ("codegen/cache.py", ["tests/test_cache.py"], None),
         ("codegen/threads.py", ["tests/test_defaults.py"], None),
         ("codegen/atomic.py", ["tests/test_saving.py", "tests/test_cache.py"], None),
+        ("codegen/memory.py", ["tests/test_memory.py"], None),
         ("codegen/cuda_target.py", None, None),  # part cuda (tests None: not mutated here)
         ("codegen/*.py", CORE_TESTS + ["tests/test_dump.py", "tests/test_python_entries.py",
                                        "tests/test_tiering.py", "tests/test_batchnorm.py",
