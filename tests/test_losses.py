@@ -119,3 +119,20 @@ def test_sparse_labels_out_of_range_are_a_clear_error():
         model.fit(np.zeros((3, 3)), np.array([0, 4, 1]), verbose=0)
     with pytest.raises(ValueError, match="sparse labels"):
         model.fit(np.zeros((3, 3)), np.array([0, np.nan, 1]), verbose=0)
+
+
+def test_eager_function_forms_reduce_the_last_axis_and_smooth_labels():
+    """keras.losses.log_cosh / binary_crossentropy on numpy arrays (outside a model): one value
+    per sample (mean over the last axis), binary label smoothing towards 1/2."""
+    from fnjit import losses
+
+    rng = np.random.default_rng(5)
+    y_true = rng.integers(0, 2, size=(4, 3)).astype("float64")
+    y_pred = rng.uniform(0.05, 0.95, size=(4, 3))
+    d = y_pred - y_true
+    np.testing.assert_allclose(losses.log_cosh(y_true, y_pred),
+                               np.mean(np.log(np.cosh(d)), axis=1), rtol=1e-6)
+    smoothed = y_true * 0.8 + 0.1  # label_smoothing=0.2 over two classes
+    want = -np.mean(smoothed * np.log(y_pred) + (1 - smoothed) * np.log(1 - y_pred), axis=1)
+    np.testing.assert_allclose(losses.binary_crossentropy(y_true, y_pred, label_smoothing=0.2),
+                               want, rtol=1e-5)

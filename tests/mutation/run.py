@@ -76,6 +76,7 @@ PARTS = {
          None),
     ],
     "templates": [
+        ("templates/*.cuda*.j2", None, None),  # part cuda (tests None: not mutated here)
         ("templates/optimizers.j2", OPTIMIZER_TESTS, None),
         ("templates/loss.j2", ["tests/test_losses.py", "tests/test_custom_loss.py"], None),
         ("templates/metric.j2", ["tests/test_losses.py", "tests/test_custom_loss.py"], None),
