@@ -164,3 +164,11 @@ def test_a_failed_atomic_write_keeps_the_old_file_and_leaves_no_temporary(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]  # no .tmp left
     write_atomic(target, b"new")
     assert target.read_bytes() == b"new" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_an_atomic_write_makes_missing_folders(tmp_path):
+    from fnjit.codegen.atomic import write_atomic
+
+    target = tmp_path / "runs" / "exp1" / "weights.h5"  # neither folder exists yet
+    write_atomic(target, b"data")
+    assert target.read_bytes() == b"data"

@@ -136,3 +136,14 @@ def test_eager_function_forms_reduce_the_last_axis_and_smooth_labels():
     want = -np.mean(smoothed * np.log(y_pred) + (1 - smoothed) * np.log(1 - y_pred), axis=1)
     np.testing.assert_allclose(losses.binary_crossentropy(y_true, y_pred, label_smoothing=0.2),
                                want, rtol=1e-5)
+
+
+def test_huber_default_delta_is_one():
+    """Keras' Huber(): delta=1.0, 0.5 d^2 inside, d - 0.5 outside, mean over the batch."""
+    from fnjit import losses
+
+    y_true = np.array([[0.0, 1.0, 2.0], [1.0, -1.0, 0.0]])
+    y_pred = np.array([[0.5, 3.0, 2.2], [-2.0, -0.5, 0.1]])
+    d = np.abs(y_pred - y_true)
+    want = np.mean(np.where(d <= 1.0, 0.5 * d * d, d - 0.5))
+    np.testing.assert_allclose(losses.Huber()(y_true, y_pred), want, rtol=1e-6)
