@@ -86,9 +86,10 @@ def native_after() -> int:
 # for good. Past a budget, new architectures get Python entry points over the shared native
 # kernels, which compile nothing new, so a process that builds hundreds of models stays flat.
 DEFAULT_NATIVE_DRIVERS = 32
-# Measured on an idle core (bench/bench_tiering.py): a Python entry costs 0-15 ms more per call
-# than a native one (an MLP nothing, an LSTM over 20 steps 14 ms), a driver's native compile
-# 2-6 s; past 64 calls even the LSTM has lost under a second to the Python tier.
+# Measured with fit() on a loaded machine (load ~4, so relative only): a Python entry cost an
+# MLP 784-64-64-10 nothing per step (412 vs 408 us), a small CNN 1.4 ms (5.2 vs 3.9 ms), an
+# LSTM(32) over 20 steps 14 ms (15.7 vs 1.25 ms); a driver's native compile took seconds. Past
+# 64 calls even the LSTM has lost under a second to the Python tier.
 DEFAULT_NATIVE_AFTER = 64
 _NATIVE_DRIVERS = set()  # names of the native driver modules this process has loaded
 _WARNED = []
@@ -112,11 +113,15 @@ class CpuTarget(Target):
 
 class TieredDriver:
     """A CPU driver's entry points: each runs as Python over the compiled kernels until its
-    FNJIT_NATIVE_AFTER-th call (or its machine code is in the disk cache), then native while
-    this process is within its budget of compiled drivers (FNJIT_NATIVE_DRIVERS)."""
+    FNJIT_NATIVE_AFTER-th call (or its machine code is in this process or the disk cache), then
+    native while this process is within its budget of compiled drivers (FNJIT_NATIVE_DRIVERS).
+    The setting is read and the native module's name (a hash of the source) computed once, at
+    load, not on every call of the Python tier."""
 
     def __init__(self, source, kernel_modules, may_go_native):
         self.source = source
+        self.native_name = cache.module_name(source)
+        self.native_after = native_after()
         self.kernel_modules = kernel_modules
         self.python = cache.load(source, native=False)
         self.compiled = None  # the native module, once an entry went native
@@ -138,8 +143,8 @@ class TieredDriver:
         if entry not in self.native_entries and self.may_go_native:
             self.calls[entry] += 1
             calls = self.calls[entry]
-            due = calls > native_after() or calls == 1 and self._compiled_already(entry)
-            if due and _within_budget(cache.module_name(self.source)):
+            due = calls > self.native_after or calls == 1 and self._compiled_already(entry)
+            if due and _within_budget(self.native_name):
                 if self.compiled is None:
                     self.compiled = cache.load(self.source)
                     self.loaded.append(self.compiled)
@@ -151,7 +156,7 @@ class TieredDriver:
     def _compiled_already(self, entry):
         """Whether `entry`'s machine code is in this process (another model of the same
         architecture ran it native) or in the disk cache."""
-        loaded = sys.modules.get(cache.module_name(self.source))
+        loaded = sys.modules.get(self.native_name)
         if loaded is not None and getattr(loaded, entry).signatures:
             return True
         return cache.has_compiled(Path(self.python.__file__), entry)
