@@ -12,9 +12,10 @@ compile of its own, seconds; gradients alone are a train step with SGD at rate 0
 
 On the CPU the entry points are tiered, as a JIT's methods are: each runs first as Python over
 the compiled kernels (the same source, `NATIVE = False`), and is compiled native on its
-FNJIT_NATIVE_AFTER-th call, or at once when its machine code is already in the disk cache. A
-driver's native compile costs far more than its kernels' (a conv model: ~5 s against ~2 s on an
-idle core), and Python entries cost microseconds per kernel call, so a model used for a few
+FNJIT_NATIVE_AFTER-th call, or at once when its machine code is already in this process or the
+disk cache. A driver's native compile costs more than its kernels' (measured on a loaded
+machine, a small Conv2D model: about 50 of its 66 s of compiling were the drivers), and Python
+entries cost microseconds per kernel call, so a model used for a few
 steps (a test, `train_on_batch` in a notebook, a short evaluate) never pays for it, and a long
 fit pays it once, early.
 
