@@ -1,6 +1,6 @@
 """Preprocessing layers compiled into the model: Normalization (statistics from `adapt`) and
 CategoryEncoding (integer tokens to one-hot, multi-hot or count vectors). Both lower to the ops
-of fnjit/ops.py (elementwise, broadcast, reduce), so they need no template of their own."""
+of fnjit/ops/ (elementwise, broadcast, reduce), so they need no template of their own."""
 
 from __future__ import annotations
 
