@@ -3,11 +3,11 @@ backward against finite differences, Keras 3's defaults and configs, and errors.
 
 import numpy as np
 import pytest
-from gradcheck import check_gradients, predict64
+from gradcheck import check_cases
 from pooling_reference import channels_first as cf
 from pooling_reference import np_pool
 
-from fnjit import Input, Model, layers
+from fnjit import Input, layers
 from fnjit.layers import (
     AveragePooling3D,
     Cropping3D,
@@ -54,15 +54,8 @@ def test_3d_pooling_padding_cropping_upsampling_forward_and_gradients():
         (xf, UpSampling3D(2, **fmt),
          lambda a: a.repeat(2, axis=2).repeat(2, axis=3).repeat(2, axis=4)),
     ]
-    model = Model([x, xf], [layer(t) for t, layer, _ in cases])
-    data = {id(x): rng.normal(size=(2, 5, 4, 6, 2)), id(xf): rng.normal(size=(2, 2, 4, 5, 3))}
-    xs = [data[id(x)], data[id(xf)]]
-    outs = predict64(model, xs)
-    for (t, layer, ref), got in zip(cases, outs):
-        want = ref(data[id(t)])
-        assert got.shape == want.shape, layer.name
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=layer.name)
-    check_gradients(model, xs, max_checks=200)
+    check_cases([x, xf], [rng.normal(size=(2, 5, 4, 6, 2)), rng.normal(size=(2, 2, 4, 5, 3))],
+                cases)
 
 
 def test_3d_defaults_shapes_and_configs_follow_keras():
