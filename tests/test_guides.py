@@ -44,6 +44,7 @@ from fnjit.models import Model, Sequential
 # The "How to use the functional API" models are built by the example program itself, so that
 # the guide's code is written once and what the example prints is what is checked here.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+import functional_api_guide as guide_api  # noqa: E402
 import functional_api_models as guide_models  # noqa: E402
 import sequential_convnet_lstm as guide_sequential  # noqa: E402
 
@@ -201,20 +202,7 @@ def headline_data(r, n=32):
 
 def test_headline_model():
     r = rng()
-    # Headline input: meant to receive sequences of 100 integers, between 1 and 10000.
-    main_input = Input(shape=(100,), dtype='int32', name='main_input')
-    x = Embedding(output_dim=512, input_dim=10000, input_length=100)(main_input)
-    lstm_out = LSTM(32)(x)
-    auxiliary_output = Dense(1, activation='sigmoid', name='aux_output')(lstm_out)
-    auxiliary_input = Input(shape=(5,), name='aux_input')
-    x = keras.layers.concatenate([lstm_out, auxiliary_input])
-    # We stack a deep densely-connected network on top
-    x = Dense(64, activation='relu')(x)
-    x = Dense(64, activation='relu')(x)
-    x = Dense(64, activation='relu')(x)
-    # And finally we add the main logistic regression layer
-    main_output = Dense(1, activation='sigmoid', name='main_output')(x)
-    model = Model(inputs=[main_input, auxiliary_input], outputs=[main_output, auxiliary_output])
+    model = guide_api.headline_network()
     check_summary(model, 5_200_610, HEADLINE_TABLE)
 
     headline, additional, labels = headline_data(r)
@@ -271,15 +259,7 @@ def tweets(r, n, steps):
 
 def test_shared_lstm_tweets():
     r = rng()
-    tweet_a = Input(shape=(280, 256))
-    tweet_b = Input(shape=(280, 256))
-    # This layer can take as input a matrix and will return a vector of size 64
-    shared_lstm = LSTM(64)
-    encoded_a = shared_lstm(tweet_a)
-    encoded_b = shared_lstm(tweet_b)
-    merged_vector = keras.layers.concatenate([encoded_a, encoded_b], axis=-1)
-    predictions = Dense(1, activation='sigmoid')(merged_vector)
-    model = Model(inputs=[tweet_a, tweet_b], outputs=predictions)
+    model = guide_api.shared_lstm_network()
     model.compile(optimizer='rmsprop', loss='binary_crossentropy', metrics=['accuracy'])
     # One LSTM's weights (82,176), counted once, and the logistic regression.
     check_summary(model, 82_305, [("InputLayer", (None, 280, 256), 0),
