@@ -142,7 +142,10 @@ class Headline:
             x = layers.Dense(64, activation="relu")(x)
         main_output = layers.Dense(1, activation="sigmoid", name="main_output")(x)
         model = keras.Model(inputs=[main_input, aux_input], outputs=[main_output, aux_output])
-        model.compile(optimizer="rmsprop", loss="binary_crossentropy", loss_weights=[1.0, 0.2])
+        # One loss per output: Keras 3 refuses the guide's single loss with two loss_weights
+        # ("got 1 losses and 2 weights"), which fnjit accepts as Keras 2 did.
+        model.compile(optimizer="rmsprop", loss=["binary_crossentropy"] * 2,
+                      loss_weights=[1.0, 0.2])
         return model
 
     @staticmethod
