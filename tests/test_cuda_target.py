@@ -9,12 +9,15 @@ everywhere.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from gradcheck import lower_with_mse
 
 import fnjit as keras
 from fnjit import backend, layers
+from fnjit.codegen.cuda_target import simulated
 from fnjit.codegen.program import Program
 
 
@@ -164,6 +167,33 @@ def test_set_weights_reaches_the_device_copy():
     expected = np.exp(expected - expected.max(1, keepdims=True))
     expected /= expected.sum(1, keepdims=True)
     np.testing.assert_allclose(m.predict(x, verbose=0), expected, rtol=1e-5)
+
+
+
+@pytest.mark.cudasim
+@pytest.mark.skipif(not simulated(), reason="about numba's CUDA simulator")
+def test_simulated_shared_arrays_are_one_per_block(monkeypatch):
+    """The simulator's cuda.shared.array looked the block's array up and stored a new one
+    without a lock: a thread switch between the two gave threads of one block different
+    arrays, and the tiled GEMM wrong rows (the MLP's predict once had 4 of 10 wrong). The
+    window is widened here to a sleep, which made every launch go wrong before
+    codegen/cuda_target.serialise_simulated_shared_arrays."""
+    from numba.cuda.simulator import kernelapi
+
+    class SlowLookup(dict):
+        def get(self, key, default=None):
+            found = super().get(key, default)
+            time.sleep(0.0002)  # other threads run here
+            return found
+
+    made = kernelapi.FakeCUDAShared.__init__
+
+    def slow(self, *args):
+        made(self, *args)
+        self._allocations = SlowLookup()
+    monkeypatch.setattr(kernelapi.FakeCUDAShared, "__init__", slow)
+    x = np.random.default_rng(12).normal(size=(5, 6))
+    assert_same_on_both_targets(_one_layer(layers.Dense(4), (6,)), [x])
 
 
 # ---- each op: forward and backward, cuda against cpu ------------------------------------------
