@@ -384,3 +384,54 @@ def test_batchnorm_trains_as_on_the_cpu(scale_center):
         return keras.Model(inp, layers.Dense(3, activation="softmax")(h))
     x, y = _data()
     assert_trains_as_on_the_cpu(build, "sgd", "categorical_crossentropy", [], x, y)
+
+
+# ---- recurrent layers: the time loop on the device --------------------------------------------
+
+RECURRENT = {
+    "lstm": lambda **kw: layers.LSTM(3, **kw),
+    "gru": lambda **kw: layers.GRU(3, **kw),
+    "simple_rnn": lambda **kw: layers.SimpleRNN(3, **kw),
+}
+RECURRENT_OPTIONS = {
+    "last": {},
+    "sequences_backwards": {"return_sequences": True, "go_backwards": True},
+    "state_no_bias": {"return_state": True, "use_bias": False},
+    "sequences_state_backwards": {"return_sequences": True, "return_state": True,
+                                  "go_backwards": True},
+    "other_activations": {"activation": "relu", "recurrent_activation": "hard_sigmoid"},
+}
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("options", sorted(RECURRENT_OPTIONS))
+@pytest.mark.parametrize("kind", sorted(RECURRENT))
+def test_recurrent_on_both_targets(kind, options):
+    kw = dict(RECURRENT_OPTIONS[options])
+    if kind == "simple_rnn":
+        kw.pop("recurrent_activation", None)
+    x = np.random.default_rng(13).normal(size=(2, 4, 2))
+    assert_same_on_both_targets(_one_layer(RECURRENT[kind](**kw), (4, 2)), [x])
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("kind", sorted(RECURRENT))
+def test_recurrent_initial_state_on_both_targets(kind):
+    """initial_state= is an input: its gradient comes back from the device too."""
+    x, h = keras.Input((3, 2)), keras.Input((3,))
+    states = [h, layers.Dense(3)(h)] if kind == "lstm" else [h]
+    model = keras.Model([x, h], RECURRENT[kind]()(x, initial_state=states))
+    rng = np.random.default_rng(14)
+    assert_same_on_both_targets(model, [rng.normal(size=(2, 3, 2)), rng.normal(size=(2, 3))])
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("argument", ["dropout", "recurrent_dropout"])
+def test_recurrent_dropout_is_refused_on_cuda(argument):
+    m = _one_layer(layers.LSTM(3, **{argument: 0.5}), (4, 2))
+    m.compile("sgd", "mse", target="cuda")
+    with pytest.raises(ValueError, match=f"{argument}=0.5.*target 'cuda'"):
+        m.fit(np.zeros((2, 4, 2), "float32"), np.zeros((2, 3), "float32"), verbose=0)
