@@ -97,7 +97,13 @@ OPTIMIZERS = {
 }
 
 
-def assert_trains_as_on_the_cpu(build, optimizer, loss, metrics, x, y):
+def _flat(arrays):
+    """One array of a model's outputs (or evaluate's list), for comparing multi-output models."""
+    arrays = arrays if isinstance(arrays, list) else [arrays]
+    return np.concatenate([np.ravel(a) for a in arrays])
+
+
+def assert_trains_as_on_the_cpu(build, optimizer, loss, metrics, x, y, **compile_kw):
     """Same weights on both targets; predict, evaluate, two epochs of fit and the weights
     after them agree within float32 tolerance."""
     runs = {}
@@ -107,11 +113,11 @@ def assert_trains_as_on_the_cpu(build, optimizer, loss, metrics, x, y):
             weights = m.get_weights()
         else:
             m.set_weights(weights)
-        m.compile(OPTIMIZERS[optimizer](), loss, metrics=metrics, target=target)
-        before = m.predict(x, verbose=0)
-        evaluated = m.evaluate(x, y, verbose=0)
+        m.compile(OPTIMIZERS[optimizer](), loss, metrics=metrics, target=target, **compile_kw)
+        before = _flat(m.predict(x, verbose=0))
+        evaluated = _flat(m.evaluate(x, y, verbose=0))
         history = m.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history
-        runs[target] = before, evaluated, history, m.get_weights(), m.predict(x, verbose=0)
+        runs[target] = before, evaluated, history, m.get_weights(), _flat(m.predict(x, verbose=0))
     cpu, gpu = runs["cpu"], runs["cuda"]
     np.testing.assert_allclose(gpu[0], cpu[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(gpu[1], cpu[1], rtol=1e-5)
@@ -121,6 +127,55 @@ def assert_trains_as_on_the_cpu(build, optimizer, loss, metrics, x, y):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(gpu[4], cpu[4], rtol=1e-4, atol=1e-6)
     assert not np.allclose(cpu[0], cpu[4]), "training changed nothing: the test would be moot"
+
+
+# The guide models of bench/guide_models.py at simulator sizes (the same layers and wiring).
+
+def _guide_lstm():
+    visible = keras.Input((4, 1))
+    h = layers.Dense(3, activation="relu")(layers.LSTM(3)(visible))
+    return keras.Model(visible, layers.Dense(1, activation="sigmoid")(h))
+
+
+def _guide_headline():
+    main_input = keras.Input((5,), dtype="int32")
+    lstm_out = layers.LSTM(3)(layers.Embedding(output_dim=4, input_dim=12)(main_input))
+    aux_output = layers.Dense(1, activation="sigmoid")(lstm_out)
+    aux_input = keras.Input((2,))
+    h = layers.concatenate([lstm_out, aux_input])
+    for _ in range(2):
+        h = layers.Dense(4, activation="relu")(h)
+    main_output = layers.Dense(1, activation="sigmoid")(h)
+    return keras.Model([main_input, aux_input], [main_output, aux_output])
+
+
+def _guide_siamese():
+    a, b = keras.Input((3, 4)), keras.Input((3, 4))
+    shared = layers.LSTM(3)
+    merged = layers.concatenate([shared(a), shared(b)], axis=-1)
+    return keras.Model([a, b], layers.Dense(1, activation="sigmoid")(merged))
+
+
+def _guide_data(guide):
+    rng = np.random.default_rng(15)
+    label = (rng.random((10, 1)) > 0.5).astype("float32")
+    if guide == "lstm":
+        return rng.normal(size=(10, 4, 1)).astype("float32"), label
+    if guide == "headline":
+        x = [rng.integers(0, 12, (10, 5)).astype("int32"),
+             rng.normal(size=(10, 2)).astype("float32")]
+        return x, [label, (rng.random((10, 1)) > 0.5).astype("float32")]
+    return [rng.normal(size=(10, 3, 4)).astype("float32") for _ in range(2)], label
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("guide", ["lstm", "headline", "siamese"])
+def test_recurrent_guide_model_trains_as_on_the_cpu(guide):
+    build = {"lstm": _guide_lstm, "headline": _guide_headline, "siamese": _guide_siamese}[guide]
+    x, y = _guide_data(guide)
+    extra = {"loss_weights": [1.0, 0.2]} if guide == "headline" else {}
+    assert_trains_as_on_the_cpu(build, "rmsprop", "binary_crossentropy", [], x, y, **extra)
 
 
 @pytest.mark.cudasim
