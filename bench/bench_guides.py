@@ -197,15 +197,32 @@ def worker(lib, model, n_fit, threads, clock, conn):
         conn.send(f"error: {type(e).__name__}: {e}")
 
 
+def receive(lib, conn, timeout=1800):
+    """The worker's next message; an error naming the library when it died or went silent.
+    (The parent closed its copy of the worker's pipe end, so a dead worker is an EOF.)"""
+    if not conn.poll(timeout):
+        raise RuntimeError(f"{lib}: no answer in {timeout} s")
+    try:
+        return conn.recv()
+    except EOFError:
+        raise RuntimeError(f"{lib}: the worker died (see its traceback above)") from None
+
+
 def interleaved(conns, cmd, args, rounds):
-    """Each library runs `cmd(*args)` once per round, in turn; returns lists of results."""
+    """Each library runs `cmd(*args)` once per round, in turn; returns lists of results.
+    A library that fails is reported and dropped from `conns`; the others go on."""
     results = {lib: [] for lib in conns}
     for _ in range(rounds):
-        for lib, conn in conns.items():
-            conn.send((cmd, args))
-            got = conn.recv()
+        for lib, conn in list(conns.items()):
+            try:
+                conn.send((cmd, args))
+                got = receive(lib, conn)
+            except (RuntimeError, OSError) as e:
+                got = f"error: {e}"
             if isinstance(got, str):
-                raise RuntimeError(f"{lib} {cmd}: {got}")
+                print(f"  {lib} {cmd}: {got}; its figures are left out", file=sys.stderr)
+                del conns[lib]
+                continue
             results[lib] += got
     return results
 
@@ -227,12 +244,16 @@ def measure_model(model, threads, libs, cfg):
         p = ctx.Process(target=worker, args=(lib, model, n_fit, threads, cfg.clock, child),
                         daemon=True)
         p.start()
+        child.close()  # else a worker that dies leaves the parent waiting on its own copy
         os.environ.clear()
         os.environ.update(saved)
         procs[lib], conns[lib] = p, parent
     alive = {}
     for lib, conn in conns.items():
-        msg = conn.recv()
+        try:
+            msg = receive(lib, conn)
+        except RuntimeError as e:
+            msg = str(e)
         if msg == "ready":
             alive[lib] = conn
         else:
@@ -250,17 +271,24 @@ def measure_model(model, threads, libs, cfg):
         fit = interleaved(alive, "fit", (1,), 2 if quick else 5)
         p32 = interleaved(alive, "predict", (BATCH, 1), 2 if quick else 5)
         pdef = interleaved(alive, "predict", (None, 1), 2 if quick else 5)
-        for lib in alive:
+        for lib in alive:  # the libraries that answered every call
             out[lib] = {"train": 1e3 * float(np.median(train[lib])),
                         "fit": 1e3 * float(np.median(fit[lib])),
                         "predict32": float(np.median(p32[lib])),
                         "predict": float(np.median(pdef[lib]))}
     finally:
         for lib, conn in alive.items():
-            conn.send(("stop", ()))
-            out[lib]["rss"] = conn.recv()
+            try:
+                conn.send(("stop", ()))
+                got = receive(lib, conn, timeout=60)
+            except (RuntimeError, OSError) as e:  # a worker that failed has already exited
+                got = f"error: {e}"
+            if isinstance(got, float):
+                out[lib]["rss"] = got
         for p in procs.values():
             p.join(30)
+            if p.is_alive():
+                p.kill()
     return out
 
 

@@ -170,8 +170,10 @@ class Headline:
         for _ in range(3):
             x = layers.Dense(64, activation="relu")(x)
         main_output = layers.Dense(1, activation="sigmoid", name="main_output")(x)
+        # One loss per output: Keras 3 refuses the guide's single loss with two loss_weights
+        # ("got 1 losses and 2 weights"), which fnjit accepts as Keras 2 did.
         return _compiled(keras, [main_input, aux_input], [main_output, aux_output],
-                         loss_weights=[1.0, 0.2])
+                         loss=["binary_crossentropy"] * 2, loss_weights=[1.0, 0.2])
 
     @staticmethod
     def torch_net(torch):
