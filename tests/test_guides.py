@@ -33,10 +33,7 @@ from fnjit.layers import (
     Conv2D,
     Dense,
     Dropout,
-    Embedding,
-    Flatten,
     Input,
-    MaxPooling2D,
     TimeDistributed,
 )
 from fnjit.models import Model, Sequential
@@ -46,7 +43,9 @@ from fnjit.models import Model, Sequential
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 import functional_api_guide as guide_api  # noqa: E402
 import functional_api_models as guide_models  # noqa: E402
+import keras1_functional_guide as guide_keras1  # noqa: E402
 import sequential_convnet_lstm as guide_sequential  # noqa: E402
+import visual_question_answering as guide_vqa  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -222,20 +221,9 @@ def test_headline_model():
 
 def test_keras1_headline_model_with_merge():
     # 003: merge([...], mode='concat'), Model(input=, output=), nb_epoch.
-    from fnjit.layers import merge
 
     r = rng()
-    main_input = Input(shape=(100,), dtype='int32', name='main_input')
-    x = Embedding(output_dim=512, input_dim=10000, input_length=100)(main_input)
-    lstm_out = LSTM(32)(x)
-    auxiliary_loss = Dense(1, activation='sigmoid', name='aux_output')(lstm_out)
-    auxiliary_input = Input(shape=(5,), name='aux_input')
-    x = merge([lstm_out, auxiliary_input], mode='concat')
-    x = Dense(64, activation='relu')(x)
-    x = Dense(64, activation='relu')(x)
-    x = Dense(64, activation='relu')(x)
-    main_loss = Dense(1, activation='sigmoid', name='main_output')(x)
-    model = Model(input=[main_input, auxiliary_input], output=[main_loss, auxiliary_loss])
+    model = guide_keras1.headline_network()
     assert model.count_params() == 5_200_610
     model.compile(optimizer='rmsprop', loss='binary_crossentropy', loss_weights=[1., 0.2])
     headline, additional, labels = headline_data(r)
@@ -271,17 +259,8 @@ def test_shared_lstm_tweets():
 
 
 def test_keras1_shared_lstm_tweets_with_merge():
-    from fnjit.layers import merge
-
     r = rng()
-    tweet_a = Input(shape=(140, 256))
-    tweet_b = Input(shape=(140, 256))
-    shared_lstm = LSTM(64)
-    encoded_a = shared_lstm(tweet_a)
-    encoded_b = shared_lstm(tweet_b)
-    merged_vector = merge([encoded_a, encoded_b], mode='concat', concat_axis=-1)
-    predictions = Dense(1, activation='sigmoid')(merged_vector)
-    model = Model(input=[tweet_a, tweet_b], output=predictions)
+    model = guide_keras1.shared_lstm_network()
     model.compile(optimizer='rmsprop', loss='binary_crossentropy', metrics=['accuracy'])
     assert model.count_params() == 82_305
     data_a, data_b, labels = tweets(r, 8, 140)
@@ -337,38 +316,6 @@ def test_keras1_layer_nodes_convolution2d_border_mode():
 # 000 / 003: visual question answering, and 003's video question answering
 # --------------------------------------------------------------------------------------------
 
-def vision_model_keras2(size):
-    # First, let's define a vision model using a Sequential model.
-    vision_model = Sequential()
-    vision_model.add(Conv2D(64, (3, 3), activation='relu', padding='same',
-                            input_shape=(size, size, 3)))
-    vision_model.add(Conv2D(64, (3, 3), activation='relu'))
-    vision_model.add(MaxPooling2D((2, 2)))
-    vision_model.add(Conv2D(128, (3, 3), activation='relu', padding='same'))
-    vision_model.add(Conv2D(128, (3, 3), activation='relu'))
-    vision_model.add(MaxPooling2D((2, 2)))
-    vision_model.add(Conv2D(256, (3, 3), activation='relu', padding='same'))
-    vision_model.add(Conv2D(256, (3, 3), activation='relu'))
-    vision_model.add(Conv2D(256, (3, 3), activation='relu'))
-    vision_model.add(MaxPooling2D((2, 2)))
-    vision_model.add(Flatten())
-    return vision_model
-
-
-def vqa_keras2(size=224):
-    vision_model = vision_model_keras2(size)
-    # Now let's get a tensor with the output of our vision model:
-    image_input = Input(shape=(size, size, 3))
-    encoded_image = vision_model(image_input)
-    question_input = Input(shape=(100,), dtype='int32')
-    embedded_question = Embedding(input_dim=10000, output_dim=256,
-                                  input_length=100)(question_input)
-    encoded_question = LSTM(256)(embedded_question)
-    merged = keras.layers.concatenate([encoded_question, encoded_image])
-    output = Dense(1000, activation='softmax')(merged)
-    return Model(inputs=[image_input, question_input], outputs=output)
-
-
 VISION_PARAMS = 1_792 + 36_928 + 73_856 + 147_584 + 295_168 + 2 * 590_080  # 1,735,488
 QUESTION_PARAMS = 2_560_000 + 525_312  # Embedding(10000, 256), LSTM(256) on 256
 
@@ -382,7 +329,7 @@ def vqa_data(r, n, image_shape):
 
 def test_visual_question_answering():
     r = rng()
-    vqa_model = vqa_keras2()
+    _, vqa_model = guide_vqa.build()
     # 224 -> 224, 222, 111 -> 111, 109, 54 -> 54, 52, 50, 25: 25 * 25 * 256 = 160,000 features
     check_summary(vqa_model, VISION_PARAMS + QUESTION_PARAMS + 160_256 * 1000 + 1000, [
         ("InputLayer", (None, 224, 224, 3), 0), ("InputLayer", (None, 100), 0),
@@ -393,57 +340,10 @@ def test_visual_question_answering():
     del vqa_model
 
     # Train the same code on 32x32 images (25 * 25 -> 1 * 1 spatial features), two samples.
-    small = vqa_keras2(32)
+    _, small = guide_vqa.build(32)
     small.compile(optimizer='sgd', loss='categorical_crossentropy')  # the guide stops here
     images, questions, answers = vqa_data(r, 2, (32, 32, 3))
     check_learns(small, [images, questions], answers, epochs=3, at_most=0.9973)
-
-
-def keras1_vision_model(size):
-    from fnjit.layers import Convolution2D
-
-    # first, let's define a vision model using a Sequential model.
-    vision_model = Sequential()
-    vision_model.add(Convolution2D(64, 3, 3, activation='relu', border_mode='same',
-                                   input_shape=(3, size, size)))
-    vision_model.add(Convolution2D(64, 3, 3, activation='relu'))
-    vision_model.add(MaxPooling2D((2, 2)))
-    vision_model.add(Convolution2D(128, 3, 3, activation='relu', border_mode='same'))
-    vision_model.add(Convolution2D(128, 3, 3, activation='relu'))
-    vision_model.add(MaxPooling2D((2, 2)))
-    vision_model.add(Convolution2D(256, 3, 3, activation='relu', border_mode='same'))
-    vision_model.add(Convolution2D(256, 3, 3, activation='relu'))
-    vision_model.add(Convolution2D(256, 3, 3, activation='relu'))
-    vision_model.add(MaxPooling2D((2, 2)))
-    vision_model.add(Flatten())
-    return vision_model
-
-
-def keras1_vqa_and_video_qa(vision_model, size, frames):
-    from fnjit.layers import merge
-
-    # now let's get a tensor with the output of our vision model:
-    image_input = Input(shape=(3, size, size))
-    encoded_image = vision_model(image_input)
-    question_input = Input(shape=(100,), dtype='int32')
-    embedded_question = Embedding(input_dim=10000, output_dim=256,
-                                  input_length=100)(question_input)
-    encoded_question = LSTM(256)(embedded_question)
-    merged = merge([encoded_question, encoded_image], mode='concat')
-    output = Dense(1000, activation='softmax')(merged)
-    vqa_model = Model(input=[image_input, question_input], output=output)
-
-    # Video QA: the trained vision model on every frame (weights are reused).
-    video_input = Input(shape=(frames, 3, size, size))
-    encoded_frame_sequence = TimeDistributed(vision_model)(video_input)
-    encoded_video = LSTM(256)(encoded_frame_sequence)
-    question_encoder = Model(input=question_input, output=encoded_question)
-    video_question_input = Input(shape=(100,), dtype='int32')
-    encoded_video_question = question_encoder(video_question_input)
-    merged = merge([encoded_video, encoded_video_question], mode='concat')
-    output = Dense(1000, activation='softmax')(merged)
-    video_qa_model = Model(input=[video_input, video_question_input], output=output)
-    return vqa_model, video_qa_model
 
 
 def test_keras1_visual_and_video_question_answering():
@@ -452,13 +352,14 @@ def test_keras1_visual_and_video_question_answering():
     # At the guide's size: the vision model and its TimeDistributed form over 100 frames
     # (the 330 million weights of the whole VQA and video QA models are not allocated here:
     # test_visual_question_answering counts the VQA model at 224x224).
-    vision_model = keras1_vision_model(224)
+    vision_model = guide_keras1.vision_network(224)
     assert vision_model.count_params() == VISION_PARAMS
     frames = TimeDistributed(vision_model)(Input(shape=(100, 3, 224, 224)))
     assert frames.shape == (None, 100, 160_000)
 
     # The guide's code on 3 frames of 32x32 (1 * 1 * 256 features per frame), two samples.
-    vqa_model, video_qa_model = keras1_vqa_and_video_qa(keras1_vision_model(32), 32, 3)
+    vqa_model, video_qa_model, _, _ = guide_keras1.question_answering_networks(
+        guide_keras1.vision_network(32), 32, 3)
     assert vqa_model.count_params() == VISION_PARAMS + QUESTION_PARAMS + 512 * 1000 + 1000
     lstm_on_frames = 4 * 256 * (256 + 256 + 1)
     assert video_qa_model.count_params() == \
@@ -879,28 +780,14 @@ def test_xception_shared_base_on_two_inputs():
 # 003: the Keras 1 guide's graph examples (channels first, as its (3, 256, 256) inputs)
 # --------------------------------------------------------------------------------------------
 
-def keras1_inception(size):
-    from fnjit.layers import Convolution2D, merge
-
-    input_img = Input(shape=(3, size, size))
-    tower_1 = Convolution2D(64, 1, 1, border_mode='same', activation='relu')(input_img)
-    tower_1 = Convolution2D(64, 3, 3, border_mode='same', activation='relu')(tower_1)
-    tower_2 = Convolution2D(64, 1, 1, border_mode='same', activation='relu')(input_img)
-    tower_2 = Convolution2D(64, 5, 5, border_mode='same', activation='relu')(tower_2)
-    tower_3 = MaxPooling2D((3, 3), strides=(1, 1), border_mode='same')(input_img)
-    tower_3 = Convolution2D(64, 1, 1, border_mode='same', activation='relu')(tower_3)
-    output = merge([tower_1, tower_2, tower_3], mode='concat', concat_axis=1)
-    return input_img, output
-
-
 def test_keras1_inception_module():
     K.set_image_data_format('channels_first')
     r = rng()
-    input_img, output = keras1_inception(256)
+    input_img, output = guide_keras1.inception_module(256)
     assert output.shape == (None, 192, 256, 256)
     assert Model(input=input_img, output=output).count_params() == \
         3 * 256 + 64 * (9 * 64 + 1) + 64 * (25 * 64 + 1)  # 140,160
-    input_img, output = keras1_inception(12)
+    input_img, output = guide_keras1.inception_module(12)
     pooled = layers.GlobalAveragePooling2D()(output)
     model = Model(input=input_img, output=Dense(1, activation='sigmoid')(pooled))
     model.compile(optimizer='sgd', loss='binary_crossentropy')
@@ -932,23 +819,9 @@ def test_keras1_residual_connection():
 
 
 def test_keras1_shared_vision_model():
-    from fnjit.layers import Convolution2D, merge
-
     K.set_image_data_format('channels_first')
-    digit_input = Input(shape=(1, 27, 27))
-    x = Convolution2D(64, 3, 3)(digit_input)
-    x = Convolution2D(64, 3, 3)(x)
-    x = MaxPooling2D((2, 2))(x)
-    out = Flatten()(x)
-    vision_model = Model(digit_input, out)
-    digit_a = Input(shape=(1, 27, 27))
-    digit_b = Input(shape=(1, 27, 27))
-    out_a = vision_model(digit_a)
-    out_b = vision_model(digit_b)
-    concatenated = merge([out_a, out_b], mode='concat')
-    out = Dense(1, activation='sigmoid')(concatenated)
-    classification_model = Model([digit_a, digit_b], out)
-    assert out_a.shape == (None, 64 * 11 * 11)
+    vision_model, classification_model = guide_keras1.shared_vision_network()
+    assert vision_model.output_shape == (None, 64 * 11 * 11)
     assert classification_model.count_params() == 640 + 36_928 + 2 * 7744 + 1  # 53,057
 
     # On real digits (8x8 scans upsampled to 27x27). The head adds one score per image, so it
