@@ -32,7 +32,6 @@ from fnjit.layers import (
     Activation,
     Conv2D,
     Dense,
-    Dropout,
     Input,
     TimeDistributed,
 )
@@ -41,10 +40,13 @@ from fnjit.models import Model, Sequential
 # The "How to use the functional API" models are built by the example program itself, so that
 # the guide's code is written once and what the example prints is what is checked here.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+import functional_api_dlwp as guide_dlwp  # noqa: E402
 import functional_api_guide as guide_api  # noqa: E402
 import functional_api_models as guide_models  # noqa: E402
 import keras1_functional_guide as guide_keras1  # noqa: E402
+import merge_two_branch_mnist as guide_two_branch  # noqa: E402
 import sequential_convnet_lstm as guide_sequential  # noqa: E402
+import sequential_guide as guide_seq  # noqa: E402
 import visual_question_answering as guide_vqa  # noqa: E402
 
 
@@ -507,26 +509,15 @@ def test_multiple_outputs():
 
 def test_two_branch_mnist():
     rng()
-    from fnjit.layers.merge import concatenate
-    left_input = Input(shape=(784, ), name='left_input')
-    left_branch = Dense(32, input_dim=784, name='left_branch')(left_input)
-    right_input = Input(shape=(784,), name='right_input')
-    right_branch = Dense(32, input_dim=784, name='right_branch')(right_input)
-    x = concatenate([left_branch, right_branch])
-    predictions = Dense(10, activation='softmax', name='main_output')(x)
-    model = Model(inputs=[left_input, right_input], outputs=predictions)
+    model = guide_two_branch.two_branch_model()
     check_summary(model, 50_890, [
         ("InputLayer", (None, 784), 0), ("InputLayer", (None, 784), 0),
         ("Dense", (None, 32), 25_120), ("Dense", (None, 32), 25_120),
         ("Concatenate", (None, 64), 0), ("Dense", (None, 10), 650)])
     model.compile(optimizer='rmsprop', loss='categorical_crossentropy', metrics=['accuracy'])
-    (x_train, y_train), _ = keras.datasets.digits.load_data()
-    x_train = x_train[:64].astype("float32") / 16
-    idx = np.minimum((np.arange(28) * 8) // 28, 7)  # 8x8 -> 28x28, as the guide's 784 inputs
-    left = x_train[:, idx][:, :, idx].reshape(-1, 784)
-    right = x_train.transpose(0, 2, 1)[:, idx][:, :, idx].reshape(-1, 784)
-    targets = keras.utils.to_categorical(y_train[:64], 10)
-    check_learns(model, [left, right], targets, at_most=0.7364)
+    # Real digits, 8x8 scans upsampled to the guide's 784 inputs: the image and its transpose.
+    ([left, right], targets), _ = guide_two_branch.load_data()
+    check_learns(model, [left[:64], right[:64]], targets[:64], at_most=0.7364)
 
 
 def test_merge_with_a_function_as_mode():
@@ -622,27 +613,9 @@ def test_question_answering_variable_length():
     assert longer.shape == (3, 500)
 
 
-def posts_model(vocabulary_size=50000, num_income_group=10, words=256):
-    posts_input = keras.Input(shape=(None,), dtype='int32', name='posts')
-    embedded_posts = layers.Embedding(words, vocabulary_size)(posts_input)  # as the guide
-    x = layers.Conv1D(128, 5, activation='relu')(embedded_posts)
-    x = layers.MaxPooling1D(5)(x)
-    x = layers.Conv1D(256, 5, activation='relu')(x)
-    x = layers.Conv1D(256, 5, activation='relu')(x)
-    x = layers.MaxPooling1D(5)(x)
-    x = layers.Conv1D(256, 5, activation='relu')(x)
-    x = layers.Conv1D(256, 5, activation='relu')(x)
-    x = layers.GlobalMaxPooling1D()(x)
-    x = layers.Dense(128, activation='relu')(x)
-    age_prediction = layers.Dense(1, name='age')(x)
-    income_prediction = layers.Dense(num_income_group, activation='softmax', name='income')(x)
-    gender_prediction = layers.Dense(1, activation='sigmoid', name='gender')(x)
-    return Model(posts_input, [age_prediction, income_prediction, gender_prediction])
-
-
 def test_three_headed_posts_model_with_conv1d():
     r = rng()
-    model = posts_model()
+    model = guide_dlwp.posts_model()
     conv_params = 5 * 50000 * 128 + 128 + 5 * 128 * 256 + 256 + 3 * (5 * 256 * 256 + 256)
     check_summary(model, 256 * 50000 + conv_params + 256 * 128 + 128 + 129 + 1290 + 129, [
         ("InputLayer", (None, None), 0), ("Embedding", (None, None, 50000), 12_800_000),
@@ -656,7 +629,7 @@ def test_three_headed_posts_model_with_conv1d():
 
     # The same code with 16-wide word vectors, trained on posts of 300 words (the shortest
     # length that survives two pools of 5 and six valid convolutions of 5 is 269).
-    model = posts_model(vocabulary_size=16, words=64)
+    model = guide_dlwp.posts_model(vocabulary_size=16, words=64)
     model.compile(optimizer='rmsprop',
                   loss={'age': 'mse', 'income': 'categorical_crossentropy',
                         'gender': 'binary_crossentropy'},
@@ -927,12 +900,7 @@ def test_mlp_softmax_with_sgd_decay_momentum_nesterov():
     r = rng()
     x_train = r.random((256, 20))
     y_train = keras.utils.to_categorical(np.argmax(x_train[:, :10], 1), num_classes=10)
-    model = Sequential()
-    model.add(Dense(64, activation='relu', input_dim=20))
-    model.add(Dropout(0.5))
-    model.add(Dense(64, activation='relu'))
-    model.add(Dropout(0.5))
-    model.add(Dense(10, activation='softmax'))
+    model = guide_seq.mlp_softmax_model()
     check_summary(model, 6_154)
     sgd = SGD(lr=0.01, decay=1e-6, momentum=0.9, nesterov=True)
     model.compile(loss='categorical_crossentropy', optimizer=sgd, metrics=['accuracy'])
