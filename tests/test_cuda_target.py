@@ -490,3 +490,14 @@ def test_recurrent_dropout_is_refused_on_cuda(argument):
     m.compile("sgd", "mse", target="cuda")
     with pytest.raises(ValueError, match=f"{argument}=0.5.*target 'cuda'"):
         m.fit(np.zeros((2, 4, 2), "float32"), np.zeros((2, 3), "float32"), verbose=0)
+
+
+@pytest.mark.cudasim
+@needs_cuda
+def test_softmax_off_the_last_axis_is_refused_on_cuda():
+    # (softmax.cuda.j2 once called an undefined `raise`: users read "'raise' is undefined")
+    m = _one_layer(layers.Softmax(axis=1), (3, 4))
+    m.compile("sgd", "mse", target="cuda")
+    with pytest.raises(ValueError, match="softmax over an axis other than the last has no "
+                                         "kernel for this target"):
+        m.predict(np.zeros((2, 3, 4), "float32"), verbose=0)
