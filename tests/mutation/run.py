@@ -121,6 +121,8 @@ PARTS = {
                                   "tests/test_merge.py"], None),
         # FROM_OUTPUT's gradients run inside the conv op: test_conv.py checks them.
         ("templates/activation.j2", CORE_TESTS + ["tests/test_conv.py"], None),
+        # Kernels of rank > 2 (the attention projections) take dense.j2's reshaping branch.
+        ("templates/dense.j2", CORE_TESTS + ["tests/test_attention.py"], None),
         ("templates/*.j2", CORE_TESTS, None),
     ],
 }
