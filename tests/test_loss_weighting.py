@@ -11,18 +11,10 @@ import numpy as np
 import pytest
 
 import fnjit as keras
-from fnjit import backend as K
 from fnjit import layers
 
 rng = np.random.default_rng(7)
 
-
-@pytest.fixture
-def float64():
-    old = K.floatx()
-    K.set_floatx("float64")
-    yield
-    K.set_floatx(old)
 
 
 def two_outputs(optimizer="sgd", **compile_kw):
