@@ -8,6 +8,8 @@ index). A shared layer is a layer with several nodes. A layer lowers itself to I
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import backend, constraints, initializers, regularizers
@@ -217,6 +219,28 @@ class Layer:
 
     def input_axes(self, input_shape):
         return (-1,) if self.weights else ()
+
+    # ---- masking (Keras 3) -----------------------------------------------------------------
+    # A layer that supports masking passes the mask of its first input on to its outputs
+    # (Keras' default compute_mask); one that does not drops it, with Keras 3's warning.
+    # `makes_mask`: the layer makes a mask from unmasked inputs (Embedding(mask_zero=True),
+    # Masking), so `lower_mask` runs for it even when no input has one.
+    supports_masking = False
+    makes_mask = False
+
+    def lower_mask(self, ctx, inputs, outputs):
+        """The masks of this call's outputs (bool IR values or None), given `ctx.masks`, those
+        of its inputs (at least one is not None unless `makes_mask`)."""
+        masks = ctx.masks
+        if not self.supports_masking:
+            warnings.warn(f"Layer '{self.name}' (of type {type(self).__name__}) was passed an "
+                          "input with a mask attached to it. However, this layer does not "
+                          "support masking and will therefore destroy the mask information. "
+                          "Downstream layers will not see the mask.", stacklevel=2)
+            return [None] * len(outputs)
+        # Keras zips the first input's mask (a list for a list input) with the outputs.
+        first = masks[:1] if ctx.node is None or ctx.node.single_input else masks
+        return (list(first) + [None] * len(outputs))[:len(outputs)]
 
     def lower(self, ctx, inputs):
         """Emit IR ops computing this layer's outputs from IR values `inputs` (a list);
