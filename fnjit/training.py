@@ -360,13 +360,16 @@ class Trainer:
                                              role="sw"))
             ctx.origin = f"loss and metrics of output {spec.name!r}"
             ctx.label = f"loss and metrics of output {k}"
+            mask = ctx.output_masks[k]
             if spec.loss:
-                values["loss", k] = losses.lower(ctx, spec.loss, y, targets[k])
+                values["loss", k] = losses.apply_mask(
+                    ctx, losses.lower(ctx, spec.loss, y, targets[k]), mask, "loss")
                 loss_values.append((values["loss", k], spec.weight, weights[k]))
             for what, mets in (("metric", spec.metrics), ("weighted", spec.weighted_metrics)):
                 for j, (_, mkind, fn) in enumerate(mets):
                     if mkind != "stateful":
-                        values[what, k, j] = lower_metric(ctx, mkind, fn, y, targets[k])
+                        values[what, k, j] = losses.apply_mask(
+                            ctx, lower_metric(ctx, mkind, fn, y, targets[k]), mask, "metric")
         # Losses layers added in their traced calls (Layer.add_loss): in the total only, as
         # Keras 3's History shows them.
         loss_values += [(v, 1.0) for v in ctx.added_losses]

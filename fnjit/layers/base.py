@@ -242,6 +242,13 @@ class Layer:
         first = masks[:1] if ctx.node is None or ctx.node.single_input else masks
         return (list(first) + [None] * len(outputs))[:len(outputs)]
 
+    def refuse_masks(self, ctx, why):
+        """Raise if a Keras mask reaches this call (a layer that supports masking but whose
+        use of the mask fnjit does not compile)."""
+        if any(m is not None for m in ctx.masks):
+            raise ValueError(f"{ctx.origin}: its input carries a mask (Embedding(mask_zero=True) "
+                             f"or Masking upstream), and {why}")
+
     def lower(self, ctx, inputs):
         """Emit IR ops computing this layer's outputs from IR values `inputs` (a list);
         return the list of output values."""
