@@ -22,6 +22,7 @@ from .codegen.ir import printable
 from .codegen.program import TARGET_NAMES, Program, default_target
 from .lowering import concrete_input_shapes, lower_model, lower_penalties
 from .metrics import lower as lower_metric
+from .metrics import refuse_masked_metric
 from .metrics import resolve as resolve_metric
 
 _BINDING_EPOCH = [0]  # bumped whenever some store takes ownership of variables
@@ -169,6 +170,7 @@ class Trainer:
         self.stop_training = False
         self.history = None
         self._target = default_target()
+        self._masked_outputs = set()  # outputs carrying a mask (Keras masking), found lowering
 
     def _invalidate(self):
         self._programs = {}
@@ -289,6 +291,10 @@ class Trainer:
                 mets = s.metrics if what == "metric" else s.weighted_metrics
                 if what == "weighted" and mets:
                     layout.append((None, "weight_sum", k, None))
+                if k in self._masked_outputs and any(m[1] != "stateful" for m in mets):
+                    # Keras 3's masked metric: sum(v * m * w) / sum(m * w) over the epoch
+                    layout.append((None, "mask_sum" if what == "metric" else
+                                   "weighted_mask_sum", k, None))
                 for m in mets:
                     if m[1] == "stateful":  # accumulated in Python: _stateful_metrics
                         continue
@@ -353,6 +359,7 @@ class Trainer:
         """Targets, per-sample weights, losses and logged values of a training program."""
         specs = self._outputs_spec
         targets, weights, loss_values, values = [], [], [], {}
+        self._masked_outputs = {k for k, m in enumerate(ctx.output_masks) if m is not None}
         for k, (spec, y) in enumerate(zip(specs if self._needs_targets() else [], ys)):
             shape = losses.target_shape(spec.loss or "", ctx.shape(y))
             targets.append(ctx.builder.input(f"target of {spec.name}", shape, role="y"))
@@ -369,7 +376,12 @@ class Trainer:
                 for j, (_, mkind, fn) in enumerate(mets):
                     if mkind != "stateful":
                         values[what, k, j] = losses.apply_mask(
-                            ctx, lower_metric(ctx, mkind, fn, y, targets[k]), mask, "metric")
+                            ctx, lower_metric(ctx, mkind, fn, y, targets[k]), mask, "metric",
+                            normalize=False)
+                    elif mask is not None:
+                        refuse_masked_metric(fn, spec.name)
+            if mask is not None:  # a masked metric's denominator: the unmasked steps
+                values["mask_sum", k] = losses.apply_mask(ctx, None, mask, "metric")
         # Losses layers added in their traced calls (Layer.add_loss): in the total only, as
         # Keras 3's History shows them.
         loss_values += [(v, 1.0) for v in ctx.added_losses]
@@ -383,6 +395,9 @@ class Trainer:
                 logs.append([(values["loss", k], 1.0, weights[k])])
             elif what == "weight_sum":
                 logs.append([(None, 1.0, weights[k])])
+            elif what in ("mask_sum", "weighted_mask_sum"):
+                logs.append([(values["mask_sum", k], 1.0,
+                              weights[k] if what == "weighted_mask_sum" else None)])
             else:
                 mets = specs[k].metrics if what == "metric" else specs[k].weighted_metrics
                 value = values[what, k, mets.index(m)]
@@ -621,13 +636,16 @@ class Trainer:
         """Epoch (or running) means from summed logs: per sample, a weighted metric per unit
         of its output's sample weights (0 where they sum to 0, as Keras' Mean)."""
         layout = self._log_layout()
-        weight_sums = {k: float(sums[i]) for i, (_, what, k, _) in enumerate(layout, 1)
-                       if what == "weight_sum"}
+        sums_of = {(what, k): float(sums[i]) for i, (_, what, k, _) in enumerate(layout, 1)
+                   if what in ("weight_sum", "mask_sum", "weighted_mask_sum")}
         out = {prefix + "loss": float(sums[0]) / max(count, 1)}
         for i, (name, what, k, _) in enumerate(layout, 1):
             if name is None:
                 continue
-            den = weight_sums[k] if what == "weighted" else max(count, 1)
+            if k in self._masked_outputs:
+                den = sums_of["mask_sum" if what == "metric" else "weighted_mask_sum", k]
+            else:
+                den = sums_of["weight_sum", k] if what == "weighted" else max(count, 1)
             out[prefix + name] = float(sums[i]) / den if den else 0.0
         for name, _, metric, _ in self._stateful_metrics():
             out[prefix + name] = metric.result()

@@ -183,13 +183,16 @@ def test_masking_layer_zeroes_masked_steps_and_feeds_the_mask():
     inp = Input((5, 2))
     masked = layers.Masking(mask_value=-1.0)(inp)
     rnn = layers.SimpleRNN(2, return_sequences=True)
-    model = Model(inp, [masked, rnn(masked)])
-    w = with_bias(rnn)
+    zeroed = layers.SimpleRNN(2, return_sequences=True, zero_output_for_mask=True)
+    model = Model(inp, [masked, rnn(masked), zeroed(masked)])
+    w, wz = with_bias(rnn), with_bias(zeroed)
     got = predict64(model, [x])
     np.testing.assert_array_equal(got[0], x * mask[..., None])
-    want, _ = np_masked_rnn(simple_step(w), x * mask[..., None], mask,
-                            states=zero_states(3, 2, 1))
-    np.testing.assert_allclose(got[1], want, rtol=1e-6, atol=1e-9)
+    for g, weights, zero in ((got[1], w, False), (got[2], wz, True)):
+        want, _ = np_masked_rnn(simple_step(weights), x * mask[..., None], mask,
+                                zero_output=zero, states=zero_states(3, 2, 1))
+        np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-9)
+    assert np.all(got[2][~mask] == 0) and not np.all(got[1][~mask] == 0)
     # the gradient of Masking's output (finite differences away from the mask_value steps)
     grads, (dx,) = check_gradients(Model(inp, layers.Masking(mask_value=-1.0)(inp)), [x],
                                    max_checks=0)
@@ -233,13 +236,16 @@ def test_global_average_pooling_merges_and_dropped_masks():
 
 def test_loss_and_metrics_of_a_masked_output_are_means_over_unmasked_steps():
     """Keras 3 (losses/loss.py apply_mask): the per-step losses and metric values of an
-    output with a mask count only the unmasked steps, normalised by their number in the
-    batch; the epoch value is the batch values' mean weighted by batch size."""
+    output with a mask count only the unmasked steps. A loss is normalised by their number
+    in the batch, its epoch value the batch values' mean weighted by batch size; a metric is
+    a mean over every unmasked step of the epoch (Keras' Mean weighted by the mask), weighted
+    metrics by mask * sample weight."""
     ids = Input((6,), dtype="int32")
     e = layers.Embedding(10, 3, mask_zero=True)(ids)
     y = layers.Dense(2, activation="softmax")(layers.LSTM(3, return_sequences=True)(e))
     model = Model(ids, y)
-    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"],
+                  weighted_metrics=["accuracy"])
     ids_data = IDS[:3]
     targets = rng.integers(0, 2, size=(3, 6))
     p = model.predict(ids_data, verbose=0).astype(np.float64)
@@ -249,14 +255,32 @@ def test_loss_and_metrics_of_a_masked_output_are_means_over_unmasked_steps():
     def batch_means(rows):
         m = MASK[rows]
         return (per_step[rows] * m).sum() / m.sum(), (acc[rows] * m).sum() / m.sum()
-    loss, accuracy = model.evaluate(ids_data, targets, verbose=0)
+    loss, accuracy, _ = model.evaluate(ids_data, targets, verbose=0)
     want = batch_means(slice(0, 3))
     assert abs(per_step.mean() - want[0]) > 1e-4  # the mask changes the value
     np.testing.assert_allclose([loss, accuracy], want, rtol=1e-5)
-    loss2, acc2 = model.evaluate(ids_data, targets, batch_size=2, verbose=0)
-    first, second = batch_means(slice(0, 2)), batch_means(slice(2, 3))
-    np.testing.assert_allclose([loss2, acc2], [(2 * first[0] + second[0]) / 3,
-                                               (2 * first[1] + second[1]) / 3], rtol=1e-5)
+    sw = np.array([1.0, 3.0, 0.5])
+    loss2, acc2, wacc2 = model.evaluate(ids_data, targets, batch_size=2, sample_weight=sw,
+                                        verbose=0)
+    first = (per_step[:2] * MASK[:2] * sw[:2, None]).sum() / MASK[:2].sum()
+    second = (per_step[2:] * MASK[2:3] * sw[2:, None]).sum() / MASK[2:3].sum()
+    m, w = MASK[:3], MASK[:3] * sw[:, None]
+    np.testing.assert_allclose([loss2, acc2, wacc2],
+                               [(2 * first + second) / 3, (acc * m).sum() / m.sum(),
+                                (acc * w).sum() / w.sum()], rtol=1e-5)
+
+
+def test_a_mean_metric_object_on_a_masked_output_is_refused():
+    from fnjit import metrics
+
+    ids = Input((6,), dtype="int32")
+    e = layers.Embedding(10, 3, mask_zero=True)(ids)
+    s = layers.LSTM(3, return_sequences=True)(e)
+    model = Model(ids, layers.Dense(2, activation="softmax")(s))
+    model.compile("sgd", "sparse_categorical_crossentropy",
+                  metrics=[metrics.SparseCategoricalAccuracy()])
+    with pytest.raises(ValueError, match="carries a mask"):
+        model.evaluate(IDS, np.zeros((4, 6)), verbose=0)
 
 
 def test_zero_output_for_mask_without_return_sequences_is_refused():
