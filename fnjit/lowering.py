@@ -40,6 +40,11 @@ class LoweringContext:
     def graph(self):
         return self.builder.graph
 
+    @property
+    def masked(self):
+        """Whether the model makes a Keras mask (Embedding(mask_zero=True), Masking)."""
+        return any(op.kind == "mask" for op in self.graph.ops)
+
     def shape(self, value):
         return self.graph.shape(value)
 

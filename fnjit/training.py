@@ -332,6 +332,9 @@ class Trainer:
         if key in self._programs:
             return self._programs[key]
         ctx, xs, ys = lower_model(self, floatx, shapes)
+        if self._target == "cuda" and ctx.masked:
+            raise ValueError(f"model {self.name!r}: masking (Embedding(mask_zero=True) or "
+                             "Masking) is not supported on target 'cuda' yet; use target='cpu'")
         kw = {}
         if kind == "train":
             kw = self._training_values(ctx, ys)

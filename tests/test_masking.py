@@ -297,3 +297,14 @@ def test_softmax_and_attention_refuse_a_mask():
     for out in (layers.Softmax()(e), layers.MultiHeadAttention(2, 2)(e, e)):
         with pytest.raises(ValueError, match="carries a mask"):
             Model(ids, out).predict(IDS, verbose=0)
+
+
+def test_a_masked_model_on_target_cuda_is_refused_naming_masking(monkeypatch):
+    from numba import cuda
+
+    monkeypatch.setattr(cuda, "is_available", lambda: True)
+    ids = Input((6,), dtype="int32")
+    model = Model(ids, layers.LSTM(2)(layers.Embedding(10, 3, mask_zero=True)(ids)))
+    model.compile("sgd", "mse", target="cuda")
+    with pytest.raises(ValueError, match="masking .* not supported on target 'cuda'"):
+        model.predict(IDS, verbose=0)
