@@ -308,3 +308,72 @@ def test_a_masked_model_on_target_cuda_is_refused_naming_masking(monkeypatch):
     model.compile("sgd", "mse", target="cuda")
     with pytest.raises(ValueError, match="masking .* not supported on target 'cuda'"):
         model.predict(IDS, verbose=0)
+
+
+def test_custom_layers_take_pass_and_make_masks():
+    """Custom layers as Keras 3: `call(x, mask=None)` receives the mask (as a float tensor,
+    1 where kept), `supports_masking = True` passes it on, a `compute_mask` of its own makes
+    or ends one, and `mask=` works for a layer called inside a traced call."""
+    from fnjit import ops
+
+    class MaskedSum(layers.Layer):  # uses the mask, ends it
+        def call(self, x, mask=None):
+            return ops.sum(x * ops.expand_dims(ops.cast(mask, "float32"), -1), axis=1)
+
+        def compute_mask(self, inputs, mask=None):
+            return None
+
+    class Double(layers.Layer):  # passes the mask on
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, x):
+            return x * 2.0
+
+    class MaskNegativeFirst(layers.Layer):  # makes a mask: steps whose first feature is > 0
+        def call(self, x):
+            return x
+
+        def compute_mask(self, inputs, mask=None):
+            return ops.greater(inputs[:, :, 0], 0.0)
+
+    class RunRNN(layers.Layer):  # a sublayer given mask= inside call
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.rnn = layers.SimpleRNN(2, return_sequences=True)
+
+        def call(self, x, mask=None):
+            return self.rnn(x, mask=mask)
+
+        def compute_mask(self, inputs, mask=None):
+            return mask
+
+    ids = Input((6,), dtype="int32")
+    emb = layers.Embedding(10, 3, mask_zero=True)
+    e = emb(ids)
+    after_double = layers.SimpleRNN(2, return_sequences=True)
+    after_made = layers.SimpleRNN(2, return_sequences=True)
+    inner = RunRNN()
+    outputs = [MaskedSum()(e), after_double(Double()(e)), after_made(MaskNegativeFirst()(e)),
+               inner(e)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no layer here drops a mask
+        model = Model(ids, outputs)
+        got = predict64(model, [IDS])
+    table = emb.get_weights()[0].astype(np.float64)
+    x = table[IDS]
+    np.testing.assert_allclose(got[0], (x * MASK[..., None]).sum(1), rtol=1e-12)
+    w_double = [w.astype(np.float64) for w in after_double.get_weights()]
+    want, _ = np_masked_rnn(simple_step(w_double), 2 * x, MASK, states=zero_states(4, 2, 1))
+    np.testing.assert_allclose(got[1], want, rtol=1e-6, atol=1e-9)
+    made = x[:, :, 0] > 0
+    assert made.any() and not made.all()
+    w_made = [w.astype(np.float64) for w in after_made.get_weights()]
+    want, _ = np_masked_rnn(simple_step(w_made), x, made, states=zero_states(4, 2, 1))
+    np.testing.assert_allclose(got[2], want, rtol=1e-6, atol=1e-9)
+    w_inner = [w.astype(np.float64) for w in inner.rnn.get_weights()]
+    want, _ = np_masked_rnn(simple_step(w_inner), x, MASK, states=zero_states(4, 2, 1))
+    np.testing.assert_allclose(got[3], want, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match="mask= at a call on model tensors"):
+        layers.Dense(2)(e, mask=e)

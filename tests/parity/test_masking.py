@@ -124,3 +124,47 @@ def test_masked_metrics_and_evaluate_match_keras():
     want = kmodel.evaluate(PADDED, y, batch_size=2, verbose=0)
     close(fmodel.evaluate(PADDED, y, batch_size=2, verbose=0), want, OUTPUT_RTOL,
           "evaluate, batches of 2")
+
+
+def custom_layers(lib):
+    """Custom layers written once for both libraries: one uses the mask in call and ends it,
+    one passes it on (supports_masking), one makes its own (compute_mask)."""
+    ops = lib.ops
+
+    class MaskedSum(lib.layers.Layer):
+        def call(self, x, mask=None):
+            return ops.sum(x * ops.expand_dims(ops.cast(mask, "float32"), -1), axis=1)
+
+        def compute_mask(self, inputs, mask=None):
+            return None
+
+    class Double(lib.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, x):
+            return x * 2.0
+
+    class PositiveFirst(lib.layers.Layer):
+        def call(self, x):
+            return x
+
+        def compute_mask(self, inputs, mask=None):
+            return ops.greater(inputs[:, :, 0], 0.0)
+
+    ids = lib.Input((6,), dtype="int32")
+    e = lib.layers.Embedding(12, 4, mask_zero=True)(ids)
+    a = lib.layers.LSTM(3)(Double()(e))
+    b = lib.layers.GRU(3)(PositiveFirst()(e))
+    return lib.Model(ids, lib.layers.Concatenate()([MaskedSum()(e), a, b]))
+
+
+def test_custom_layer_masks_match_keras():
+    keras.utils.set_random_seed(0)
+    kmodel, fmodel = custom_layers(keras), custom_layers(fnjit)
+    w0 = initial_weights(kmodel)
+    kmodel.set_weights(w0)
+    fmodel.set_weights(w0)
+    close(fmodel.predict(PADDED, verbose=0), kmodel.predict(PADDED, verbose=0), OUTPUT_RTOL,
+          "custom layers with masks: predictions")
