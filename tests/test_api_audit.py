@@ -124,7 +124,7 @@ AUDIT = {
                     "differentiable_ops",
         "output_shape": "test_backend_ops.py::test_lambda_output_shape_arguments_and_non_"
                         "differentiable_ops",
-        "mask": Refused(True),
+        "mask": "test_masking.py::test_custom_layers_take_pass_and_make_masks",
         "arguments": "test_backend_ops.py::test_lambda_output_shape_arguments_and_non_"
                      "differentiable_ops",
     },

@@ -313,7 +313,8 @@ def test_a_masked_model_on_target_cuda_is_refused_naming_masking(monkeypatch):
 def test_custom_layers_take_pass_and_make_masks():
     """Custom layers as Keras 3: `call(x, mask=None)` receives the mask (as a float tensor,
     1 where kept), `supports_masking = True` passes it on, a `compute_mask` of its own makes
-    or ends one, and `mask=` works for a layer called inside a traced call."""
+    or ends one, a Lambda's `mask` function makes one, and `mask=` works for a layer called
+    inside a traced call."""
     from fnjit import ops
 
     class MaskedSum(layers.Layer):  # uses the mask, ends it
@@ -355,8 +356,10 @@ def test_custom_layers_take_pass_and_make_masks():
     after_double = layers.SimpleRNN(2, return_sequences=True)
     after_made = layers.SimpleRNN(2, return_sequences=True)
     inner = RunRNN()
+    after_lambda = layers.SimpleRNN(2, return_sequences=True)
+    lam = layers.Lambda(lambda x: x * 3.0, mask=lambda x, mask: ops.greater(x[:, :, 0], 0.0))
     outputs = [MaskedSum()(e), after_double(Double()(e)), after_made(MaskNegativeFirst()(e)),
-               inner(e)]
+               inner(e), after_lambda(lam(e))]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no layer here drops a mask
         model = Model(ids, outputs)
@@ -375,5 +378,10 @@ def test_custom_layers_take_pass_and_make_masks():
     w_inner = [w.astype(np.float64) for w in inner.rnn.get_weights()]
     want, _ = np_masked_rnn(simple_step(w_inner), x, MASK, states=zero_states(4, 2, 1))
     np.testing.assert_allclose(got[3], want, rtol=1e-6, atol=1e-9)
+    w_lambda = [w.astype(np.float64) for w in after_lambda.get_weights()]
+    want, _ = np_masked_rnn(simple_step(w_lambda), 3 * x, made, states=zero_states(4, 2, 1))
+    np.testing.assert_allclose(got[4], want, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match="mask= must be a function"):
+        layers.Lambda(lambda x: x, mask=e)
     with pytest.raises(ValueError, match="mask= at a call on model tensors"):
         layers.Dense(2)(e, mask=e)

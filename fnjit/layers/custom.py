@@ -65,22 +65,24 @@ def bool_mask(ctx, value):
                   attrs={"value": 0.0, "reduce": False, "apply": False})[0]
 
 
-def lower_compute_mask(layer, ctx, inputs, outputs):
-    """The output masks of a custom layer's call: its `compute_mask(inputs, mask)` traced on
-    symbolic tensors (the mask as floats, see float_masks); a tensor it returns (nonzero:
-    kept) becomes a mask, None no mask. Keras zips a list of masks with the outputs."""
+def lower_compute_mask(layer, ctx, inputs, outputs, compute=None):
+    """The output masks of a custom layer's call: its `compute_mask(inputs, mask)` (or a
+    Lambda's `mask` function, `compute`) traced on symbolic tensors (the mask as floats, see
+    float_masks); a tensor it returns (nonzero: kept) becomes a mask, None no mask. Keras
+    zips a list of masks with the outputs."""
     single = ctx.node.single_input if ctx.node is not None else len(inputs) == 1
     mask = float_masks(ctx, single)
+    compute = compute or layer.compute_mask
     returned = {}
 
     def fn(x):
-        out = layer.compute_mask(x, mask)
+        out = compute(x, mask)
         returned["masks"] = list(out) if isinstance(out, (list, tuple)) else [out]
         # the tracer wants tensors back: the input stands in for a None
         kept = [m for m in returned["masks"] if m is not None]
         return kept or (x if single else x[0])
 
-    where = f"{layer._what} (its compute_mask method)"
+    where = f"{layer._what} (its compute_mask method or mask function)"
     values, _ = ops.trace(ctx, fn, inputs, single=single, where=where)
     found = iter(values)
     masks = [None if m is None else bool_mask(ctx, next(found)) for m in returned["masks"]]
