@@ -3,6 +3,7 @@ for PyTorch with the same weight shapes, optimizer (RMSprop, Keras' defaults) an
 
 Each model: `build(keras)` -> a compiled model, `torch_net(torch)` -> (module, loss function
 of (outputs, targets)), `data(n, rng)` -> (inputs list, targets list), `fit_samples`.
+`torch_training` and `torch_tensors` set up PyTorch's side the same way for every caller.
 """
 
 from __future__ import annotations
@@ -12,19 +13,65 @@ import numpy as np
 LR, RHO, EPS = 0.001, 0.9, 1e-7  # Keras' RMSprop defaults; torch's alpha is Keras' rho
 
 
+def _compiled(keras, inputs, outputs, loss="binary_crossentropy", **compile_args):
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="rmsprop", loss=loss, **compile_args)
+    return model
+
+
+def _torch_module(torch, forward, **parts):
+    """A torch module holding the submodules `parts`, computing forward(module, *inputs)."""
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            for name, part in parts.items():
+                self.add_module(name, part)
+
+        def forward(self, *inputs):
+            return forward(self, *inputs)
+    return Net()
+
+
+def _bce(torch):
+    """Binary crossentropy of the one output against the first targets."""
+    bce = torch.nn.BCELoss()
+    return lambda out, ys: bce(out, ys[0])
+
+
+def _coin_labels(n, rng):
+    return (rng.random((n, 1)) > 0.5).astype(np.float32)
+
+
+def torch_training(spec, torch):
+    """(module, loss function, RMSprop with Keras' defaults) of model `spec` in PyTorch."""
+    net, loss = spec.torch_net(torch)
+    return net, loss, torch.optim.RMSprop(net.parameters(), lr=LR, alpha=RHO, eps=EPS)
+
+
+def torch_tensors(spec, torch, xs, ys):
+    """The arrays of `spec.data` as torch tensors: integer inputs as int64, and one-hot targets
+    as class indices where the model's torch loss takes those (CrossEntropyLoss)."""
+    txs = [torch.from_numpy(a).long() if a.dtype.kind == "i" else torch.from_numpy(a)
+           for a in xs]
+    tys = [torch.from_numpy(a) for a in ys]
+    if getattr(spec, "class_index_targets", False):
+        tys = [t.argmax(1) for t in tys]
+    return txs, tys
+
+
 class Mlp:
     name = "mlp"
     title = "MLP 784-64-64-10, RMSprop"
     fit_samples = 3200
+    class_index_targets = True  # torch's CrossEntropyLoss takes class indices
 
     @staticmethod
     def build(keras):
         x = keras.Input(shape=(784,))
         h = keras.layers.Dense(64, activation="relu")(x)
         h = keras.layers.Dense(64, activation="relu")(h)
-        model = keras.Model(x, keras.layers.Dense(10, activation="softmax")(h))
-        model.compile(optimizer="rmsprop", loss="categorical_crossentropy")
-        return model
+        return _compiled(keras, x, keras.layers.Dense(10, activation="softmax")(h),
+                         loss="categorical_crossentropy")
 
     @staticmethod
     def torch_net(torch):
@@ -54,31 +101,22 @@ class Lstm:
         visible = keras.Input(shape=(100, 1))
         h = keras.layers.LSTM(10)(visible)
         h = keras.layers.Dense(10, activation="relu")(h)
-        model = keras.Model(visible, keras.layers.Dense(1, activation="sigmoid")(h))
-        model.compile(optimizer="rmsprop", loss="binary_crossentropy")
-        return model
+        return _compiled(keras, visible, keras.layers.Dense(1, activation="sigmoid")(h))
 
     @staticmethod
     def torch_net(torch):
         nn = torch.nn
 
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lstm = nn.LSTM(1, 10, batch_first=True)
-                self.d1, self.d2 = nn.Linear(10, 10), nn.Linear(10, 1)
-
-            def forward(self, x):
-                _, (h, _) = self.lstm(x)
-                return torch.sigmoid(self.d2(torch.relu(self.d1(h[-1]))))
-
-        bce = nn.BCELoss()
-        return Net(), lambda out, ys: bce(out, ys[0])
+        def forward(m, x):
+            _, (h, _) = m.lstm(x)
+            return torch.sigmoid(m.d2(torch.relu(m.d1(h[-1]))))
+        return _torch_module(torch, forward, lstm=nn.LSTM(1, 10, batch_first=True),
+                             d1=nn.Linear(10, 10), d2=nn.Linear(10, 1)), _bce(torch)
 
     @staticmethod
     def data(n, rng):
         x = rng.normal(size=(n, 100, 1)).astype(np.float32)
-        return [x], [(rng.random((n, 1)) > 0.5).astype(np.float32)]
+        return [x], [_coin_labels(n, rng)]
 
 
 class Cnn:
@@ -96,32 +134,23 @@ class Cnn:
         h = layers.MaxPooling2D(pool_size=(2, 2))(h)
         h = layers.Flatten()(h)
         h = layers.Dense(10, activation="relu")(h)
-        model = keras.Model(visible, layers.Dense(1, activation="sigmoid")(h))
-        model.compile(optimizer="rmsprop", loss="binary_crossentropy")
-        return model
+        return _compiled(keras, visible, layers.Dense(1, activation="sigmoid")(h))
 
     @staticmethod
     def torch_net(torch):
         nn = torch.nn
-
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.body = nn.Sequential(
-                    nn.Conv2d(1, 32, 4), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 16, 4),
-                    nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2704, 10), nn.ReLU(),
-                    nn.Linear(10, 1), nn.Sigmoid())
-
-            def forward(self, x):  # NHWC in, as the Keras models take it
-                return self.body(x.permute(0, 3, 1, 2))
-
-        bce = nn.BCELoss()
-        return Net(), lambda out, ys: bce(out, ys[0])
+        body = nn.Sequential(
+            nn.Conv2d(1, 32, 4), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 16, 4), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2704, 10), nn.ReLU(), nn.Linear(10, 1),
+            nn.Sigmoid())
+        # NHWC in, as the Keras models take it
+        return _torch_module(torch, lambda m, x: m.body(x.permute(0, 3, 1, 2)),
+                             body=body), _bce(torch)
 
     @staticmethod
     def data(n, rng):
         x = rng.random((n, 64, 64, 1), dtype=np.float32)
-        return [x], [(rng.random((n, 1)) > 0.5).astype(np.float32)]
+        return [x], [_coin_labels(n, rng)]
 
 
 class Headline:
@@ -141,32 +170,27 @@ class Headline:
         for _ in range(3):
             x = layers.Dense(64, activation="relu")(x)
         main_output = layers.Dense(1, activation="sigmoid", name="main_output")(x)
-        model = keras.Model(inputs=[main_input, aux_input], outputs=[main_output, aux_output])
-        model.compile(optimizer="rmsprop", loss="binary_crossentropy", loss_weights=[1.0, 0.2])
-        return model
+        # One loss per output: Keras 3 refuses the guide's single loss with two loss_weights
+        # ("got 1 losses and 2 weights"), which fnjit accepts as Keras 2 did.
+        return _compiled(keras, [main_input, aux_input], [main_output, aux_output],
+                         loss=["binary_crossentropy"] * 2, loss_weights=[1.0, 0.2])
 
     @staticmethod
     def torch_net(torch):
         nn = torch.nn
 
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.emb = nn.Embedding(10000, 64)
-                self.lstm = nn.LSTM(64, 32, batch_first=True)
-                self.aux = nn.Linear(32, 1)
-                self.deep = nn.Sequential(nn.Linear(37, 64), nn.ReLU(), nn.Linear(64, 64),
-                                          nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
-                                          nn.Linear(64, 1))
-
-            def forward(self, tokens, extra):
-                _, (h, _) = self.lstm(self.emb(tokens))
-                h = h[-1]
-                return (torch.sigmoid(self.deep(torch.cat([h, extra], 1))),
-                        torch.sigmoid(self.aux(h)))
-
+        def forward(m, tokens, extra):
+            _, (h, _) = m.lstm(m.emb(tokens))
+            h = h[-1]
+            return (torch.sigmoid(m.deep(torch.cat([h, extra], 1))),
+                    torch.sigmoid(m.aux(h)))
+        net = _torch_module(
+            torch, forward, emb=nn.Embedding(10000, 64),
+            lstm=nn.LSTM(64, 32, batch_first=True), aux=nn.Linear(32, 1),
+            deep=nn.Sequential(nn.Linear(37, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+                               nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)))
         bce = nn.BCELoss()
-        return Net(), lambda out, ys: bce(out[0], ys[0]) + 0.2 * bce(out[1], ys[1])
+        return net, lambda out, ys: bce(out[0], ys[0]) + 0.2 * bce(out[1], ys[1])
 
     @staticmethod
     def data(n, rng):
@@ -188,27 +212,18 @@ class Siamese:
         tweet_b = keras.Input(shape=(140, 256))
         shared = layers.LSTM(64)
         merged = layers.concatenate([shared(tweet_a), shared(tweet_b)], axis=-1)
-        model = keras.Model([tweet_a, tweet_b], layers.Dense(1, activation="sigmoid")(merged))
-        model.compile(optimizer="rmsprop", loss="binary_crossentropy")
-        return model
+        return _compiled(keras, [tweet_a, tweet_b], layers.Dense(1, activation="sigmoid")(merged))
 
     @staticmethod
     def torch_net(torch):
         nn = torch.nn
 
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lstm = nn.LSTM(256, 64, batch_first=True)
-                self.out = nn.Linear(128, 1)
-
-            def forward(self, a, b):
-                _, (ha, _) = self.lstm(a)
-                _, (hb, _) = self.lstm(b)
-                return torch.sigmoid(self.out(torch.cat([ha[-1], hb[-1]], 1)))
-
-        bce = nn.BCELoss()
-        return Net(), lambda out, ys: bce(out, ys[0])
+        def forward(m, a, b):
+            _, (ha, _) = m.lstm(a)
+            _, (hb, _) = m.lstm(b)
+            return torch.sigmoid(m.out(torch.cat([ha[-1], hb[-1]], 1)))
+        return _torch_module(torch, forward, lstm=nn.LSTM(256, 64, batch_first=True),
+                             out=nn.Linear(128, 1)), _bce(torch)
 
     @staticmethod
     def data(n, rng):

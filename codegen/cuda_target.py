@@ -11,6 +11,8 @@ logs out. After a train step the updated buffers are copied back into the host a
 from __future__ import annotations
 
 import os
+import sys
+import threading
 
 import numpy as np
 
@@ -30,6 +32,8 @@ def cuda_module():
 
 def check_available():
     cuda = cuda_module()
+    if simulated():
+        serialise_simulated_shared_arrays()
     if not cuda.is_available():
         raise RuntimeError(
             "target 'cuda' was asked for (compile(target='cuda') or FNJIT_TARGET=cuda) but no "
@@ -131,3 +135,42 @@ class CudaTarget(Target):
 def simulated():
     """Whether numba's CUDA simulator is on (NUMBA_ENABLE_CUDASIM=1)."""
     return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
+
+
+_SHARED_LOCK = threading.Lock()
+
+
+def serialise_simulated_shared_arrays():
+    """The simulator runs a block's threads as Python threads, and its `cuda.shared.array`
+    looks the block's array up by the calling source line and creates it when missing,
+    unlocked (numba-cuda 0.30's FakeCUDAShared.array: get, np.empty, store). A thread switch
+    between the lookup and the store gives two threads two different "shared" arrays: each
+    then reads tile entries the others never wrote. That is how a GEMM of the MLP's predict
+    once gave 4 wrong rows of 10 under load (tests/test_cuda_target.py's
+    test_simulated_shared_arrays_are_one_per_block widens the window to show it). Here the
+    lookup and the store are one locked step, keyed as the simulator keys them (the caller's
+    file and line), so every thread of a block gets one array, as on a GPU. Only the simulator
+    is changed; a real GPU never runs this."""
+    from numba.core import types
+    from numba.cuda.simulator import kernelapi
+    from numba.np import numpy_support
+    shared = kernelapi.FakeCUDAShared
+    if getattr(shared.array, "fnjit_serialised", False):
+        return
+    unlocked = shared.array
+
+    def array(self, shape, dtype, alignment=None):
+        if shape == 0 or alignment is not None:  # dynamic shared memory: no lookup to race
+            return unlocked(self, shape, dtype, alignment)
+        if isinstance(dtype, types.Type):
+            dtype = numpy_support.as_dtype(dtype)
+        caller = sys._getframe(1)
+        key = (caller.f_code.co_filename, caller.f_lineno)
+        with _SHARED_LOCK:
+            res = self._allocations.get(key)
+            if res is None:
+                res = self._allocations[key] = np.empty(shape, dtype)
+        return res
+
+    array.fnjit_serialised = True
+    shared.array = array

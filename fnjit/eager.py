@@ -1,7 +1,7 @@
 """The ops/backend functions on numpy arrays, outside a model: what Keras 3's `keras.ops` do
 eagerly (`ops.concatenate([a, b])` on arrays returns an array), so that user code between
-models runs. fnjit/ops.py dispatches here when no argument is a symbolic tensor; each function
-computes what its compiled counterpart computes (the tests compare them).
+models runs. fnjit/ops/dispatch.py dispatches here when no argument is a symbolic tensor; each
+function computes what its compiled counterpart computes (the tests compare them).
 """
 
 from __future__ import annotations

@@ -9,12 +9,15 @@ everywhere.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from gradcheck import lower_with_mse
 
 import fnjit as keras
 from fnjit import backend, layers
+from fnjit.codegen.cuda_target import simulated
 from fnjit.codegen.program import Program
 
 
@@ -94,7 +97,13 @@ OPTIMIZERS = {
 }
 
 
-def assert_trains_as_on_the_cpu(build, optimizer, loss, metrics, x, y):
+def _flat(arrays):
+    """One array of a model's outputs (or evaluate's list), for comparing multi-output models."""
+    arrays = arrays if isinstance(arrays, list) else [arrays]
+    return np.concatenate([np.ravel(a) for a in arrays])
+
+
+def assert_trains_as_on_the_cpu(build, optimizer, loss, metrics, x, y, **compile_kw):
     """Same weights on both targets; predict, evaluate, two epochs of fit and the weights
     after them agree within float32 tolerance."""
     runs = {}
@@ -104,11 +113,11 @@ def assert_trains_as_on_the_cpu(build, optimizer, loss, metrics, x, y):
             weights = m.get_weights()
         else:
             m.set_weights(weights)
-        m.compile(OPTIMIZERS[optimizer](), loss, metrics=metrics, target=target)
-        before = m.predict(x, verbose=0)
-        evaluated = m.evaluate(x, y, verbose=0)
+        m.compile(OPTIMIZERS[optimizer](), loss, metrics=metrics, target=target, **compile_kw)
+        before = _flat(m.predict(x, verbose=0))
+        evaluated = _flat(m.evaluate(x, y, verbose=0))
         history = m.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history
-        runs[target] = before, evaluated, history, m.get_weights(), m.predict(x, verbose=0)
+        runs[target] = before, evaluated, history, m.get_weights(), _flat(m.predict(x, verbose=0))
     cpu, gpu = runs["cpu"], runs["cuda"]
     np.testing.assert_allclose(gpu[0], cpu[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(gpu[1], cpu[1], rtol=1e-5)
@@ -118,6 +127,55 @@ def assert_trains_as_on_the_cpu(build, optimizer, loss, metrics, x, y):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(gpu[4], cpu[4], rtol=1e-4, atol=1e-6)
     assert not np.allclose(cpu[0], cpu[4]), "training changed nothing: the test would be moot"
+
+
+# The guide models of bench/guide_models.py at simulator sizes (the same layers and wiring).
+
+def _guide_lstm():
+    visible = keras.Input((4, 1))
+    h = layers.Dense(3, activation="relu")(layers.LSTM(3)(visible))
+    return keras.Model(visible, layers.Dense(1, activation="sigmoid")(h))
+
+
+def _guide_headline():
+    main_input = keras.Input((5,), dtype="int32")
+    lstm_out = layers.LSTM(3)(layers.Embedding(output_dim=4, input_dim=12)(main_input))
+    aux_output = layers.Dense(1, activation="sigmoid")(lstm_out)
+    aux_input = keras.Input((2,))
+    h = layers.concatenate([lstm_out, aux_input])
+    for _ in range(2):
+        h = layers.Dense(4, activation="relu")(h)
+    main_output = layers.Dense(1, activation="sigmoid")(h)
+    return keras.Model([main_input, aux_input], [main_output, aux_output])
+
+
+def _guide_siamese():
+    a, b = keras.Input((3, 4)), keras.Input((3, 4))
+    shared = layers.LSTM(3)
+    merged = layers.concatenate([shared(a), shared(b)], axis=-1)
+    return keras.Model([a, b], layers.Dense(1, activation="sigmoid")(merged))
+
+
+def _guide_data(guide):
+    rng = np.random.default_rng(15)
+    label = (rng.random((10, 1)) > 0.5).astype("float32")
+    if guide == "lstm":
+        return rng.normal(size=(10, 4, 1)).astype("float32"), label
+    if guide == "headline":
+        x = [rng.integers(0, 12, (10, 5)).astype("int32"),
+             rng.normal(size=(10, 2)).astype("float32")]
+        return x, [label, (rng.random((10, 1)) > 0.5).astype("float32")]
+    return [rng.normal(size=(10, 3, 4)).astype("float32") for _ in range(2)], label
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("guide", ["lstm", "headline", "siamese"])
+def test_recurrent_guide_model_trains_as_on_the_cpu(guide):
+    build = {"lstm": _guide_lstm, "headline": _guide_headline, "siamese": _guide_siamese}[guide]
+    x, y = _guide_data(guide)
+    extra = {"loss_weights": [1.0, 0.2]} if guide == "headline" else {}
+    assert_trains_as_on_the_cpu(build, "rmsprop", "binary_crossentropy", [], x, y, **extra)
 
 
 @pytest.mark.cudasim
@@ -164,6 +222,33 @@ def test_set_weights_reaches_the_device_copy():
     expected = np.exp(expected - expected.max(1, keepdims=True))
     expected /= expected.sum(1, keepdims=True)
     np.testing.assert_allclose(m.predict(x, verbose=0), expected, rtol=1e-5)
+
+
+
+@pytest.mark.cudasim
+@pytest.mark.skipif(not simulated(), reason="about numba's CUDA simulator")
+def test_simulated_shared_arrays_are_one_per_block(monkeypatch):
+    """The simulator's cuda.shared.array looked the block's array up and stored a new one
+    without a lock: a thread switch between the two gave threads of one block different
+    arrays, and the tiled GEMM wrong rows (the MLP's predict once had 4 of 10 wrong). The
+    window is widened here to a sleep, which made every launch go wrong before
+    codegen/cuda_target.serialise_simulated_shared_arrays."""
+    from numba.cuda.simulator import kernelapi
+
+    class SlowLookup(dict):
+        def get(self, key, default=None):
+            found = super().get(key, default)
+            time.sleep(0.0002)  # other threads run here
+            return found
+
+    made = kernelapi.FakeCUDAShared.__init__
+
+    def slow(self, *args):
+        made(self, *args)
+        self._allocations = SlowLookup()
+    monkeypatch.setattr(kernelapi.FakeCUDAShared, "__init__", slow)
+    x = np.random.default_rng(12).normal(size=(5, 6))
+    assert_same_on_both_targets(_one_layer(layers.Dense(4), (6,)), [x])
 
 
 # ---- each op: forward and backward, cuda against cpu ------------------------------------------
@@ -354,3 +439,54 @@ def test_batchnorm_trains_as_on_the_cpu(scale_center):
         return keras.Model(inp, layers.Dense(3, activation="softmax")(h))
     x, y = _data()
     assert_trains_as_on_the_cpu(build, "sgd", "categorical_crossentropy", [], x, y)
+
+
+# ---- recurrent layers: the time loop on the device --------------------------------------------
+
+RECURRENT = {
+    "lstm": lambda **kw: layers.LSTM(3, **kw),
+    "gru": lambda **kw: layers.GRU(3, **kw),
+    "simple_rnn": lambda **kw: layers.SimpleRNN(3, **kw),
+}
+RECURRENT_OPTIONS = {
+    "last": {},
+    "sequences_backwards": {"return_sequences": True, "go_backwards": True},
+    "state_no_bias": {"return_state": True, "use_bias": False},
+    "sequences_state_backwards": {"return_sequences": True, "return_state": True,
+                                  "go_backwards": True},
+    "other_activations": {"activation": "relu", "recurrent_activation": "hard_sigmoid"},
+}
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("options", sorted(RECURRENT_OPTIONS))
+@pytest.mark.parametrize("kind", sorted(RECURRENT))
+def test_recurrent_on_both_targets(kind, options):
+    kw = dict(RECURRENT_OPTIONS[options])
+    if kind == "simple_rnn":
+        kw.pop("recurrent_activation", None)
+    x = np.random.default_rng(13).normal(size=(2, 4, 2))
+    assert_same_on_both_targets(_one_layer(RECURRENT[kind](**kw), (4, 2)), [x])
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("kind", sorted(RECURRENT))
+def test_recurrent_initial_state_on_both_targets(kind):
+    """initial_state= is an input: its gradient comes back from the device too."""
+    x, h = keras.Input((3, 2)), keras.Input((3,))
+    states = [h, layers.Dense(3)(h)] if kind == "lstm" else [h]
+    model = keras.Model([x, h], RECURRENT[kind]()(x, initial_state=states))
+    rng = np.random.default_rng(14)
+    assert_same_on_both_targets(model, [rng.normal(size=(2, 3, 2)), rng.normal(size=(2, 3))])
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("argument", ["dropout", "recurrent_dropout"])
+def test_recurrent_dropout_is_refused_on_cuda(argument):
+    m = _one_layer(layers.LSTM(3, **{argument: 0.5}), (4, 2))
+    m.compile("sgd", "mse", target="cuda")
+    with pytest.raises(ValueError, match=f"{argument}=0.5.*target 'cuda'"):
+        m.fit(np.zeros((2, 4, 2), "float32"), np.zeros((2, 3), "float32"), verbose=0)

@@ -6,7 +6,7 @@ import math
 
 from .. import initializers
 from .base import Layer
-from .layer_normalization import channel_axis
+from .normalization_args import build_gamma_beta, channel_axis, positive_epsilon
 
 _INITIALIZERS = ("beta_initializer", "gamma_initializer", "moving_mean_initializer",
                  "moving_variance_initializer")
@@ -36,10 +36,7 @@ class BatchNormalization(Layer):
             axis = axis[0]
         self.axis = int(axis)
         self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
-        if self.epsilon <= 0:
-            raise ValueError(f"BatchNormalization {self.name!r}: epsilon must be positive, got "
-                             f"{epsilon}")
+        self.epsilon = positive_epsilon(self, epsilon)
         self.center = bool(center)
         self.scale = bool(scale)
         if synchronized:
@@ -63,12 +60,7 @@ class BatchNormalization(Layer):
             raise ValueError(f"BatchNormalization {self.name!r}: axis {self.axis} of the input "
                              f"shape {tuple(input_shape)} must be known")
         shape = (input_shape[axis],)
-        self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
-                                     regularizer=self.gamma_regularizer,
-                                     constraint=self.gamma_constraint) if self.scale else None
-        self.beta = self.add_weight("beta", shape, self.beta_initializer,
-                                    regularizer=self.beta_regularizer,
-                                    constraint=self.beta_constraint) if self.center else None
+        build_gamma_beta(self, shape)
         self.moving_mean = self.add_weight("moving_mean", shape, self.moving_mean_initializer,
                                            trainable=False)
         self.moving_variance = self.add_weight("moving_variance", shape,
