@@ -385,3 +385,30 @@ def test_custom_layers_take_pass_and_make_masks():
         layers.Lambda(lambda x: x, mask=e)
     with pytest.raises(ValueError, match="mask= at a call on model tensors"):
         layers.Dense(2)(e, mask=e)
+
+
+def test_a_multi_output_model_reports_each_output_loss_with_its_own_mask():
+    """One masked per-step output and one unmasked output: each output's loss in the logs is
+    its own (the masked one over unmasked steps), the masked metric's denominator is not
+    applied to the other output or to the losses."""
+    ids = Input((6,), dtype="int32")
+    e = layers.Embedding(10, 3, mask_zero=True)(ids)
+    seq = layers.LSTM(3, return_sequences=True)(e)
+    tags = layers.Dense(2, activation="softmax", name="tags")(seq)
+    total = layers.Dense(1, name="total")(layers.GlobalMaxPooling1D()(seq))
+    model = Model(ids, [tags, total])
+    model.compile("sgd", ["sparse_categorical_crossentropy", "mse"],
+                  metrics=[["accuracy"], ["mae"]])
+    data, t_tags, t_total = IDS[:3], rng.integers(0, 2, size=(3, 6)), rng.normal(size=(3, 1))
+    with pytest.warns(UserWarning, match="GlobalMaxPooling1D.*does not support masking"):
+        p_tags, p_total = [a.astype(np.float64) for a in model.predict(data, verbose=0)]
+    per_step = -np.log(np.take_along_axis(p_tags, t_tags[..., None], -1)[..., 0])
+    m = MASK[:3]
+    want_tags = (per_step * m).sum() / m.sum()
+    want_total = ((p_total - t_total) ** 2).mean()
+    want_acc = ((p_tags.argmax(-1) == t_tags) * m).sum() / m.sum()
+    logs = model.evaluate(data, [t_tags, t_total], verbose=0, return_dict=True)
+    np.testing.assert_allclose([logs["loss"], logs["tags_loss"], logs["total_loss"],
+                                logs["tags_accuracy"], logs["total_mae"]],
+                               [want_tags + want_total, want_tags, want_total, want_acc,
+                                np.abs(p_total - t_total).mean()], rtol=1e-5)
