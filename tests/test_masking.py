@@ -412,3 +412,27 @@ def test_a_multi_output_model_reports_each_output_loss_with_its_own_mask():
                                 logs["tags_accuracy"], logs["total_mae"]],
                                [want_tags + want_total, want_tags, want_total, want_acc,
                                 np.abs(p_total - t_total).mean()], rtol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [layers.LSTM, layers.GRU, layers.SimpleRNN])
+def test_masks_with_dropout_carry_the_previous_output_in_training(cls):
+    """With dropout and recurrent_dropout active (training=True in every phase), a masked
+    step still outputs the previous output (zeros before the first kept step) and the
+    training step with masks runs (its kernels compile) and changes the weights."""
+    ids = Input((6,), dtype="int32")
+    e = layers.Embedding(10, 3, mask_zero=True)(ids)
+    rnn = cls(3, return_sequences=True, dropout=0.3, recurrent_dropout=0.3)
+    model = Model(ids, rnn(e, training=True))
+    out = model.predict(IDS, verbose=0)
+    assert np.all(np.isfinite(out))
+    for b in range(len(IDS)):
+        prev = np.zeros(3, out.dtype)
+        for t in range(IDS.shape[1]):
+            if not MASK[b, t]:
+                np.testing.assert_array_equal(out[b, t], prev)
+            prev = out[b, t]
+    assert np.any(out[0, :3] != 0)
+    before = [w.copy() for w in rnn.get_weights()]
+    model.compile("sgd", "mse")
+    model.fit(IDS, rng.normal(size=(4, 6, 3)), verbose=0)
+    assert all(np.any(a != b) for a, b in zip(before, rnn.get_weights()))
