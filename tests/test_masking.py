@@ -436,3 +436,23 @@ def test_masks_with_dropout_carry_the_previous_output_in_training(cls):
     model.compile("sgd", "mse")
     model.fit(IDS, rng.normal(size=(4, 6, 3)), verbose=0)
     assert all(np.any(a != b) for a, b in zip(before, rnn.get_weights()))
+
+
+def test_masked_model_saves_and_loads(tmp_path):
+    """mask_zero and Masking(mask_value) survive a .keras file: the reloaded model masks the
+    same steps (its predictions are equal)."""
+    from fnjit import models
+
+    inp = Input((5, 2))
+    ids = Input((6,), dtype="int32")
+    a = layers.GRU(2)(layers.Masking(mask_value=-1.0)(inp))
+    b = layers.LSTM(2)(layers.Embedding(10, 3, mask_zero=True)(ids))
+    model = Model([inp, ids], layers.Concatenate()([a, b]))
+    x = rng.normal(size=(4, 5, 2)).astype("float32")
+    x[0, 2:] = -1.0
+    want = model.predict([x, IDS], verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = models.load_model(tmp_path / "m.keras")
+    masking = next(lyr for lyr in loaded.layers if isinstance(lyr, layers.Masking))
+    assert masking.get_config()["mask_value"] == -1.0
+    np.testing.assert_array_equal(loaded.predict([x, IDS], verbose=0), want)

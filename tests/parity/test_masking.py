@@ -168,3 +168,27 @@ def test_custom_layer_masks_match_keras():
     fmodel.set_weights(w0)
     close(fmodel.predict(PADDED, verbose=0), kmodel.predict(PADDED, verbose=0), OUTPUT_RTOL,
           "custom layers with masks: predictions")
+
+
+def both_masks(lib):
+    x = lib.Input((6, 2))
+    ids = lib.Input((6,), dtype="int32")
+    a = lib.layers.GRU(3)(lib.layers.Masking(mask_value=0.0)(x))
+    b = lib.layers.LSTM(3)(lib.layers.Embedding(12, 4, mask_zero=True)(ids))
+    return lib.Model([x, ids], lib.layers.Concatenate()([a, b]))
+
+
+def test_masked_models_cross_between_keras_and_fnjit_files(tmp_path):
+    """A .keras file of a model with Masking and Embedding(mask_zero=True) written by each
+    library loads in the other and predicts the same (the masks are part of the config)."""
+    keras.utils.set_random_seed(0)
+    data = [float_steps(), PADDED]
+    for first, second in ((keras, fnjit), (fnjit, keras)):
+        model = both_masks(first)
+        if first is fnjit:
+            model.set_weights(initial_weights(both_masks(keras)))
+        path = tmp_path / f"{first.__name__}.keras"
+        model.save(path)
+        other = second.models.load_model(path)
+        close(other.predict(data, verbose=0), model.predict(data, verbose=0), OUTPUT_RTOL,
+              f"a {first.__name__} file loaded in {second.__name__}")
