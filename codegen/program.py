@@ -59,6 +59,10 @@ class Target:
         runs native) and `loaded` (the driver modules it holds)."""
         raise NotImplementedError
 
+    def pull(self, host):
+        """Bring a host buffer up to date if this target holds a newer copy of it elsewhere
+        (the CUDA target keeps gradients and optimizer slots on the device)."""
+
 
 def _whole_number_setting(name, default) -> int:
     raw = os.environ.get(name, str(default))
@@ -186,6 +190,13 @@ def _within_budget(name):
 
 TARGETS = {"cpu": CpuTarget()}  # "cuda" joins on first use (it imports numba.cuda)
 TARGET_NAMES = ("cpu", "cuda")
+
+
+def pull_to_host(host):
+    """Bring a host buffer (gradients, optimizer slots) up to date with whatever copy a loaded
+    target holds: call before reading one on the host."""
+    for target in TARGETS.values():
+        target.pull(host)
 
 
 def get_target(name):
@@ -357,5 +368,7 @@ class Program:
         if self.optimizer != Update():
             raise ValueError("gradients() needs a program compiled with plain SGD (Update())")
         zero = np.zeros((1, max(params.size, 1)), params.dtype)
-        return self.train_step(params, state, grads, zero, np.zeros(4, params.dtype), xs, ys,
-                               logs, sws)[0]
+        result = self.train_step(params, state, grads, zero, np.zeros(4, params.dtype), xs, ys,
+                                 logs, sws)[0]
+        self.target.pull(grads)
+        return result

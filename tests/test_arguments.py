@@ -213,6 +213,17 @@ def test_model_checkpoint_initial_value_threshold(small, tmp_path):
         assert path.exists() == saved
 
 
+def test_identity_initializer_by_name_and_gain():
+    """'identity' (Keras' initializer): gain times the (rectangular) identity; only 2-D."""
+    layer, _ = _build("Dense", (3,), (2,), "float32", kernel_initializer="identity")
+    np.testing.assert_array_equal(layer.kernel.value, [[1, 0, 0], [0, 1, 0]])
+    init = initializers.get({"class_name": "Identity", "config": {"gain": 2.5}})
+    np.testing.assert_array_equal(init((2, 2)), [[2.5, 0], [0, 2.5]])
+    assert initializers.serialize(init) == {"class_name": "Identity", "config": {"gain": 2.5}}
+    with pytest.raises(ValueError, match=r"Identity initializer.*shape \(2, 2, 3\) of rank 3"):
+        _build("Conv1D", (3, 2), (4, 2), "float32", kernel_initializer="identity")
+
+
 def test_keras2_initial_weights_and_keras1_input_length():
     """Keras 2's `weights=` sets a layer's weights once it is built (every layer, also inside
     TimeDistributed and a traced call); Keras 1's input_length with input_dim is the steps of
