@@ -42,7 +42,7 @@ from .autodiff import plan_backward
 from .ir import Graph
 from .memory import configure_malloc
 from .render import render_module
-from .threads import configure_blas
+from .threads import configure_threads, num_threads
 
 
 class Target:
@@ -102,11 +102,11 @@ class CpuTarget(Target):
     name = "cpu"
 
     def render(self, graph, **kw):
-        return render_module(graph, module_name=cache.module_name, **kw)
+        return render_module(graph, module_name=cache.module_name, threads=num_threads(), **kw)
 
     def load(self, rendered):
         """Import the kernel modules, then the driver that imports them, tiered."""
-        configure_blas()
+        configure_threads()
         configure_malloc()
         kernels = [cache.load(source) for source in rendered.kernels.values()]
         return TieredDriver(rendered.driver, kernels, rendered.native)
