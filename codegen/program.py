@@ -61,6 +61,10 @@ class Target:
         runs native) and `loaded` (the driver modules it holds)."""
         raise NotImplementedError
 
+    def pull(self, host):
+        """Bring a host buffer up to date if this target holds a newer copy of it elsewhere
+        (the CUDA target keeps gradients and optimizer slots on the device)."""
+
 
 def _whole_number_setting(name, default) -> int:
     raw = os.environ.get(name, str(default))
@@ -192,6 +196,13 @@ TARGETS = {"cpu": CpuTarget()}  # "cuda" joins on first use (it imports numba.cu
 TARGET_NAMES = ("cpu", "cuda")
 
 
+def pull_to_host(host):
+    """Bring a host buffer (gradients, optimizer slots) up to date with whatever copy a loaded
+    target holds: call before reading one on the host."""
+    for target in TARGETS.values():
+        target.pull(host)
+
+
 def get_target(name):
     """The target called `name`; ValueError for an unknown one."""
     if name not in TARGET_NAMES:
@@ -270,6 +281,7 @@ class Program:
         logs = ([minimised] if minimised else []) + [list(terms) for terms in logs]
         plan = plan_backward(graph, [(v, w) for v, w, _ in minimised], wrt_inputs) \
             if losses else None
+        self.plan = plan  # for reading: `fnjit dump --plan` (plan_table)
         self.sample_weights = list(sample_weights)
         self.rendered = self.target.render(
             graph, model_inputs=list(model_inputs), targets=list(targets), logs=logs, plan=plan,
@@ -372,5 +384,7 @@ class Program:
         if self.optimizer != Update():
             raise ValueError("gradients() needs a program compiled with plain SGD (Update())")
         zero = np.zeros((1, max(params.size, 1)), params.dtype)
-        return self.train_step(params, state, grads, zero, np.zeros(4, params.dtype), xs, ys,
-                               logs, sws)[0]
+        result = self.train_step(params, state, grads, zero, np.zeros(4, params.dtype), xs, ys,
+                                 logs, sws)[0]
+        self.target.pull(grads)
+        return result

@@ -9,12 +9,15 @@ everywhere.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from gradcheck import lower_with_mse
 
 import fnjit as keras
 from fnjit import backend, layers
+from fnjit.codegen.cuda_target import simulated
 from fnjit.codegen.program import Program
 
 
@@ -94,7 +97,13 @@ OPTIMIZERS = {
 }
 
 
-def assert_trains_as_on_the_cpu(build, optimizer, loss, metrics, x, y):
+def _flat(arrays):
+    """One array of a model's outputs (or evaluate's list), for comparing multi-output models."""
+    arrays = arrays if isinstance(arrays, list) else [arrays]
+    return np.concatenate([np.ravel(a) for a in arrays])
+
+
+def assert_trains_as_on_the_cpu(build, optimizer, loss, metrics, x, y, **compile_kw):
     """Same weights on both targets; predict, evaluate, two epochs of fit and the weights
     after them agree within float32 tolerance."""
     runs = {}
@@ -104,20 +113,71 @@ def assert_trains_as_on_the_cpu(build, optimizer, loss, metrics, x, y):
             weights = m.get_weights()
         else:
             m.set_weights(weights)
-        m.compile(OPTIMIZERS[optimizer](), loss, metrics=metrics, target=target)
-        before = m.predict(x, verbose=0)
-        evaluated = m.evaluate(x, y, verbose=0)
+        m.compile(OPTIMIZERS[optimizer](), loss, metrics=metrics, target=target, **compile_kw)
+        before = _flat(m.predict(x, verbose=0))
+        evaluated = _flat(m.evaluate(x, y, verbose=0))
         history = m.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history
-        runs[target] = before, evaluated, history, m.get_weights(), m.predict(x, verbose=0)
+        after = _flat(m.predict(x, verbose=0))
+        runs[target] = before, evaluated, history, m.get_weights(), after
     cpu, gpu = runs["cpu"], runs["cuda"]
     np.testing.assert_allclose(gpu[0], cpu[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(gpu[1], cpu[1], rtol=1e-5)
-    for key in cpu[2]:
-        np.testing.assert_allclose(gpu[2][key], cpu[2][key], rtol=1e-5)
+    assert len(gpu[2]) == len(cpu[2])
+    for a, b in zip(gpu[2].values(), cpu[2].values()):  # in order: layer names differ
+        np.testing.assert_allclose(a, b, rtol=1e-5)
     for a, b in zip(gpu[3], cpu[3]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(gpu[4], cpu[4], rtol=1e-4, atol=1e-6)
     assert not np.allclose(cpu[0], cpu[4]), "training changed nothing: the test would be moot"
+
+
+# The guide models of bench/guide_models.py at simulator sizes (the same layers and wiring).
+
+def _guide_lstm():
+    visible = keras.Input((4, 1))
+    h = layers.Dense(3, activation="relu")(layers.LSTM(3)(visible))
+    return keras.Model(visible, layers.Dense(1, activation="sigmoid")(h))
+
+
+def _guide_headline():
+    main_input = keras.Input((5,), dtype="int32")
+    lstm_out = layers.LSTM(3)(layers.Embedding(output_dim=4, input_dim=12)(main_input))
+    aux_output = layers.Dense(1, activation="sigmoid")(lstm_out)
+    aux_input = keras.Input((2,))
+    h = layers.concatenate([lstm_out, aux_input])
+    for _ in range(2):
+        h = layers.Dense(4, activation="relu")(h)
+    main_output = layers.Dense(1, activation="sigmoid")(h)
+    return keras.Model([main_input, aux_input], [main_output, aux_output])
+
+
+def _guide_siamese():
+    a, b = keras.Input((3, 4)), keras.Input((3, 4))
+    shared = layers.LSTM(3)
+    merged = layers.concatenate([shared(a), shared(b)], axis=-1)
+    return keras.Model([a, b], layers.Dense(1, activation="sigmoid")(merged))
+
+
+def _guide_data(guide):
+    rng = np.random.default_rng(15)
+    label = (rng.random((10, 1)) > 0.5).astype("float32")
+    if guide == "lstm":
+        return rng.normal(size=(10, 4, 1)).astype("float32"), label
+    if guide == "headline":
+        x = [rng.integers(0, 12, (10, 5)).astype("int32"),
+             rng.normal(size=(10, 2)).astype("float32")]
+        return x, [label, (rng.random((10, 1)) > 0.5).astype("float32")]
+    return [rng.normal(size=(10, 3, 4)).astype("float32") for _ in range(2)], label
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("guide", ["lstm", "headline", "siamese"])
+def test_recurrent_guide_model_trains_as_on_the_cpu(guide):
+    build = {"lstm": _guide_lstm, "headline": _guide_headline, "siamese": _guide_siamese}[guide]
+    x, y = _guide_data(guide)
+    extra = {"loss_weights": [1.0, 0.2]} if guide == "headline" else {}
+    assert_trains_as_on_the_cpu(build, "rmsprop", "binary_crossentropy", [], x, y, **extra)
 
 
 @pytest.mark.cudasim
@@ -164,6 +224,33 @@ def test_set_weights_reaches_the_device_copy():
     expected = np.exp(expected - expected.max(1, keepdims=True))
     expected /= expected.sum(1, keepdims=True)
     np.testing.assert_allclose(m.predict(x, verbose=0), expected, rtol=1e-5)
+
+
+
+@pytest.mark.cudasim
+@pytest.mark.skipif(not simulated(), reason="about numba's CUDA simulator")
+def test_simulated_shared_arrays_are_one_per_block(monkeypatch):
+    """The simulator's cuda.shared.array looked the block's array up and stored a new one
+    without a lock: a thread switch between the two gave threads of one block different
+    arrays, and the tiled GEMM wrong rows (the MLP's predict once had 4 of 10 wrong). The
+    window is widened here to a sleep, which made every launch go wrong before
+    codegen/cuda_target.serialise_simulated_shared_arrays."""
+    from numba.cuda.simulator import kernelapi
+
+    class SlowLookup(dict):
+        def get(self, key, default=None):
+            found = super().get(key, default)
+            time.sleep(0.0002)  # other threads run here
+            return found
+
+    made = kernelapi.FakeCUDAShared.__init__
+
+    def slow(self, *args):
+        made(self, *args)
+        self._allocations = SlowLookup()
+    monkeypatch.setattr(kernelapi.FakeCUDAShared, "__init__", slow)
+    x = np.random.default_rng(12).normal(size=(5, 6))
+    assert_same_on_both_targets(_one_layer(layers.Dense(4), (6,)), [x])
 
 
 # ---- each op: forward and backward, cuda against cpu ------------------------------------------
@@ -278,6 +365,27 @@ def test_conv_on_both_targets(case):
     assert_same_on_both_targets(_one_layer(layer, shape), [x])
 
 
+DEPTHWISE = {
+    "depthwise_multiplier": (layers.DepthwiseConv2D(2, depth_multiplier=2), (4, 3, 2)),
+    "depthwise_same_strided_no_bias": (layers.DepthwiseConv2D(3, strides=2, padding="same",
+                                                              use_bias=False), (5, 5, 2)),
+    "depthwise_dilated": (layers.DepthwiseConv2D(2, dilation_rate=2), (5, 5, 1)),
+    "depthwise1d": (layers.DepthwiseConv1D(3, depth_multiplier=2, padding="same"), (5, 2)),
+    # Xception's: depthwise, then the pointwise 1x1 convolution (conv.cuda.j2)
+    "separable_same": (layers.SeparableConv2D(3, 3, padding="same", use_bias=False), (4, 4, 2)),
+    "separable_relu": (layers.SeparableConv2D(2, 2, depth_multiplier=2, activation="relu"),
+                       (4, 3, 2)),
+}
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("case", sorted(DEPTHWISE))
+def test_depthwise_conv_on_both_targets(case):
+    layer, shape = DEPTHWISE[case]
+    x = np.random.default_rng(16).normal(size=(2,) + shape)
+    assert_same_on_both_targets(_one_layer(layer, shape), [x])
+
 POOLS = {
     "max": (layers.MaxPooling2D(2), (4, 5, 2)),
     "max_same_overlapping": (layers.MaxPooling2D(3, strides=2, padding="same"), (5, 5, 1)),
@@ -354,3 +462,143 @@ def test_batchnorm_trains_as_on_the_cpu(scale_center):
         return keras.Model(inp, layers.Dense(3, activation="softmax")(h))
     x, y = _data()
     assert_trains_as_on_the_cpu(build, "sgd", "categorical_crossentropy", [], x, y)
+
+
+# ---- recurrent layers: the time loop on the device --------------------------------------------
+
+RECURRENT = {
+    "lstm": lambda **kw: layers.LSTM(3, **kw),
+    "gru": lambda **kw: layers.GRU(3, **kw),
+    "simple_rnn": lambda **kw: layers.SimpleRNN(3, **kw),
+}
+RECURRENT_OPTIONS = {
+    "last": {},
+    "sequences_backwards": {"return_sequences": True, "go_backwards": True},
+    "state_no_bias": {"return_state": True, "use_bias": False},
+    "sequences_state_backwards": {"return_sequences": True, "return_state": True,
+                                  "go_backwards": True},
+    "other_activations": {"activation": "relu", "recurrent_activation": "hard_sigmoid"},
+}
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("options", sorted(RECURRENT_OPTIONS))
+@pytest.mark.parametrize("kind", sorted(RECURRENT))
+def test_recurrent_on_both_targets(kind, options):
+    kw = dict(RECURRENT_OPTIONS[options])
+    if kind == "simple_rnn":
+        kw.pop("recurrent_activation", None)
+    x = np.random.default_rng(13).normal(size=(2, 4, 2))
+    assert_same_on_both_targets(_one_layer(RECURRENT[kind](**kw), (4, 2)), [x])
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("kind", sorted(RECURRENT))
+def test_recurrent_initial_state_on_both_targets(kind):
+    """initial_state= is an input: its gradient comes back from the device too."""
+    x, h = keras.Input((3, 2)), keras.Input((3,))
+    states = [h, layers.Dense(3)(h)] if kind == "lstm" else [h]
+    model = keras.Model([x, h], RECURRENT[kind]()(x, initial_state=states))
+    rng = np.random.default_rng(14)
+    assert_same_on_both_targets(model, [rng.normal(size=(2, 3, 2)), rng.normal(size=(2, 3))])
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("argument", ["dropout", "recurrent_dropout"])
+def test_recurrent_dropout_is_refused_on_cuda(argument):
+    m = _one_layer(layers.LSTM(3, **{argument: 0.5}), (4, 2))
+    m.compile("sgd", "mse", target="cuda")
+    with pytest.raises(ValueError, match=f"{argument}=0.5.*target 'cuda'"):
+        m.fit(np.zeros((2, 4, 2), "float32"), np.zeros((2, 3), "float32"), verbose=0)
+
+
+# ---- what crosses the bus ---------------------------------------------------------------------
+
+def _count_copies(monkeypatch):
+    """Counts host -> device ("in") and device -> host ("out") copies: cuda.to_device and the
+    device arrays' copy methods (a copy inside to_device is not counted twice)."""
+    from numba import cuda
+    counts = {"in": 0, "out": 0}
+    inside = []
+
+    def counted(direction, fn):
+        def call(*args, **kwargs):
+            if not inside:
+                counts[direction] += 1
+            inside.append(True)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                inside.pop()
+        return call
+    device_array = type(cuda.device_array(1))
+    monkeypatch.setattr(cuda, "to_device", counted("in", cuda.to_device))
+    monkeypatch.setattr(device_array, "copy_to_device",
+                        counted("in", device_array.copy_to_device))
+    monkeypatch.setattr(device_array, "copy_to_host", counted("out", device_array.copy_to_host))
+    return counts
+
+
+@pytest.mark.cudasim
+@needs_cuda
+def test_copies_per_train_step(monkeypatch):
+    """Once the buffers are resident, a train step moves in the batch (x, y, the sample
+    weights) and the step's hyper-parameters, and out the logs and the params (the host's
+    weights stay current); gradients and optimizer slots stay on the device. A predict after
+    it moves x in and the outputs out: the params the step left on the device are used."""
+    x, y = _data()
+    m = _mlp()
+    m.compile("adam", "categorical_crossentropy", target="cuda")
+    m.train_on_batch(x[:4], y[:4])
+    m.predict(x[:4], verbose=0)
+    counts = _count_copies(monkeypatch)
+    m.train_on_batch(x[:4], y[:4])
+    assert counts == {"in": 4, "out": 2}
+    counts.update({"in": 0, "out": 0})
+    m.predict(x[:4], verbose=0)
+    assert counts == {"in": 1, "out": 1}
+    counts.update({"in": 0, "out": 0})
+    m.set_weights([w + 1 for w in m.get_weights()])  # a host write goes in once
+    m.predict(x[:4], verbose=0)
+    m.predict(x[:4], verbose=0)
+    assert counts == {"in": 3, "out": 2}
+
+
+@pytest.mark.cudasim
+@needs_cuda
+def test_optimizer_slots_left_on_the_device_are_saved_current():
+    """The slots stay on the device between steps; saving the optimizer's state pulls them."""
+    import h5py
+
+    from fnjit.saving import optimizer_state
+    x, y = _data()
+    saved = {}
+    for target in ("cpu", "cuda"):
+        m = _mlp()
+        if target == "cpu":
+            weights = m.get_weights()
+        else:
+            m.set_weights(weights)
+        m.compile("adam", "categorical_crossentropy", target=target)
+        m.fit(x, y, epochs=1, batch_size=5, shuffle=False, verbose=0)
+        with h5py.File(f"{target}.h5", "w", driver="core", backing_store=False) as f:
+            optimizer_state.write(f, m)
+            group = f["optimizer/vars"]
+            saved[target] = [np.array(group[k]) for k in sorted(group, key=int)]
+    assert len(saved["cuda"]) == len(saved["cpu"]) > 2
+    for a, b in zip(saved["cuda"], saved["cpu"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
+    assert any(np.abs(a).max() > 0 for a in saved["cuda"][2:]), "no moment was saved"
+
+
+@pytest.mark.cudasim
+@needs_cuda
+def test_softmax_over_another_axis_is_refused_on_cuda():
+    m = _one_layer(layers.Softmax(axis=1), (3, 4))
+    m.compile("sgd", "mse", target="cuda")
+    with pytest.raises(ValueError, match="softmax over an axis other than the last has no "
+                                         "kernel for this target"):
+        m.predict(np.zeros((2, 3, 4), "float32"), verbose=0)

@@ -4,7 +4,7 @@ They are compositions of existing ops: projections are `dense` (MultiHeadAttenti
 kernels (d, heads, key_dim) seen as 2-D), scores and weighted sums `batch_matmul`, head axes
 moved by `transpose`, the masked softmax of templates/softmax.j2 (an `attention_mask` input and
 the causal mask), `dropout` on the attention weights in training; the additive scores are
-elementwise ops and a reduce (fnjit/ops.py).
+elementwise ops and a reduce (fnjit/ops/).
 
 Masks from Keras masking (query_mask / value_mask / key_mask, an Attention's `mask=`) are not
 supported: refused by name. `attention_mask=` and `use_causal_mask=True` are.
@@ -221,6 +221,9 @@ class MultiHeadAttention(Layer):
         return ctx.op("dense", [x] + params, [out_shape], attrs=attrs)[0]
 
     def lower(self, ctx, inputs):
+        # Keras 3 turns the masks of query and value into an attention mask: not compiled.
+        self.refuse_masks(ctx, "attention layers do not take masks from Keras masking yet; "
+                          "pass attention_mask= built from the padding instead")
         options = ctx.node.call_options if ctx.node is not None else self._options
         q, v, k, m = self._split([ctx.shape(i) for i in inputs], options)
         query, value = inputs[0], inputs[1]
@@ -325,10 +328,13 @@ class _BaseAttention(Layer):
         return [y, (q[0], q[1], v[1])] if self._options["scores"] else y
 
     def _scores(self, query, key):
-        """Symbolic (n, Tq, Tv) scores from symbolic query and key (fnjit/ops.py)."""
+        """Symbolic (n, Tq, Tv) scores from symbolic query and key (fnjit/ops/)."""
         raise NotImplementedError
 
     def lower(self, ctx, inputs):
+        # Keras 3 turns the masks of query and value into an attention mask: not compiled.
+        self.refuse_masks(ctx, "attention layers do not take masks from Keras masking yet; "
+                          "pass attention_mask= built from the padding instead")
         options = ctx.node.call_options if ctx.node is not None else self._options
         q, v, k = self._split([ctx.shape(i) for i in inputs])
         query, value = inputs[0], inputs[1]
