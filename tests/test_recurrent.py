@@ -297,3 +297,68 @@ def test_dropout_and_recurrent_dropout_masks_exactly(float64, kind):
     before.set_weights(w0[-1:])
     assert model.test_on_batch(data, target) == pytest.approx(
         loss_of(w0, np.ones((n, d)), 1.0), rel=1e-12)
+
+
+def sparse_sequences(n, t, d, one_hot):
+    """(n, t, d) with one nonzero per step (1, or a random value), some steps all zero."""
+    x = np.zeros((n, t, d))
+    b, s = np.meshgrid(np.arange(n), np.arange(t), indexing="ij")
+    x[b, s, rng.integers(0, d, (n, t))] = 1.0 if one_hot else rng.normal(size=(n, t))
+    x[0, 1] = 0.0
+    return x
+
+
+def test_mostly_zero_inputs_forward_and_gradients():
+    """One-hot and sparse sequences (one entry in 16 nonzero: the input products run over the
+    nonzero entries) give the numpy recurrences' outputs and finite differences' gradients."""
+    x = Input(shape=(4, 16))
+    lstm, gru, rnn = layers.LSTM(3, go_backwards=True), layers.GRU(2), layers.SimpleRNN(2)
+    model = Model(x, [lstm(x), gru(x), rnn(x)])
+    w_l, w_g, w_r = [weights(lyr) for lyr in (lstm, gru, rnn)]
+    for one_hot in (True, False):
+        data = sparse_sequences(3, 4, 16, one_hot)
+        got = predict64(model, [data])
+        wants = [np_lstm(data, *w_l, backwards=True)[1], np_gru(data, *w_g)[1],
+                 np_simple_rnn(data, *w_r)[1]]
+        for g, w in zip(got, wants, strict=True):
+            np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-9)
+        check_gradients(model, [data], max_checks=80)
+
+
+def test_input_products_over_nonzero_entries_match_numpy_and_keep_nans():
+    """The kernels behind the input projection and its kernel gradient: exactly numpy's
+    product for one-hot rows, numpy's up to rounding for sparse and dense rows, and numpy's
+    NaNs where the other factor holds an inf or NaN (0 * inf is NaN: no shortcut there)."""
+    x = Input(shape=(2, 3))
+    model = Model(x, layers.SimpleRNN(2)(x))
+    model.compile("sgd", "mse")
+    program = model._program("train", [np.zeros((1, 2, 3), np.float32)])
+    (kernels,) = [m for m in program.kernel_modules if hasattr(m, "rnn_input_product")]
+    rows, d, w = 40, 16, 5
+    one_hot = np.eye(d, dtype=np.float32)[rng.integers(0, d, rows)]
+    one_hot[3] = 0
+    sparse = one_hot * rng.normal(size=(rows, 1)).astype(np.float32)
+    dense = rng.normal(size=(rows, d)).astype(np.float32)
+    kernel = rng.normal(size=(d, w)).astype(np.float32)
+    dz = rng.normal(size=(rows, w)).astype(np.float32)
+    for xs, exact in ((one_hot, True), (sparse, False), (dense, False)):
+        out = np.empty((rows, w), np.float32)
+        kernels.rnn_input_product(xs, kernel, out)
+        dk = np.empty((d, w), np.float32)
+        kernels.rnn_input_kernel_grad(xs, dz, dk)
+        if exact:
+            assert np.array_equal(out, xs @ kernel)
+        np.testing.assert_allclose(out, xs @ kernel, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(dk, xs.T @ dz, rtol=1e-5, atol=1e-5)
+    bad_kernel, bad_dz = kernel.copy(), dz.copy()
+    bad_kernel[2, 1] = np.inf
+    bad_dz[3, 0] = np.nan  # row 3 of one_hot is all zero: dense numpy still spreads the NaN
+    out = np.empty((rows, w), np.float32)
+    dk = np.empty((d, w), np.float32)
+    with np.errstate(invalid="ignore"):
+        kernels.rnn_input_product(one_hot, bad_kernel, out)
+        kernels.rnn_input_kernel_grad(one_hot, bad_dz, dk)
+        want_out, want_dk = one_hot @ bad_kernel, one_hot.T @ bad_dz
+    assert np.isnan(want_out).any() and np.isnan(want_dk[:, 0]).all()
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(want_out))
+    np.testing.assert_array_equal(np.isnan(dk), np.isnan(want_dk))
