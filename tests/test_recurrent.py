@@ -309,14 +309,15 @@ def sparse_sequences(n, t, d, one_hot):
 
 
 def test_mostly_zero_inputs_forward_and_gradients():
-    """One-hot and sparse sequences (one entry in 16 nonzero: the input products run over the
-    nonzero entries) give the numpy recurrences' outputs and finite differences' gradients."""
-    x = Input(shape=(4, 16))
-    lstm, gru, rnn = layers.LSTM(3, go_backwards=True), layers.GRU(2), layers.SimpleRNN(2)
+    """One-hot and sparse sequences (one entry in 32 nonzero, gates 64 or more wide: the input
+    products run over the nonzero entries) give the numpy recurrences' outputs and finite
+    differences' gradients."""
+    x = Input(shape=(4, 32))
+    lstm, gru, rnn = layers.LSTM(16, go_backwards=True), layers.GRU(22), layers.SimpleRNN(64)
     model = Model(x, [lstm(x), gru(x), rnn(x)])
     w_l, w_g, w_r = [weights(lyr) for lyr in (lstm, gru, rnn)]
     for one_hot in (True, False):
-        data = sparse_sequences(3, 4, 16, one_hot)
+        data = sparse_sequences(3, 4, 32, one_hot)
         got = predict64(model, [data])
         wants = [np_lstm(data, *w_l, backwards=True)[1], np_gru(data, *w_g)[1],
                  np_simple_rnn(data, *w_r)[1]]
@@ -327,20 +328,24 @@ def test_mostly_zero_inputs_forward_and_gradients():
 
 def test_input_products_over_nonzero_entries_match_numpy_and_keep_nans():
     """The kernels behind the input projection and its kernel gradient: exactly numpy's
-    product for one-hot rows, numpy's up to rounding for sparse and dense rows, and numpy's
-    NaNs where the other factor holds an inf or NaN (0 * inf is NaN: no shortcut there)."""
+    product for one-hot rows, numpy's up to rounding for sparse and dense rows and narrow
+    products (those run np.dot), and numpy's NaNs where the other factor holds an inf or NaN
+    (0 * inf is NaN: no shortcut there)."""
     x = Input(shape=(2, 3))
     model = Model(x, layers.SimpleRNN(2)(x))
     model.compile("sgd", "mse")
     program = model._program("train", [np.zeros((1, 2, 3), np.float32)])
     (kernels,) = [m for m in program.kernel_modules if hasattr(m, "rnn_input_product")]
-    rows, d, w = 40, 16, 5
+    rows, d, w = 40, 32, 64  # one-hot: 1 in 32 nonzero; gates 64 wide
     one_hot = np.eye(d, dtype=np.float32)[rng.integers(0, d, rows)]
     one_hot[3] = 0
     sparse = one_hot * rng.normal(size=(rows, 1)).astype(np.float32)
     dense = rng.normal(size=(rows, d)).astype(np.float32)
     kernel = rng.normal(size=(d, w)).astype(np.float32)
     dz = rng.normal(size=(rows, w)).astype(np.float32)
+    # which inputs take the walk over nonzero entries (the rest np.dot)
+    assert kernels.rnn_mostly_zero(one_hot, w) and kernels.rnn_mostly_zero(sparse, w)
+    assert not kernels.rnn_mostly_zero(dense, w) and not kernels.rnn_mostly_zero(one_hot, 8)
     for xs, exact in ((one_hot, True), (sparse, False), (dense, False)):
         out = np.empty((rows, w), np.float32)
         kernels.rnn_input_product(xs, kernel, out)
@@ -350,6 +355,9 @@ def test_input_products_over_nonzero_entries_match_numpy_and_keep_nans():
             assert np.array_equal(out, xs @ kernel)
         np.testing.assert_allclose(out, xs @ kernel, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(dk, xs.T @ dz, rtol=1e-5, atol=1e-5)
+        narrow = np.empty((rows, 8), np.float32)
+        kernels.rnn_input_product(xs, kernel[:, :8].copy(), narrow)
+        np.testing.assert_allclose(narrow, xs @ kernel[:, :8], rtol=1e-5, atol=1e-6)
     bad_kernel, bad_dz = kernel.copy(), dz.copy()
     bad_kernel[2, 1] = np.inf
     bad_dz[3, 0] = np.nan  # row 3 of one_hot is all zero: dense numpy still spreads the NaN
