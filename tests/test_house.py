@@ -227,3 +227,18 @@ def test_design_names_files_that_exist_and_its_worked_example_is_the_code():
             ("fnjit/eager.py", '"log1p": _unary(np.log1p)'),
             ("tests/test_backend_functions.py", "ops.log1p(p)")]:
         assert line in (REPO / path).read_text() and path in design, path
+
+
+def test_op_templates_import_only_shared_libraries():
+    """An op's maths lives in its own template: a template imports the shared macro libraries
+    (`_*.j2`) and, for a target variant (`k.cuda.j2`), its own CPU file (`k.j2`), never another
+    op's template."""
+    import re
+
+    bad = []
+    for path in sorted((REPO / "templates").glob("*.j2")):
+        own = path.name.split(".")[0] + ".j2"
+        for imported in re.findall(r"{%-?\s*(?:import|from)\s+'([^']+)'", path.read_text()):
+            if not imported.startswith("_") and imported != own:
+                bad.append(f"{path.name} imports {imported}")
+    assert bad == []

@@ -120,7 +120,8 @@ PARTS = {
         ("templates/_common.j2", ["tests/test_backend_ops.py", "tests/test_ops.py",
                                   "tests/test_merge.py"], None),
         # FROM_OUTPUT's gradients run inside the conv op: test_conv.py checks them.
-        ("templates/activation.j2", CORE_TESTS + ["tests/test_conv.py"], None),
+        ("templates/_activations.j2", CORE_TESTS + ["tests/test_conv.py"], None),
+        ("templates/activation.j2", CORE_TESTS, None),
         # Kernels of rank > 2 (the attention projections) take dense.j2's reshaping branch.
         ("templates/dense.j2", CORE_TESTS + ["tests/test_attention.py"], None),
         ("templates/*.j2", CORE_TESTS, None),
