@@ -45,7 +45,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 
-from guide_models import MODELS  # noqa: E402
+from guide_models import MODELS, torch_tensors, torch_training  # noqa: E402
 
 LIBS = ("fnjit", "torch", "keras", "base")  # base: fnjit from --base (A/B of two checkouts)
 BATCH = 32
@@ -103,15 +103,9 @@ class Runner:
                 torch.set_num_threads(1)
             torch.manual_seed(0)
             self.torch = torch
-            self.net, self.loss = spec.torch_net(torch)
-            self.opt = torch.optim.RMSprop(self.net.parameters(), lr=0.001, alpha=0.9, eps=1e-7)
-            self.txs = [self._tensor(a) for a in self.xs]
-            self.tys = [torch.from_numpy(a) for a in self.ys]
-            self.tfxs = [self._tensor(a) for a in self.fxs]
-            self.tfys = [torch.from_numpy(a) for a in self.fys]
-            if spec.name == "mlp":  # CrossEntropyLoss takes class indices
-                self.tys = [t.argmax(1) for t in self.tys]
-                self.tfys = [t.argmax(1) for t in self.tfys]
+            self.net, self.loss, self.opt = torch_training(spec, torch)
+            self.txs, self.tys = torch_tensors(spec, torch, self.xs, self.ys)
+            self.tfxs, self.tfys = torch_tensors(spec, torch, self.fxs, self.fys)
         else:
             if lib == "base":
                 sys.path.insert(0, os.environ["FNJIT_BENCH_BASE"])
@@ -124,10 +118,6 @@ class Runner:
             # it (Keras 3 warns about a list of one).
             self.xs, self.ys, self.fxs, self.fys = (a[0] if len(a) == 1 else a for a in (
                 self.xs, self.ys, self.fxs, self.fys))
-
-    def _tensor(self, a):
-        t = self.torch.from_numpy(a)
-        return t.long() if a.dtype.kind == "i" else t
 
     def _torch_step(self, xs, ys):
         self.opt.zero_grad()
@@ -207,15 +197,32 @@ def worker(lib, model, n_fit, threads, clock, conn):
         conn.send(f"error: {type(e).__name__}: {e}")
 
 
+def receive(lib, conn, timeout=1800):
+    """The worker's next message; an error naming the library when it died or went silent.
+    (The parent closed its copy of the worker's pipe end, so a dead worker is an EOF.)"""
+    if not conn.poll(timeout):
+        raise RuntimeError(f"{lib}: no answer in {timeout} s")
+    try:
+        return conn.recv()
+    except EOFError:
+        raise RuntimeError(f"{lib}: the worker died (see its traceback above)") from None
+
+
 def interleaved(conns, cmd, args, rounds):
-    """Each library runs `cmd(*args)` once per round, in turn; returns lists of results."""
+    """Each library runs `cmd(*args)` once per round, in turn; returns lists of results.
+    A library that fails is reported and dropped from `conns`; the others go on."""
     results = {lib: [] for lib in conns}
     for _ in range(rounds):
-        for lib, conn in conns.items():
-            conn.send((cmd, args))
-            got = conn.recv()
+        for lib, conn in list(conns.items()):
+            try:
+                conn.send((cmd, args))
+                got = receive(lib, conn)
+            except (RuntimeError, OSError) as e:
+                got = f"error: {e}"
             if isinstance(got, str):
-                raise RuntimeError(f"{lib} {cmd}: {got}")
+                print(f"  {lib} {cmd}: {got}; its figures are left out", file=sys.stderr)
+                del conns[lib]
+                continue
             results[lib] += got
     return results
 
@@ -237,12 +244,16 @@ def measure_model(model, threads, libs, cfg):
         p = ctx.Process(target=worker, args=(lib, model, n_fit, threads, cfg.clock, child),
                         daemon=True)
         p.start()
+        child.close()  # else a worker that dies leaves the parent waiting on its own copy
         os.environ.clear()
         os.environ.update(saved)
         procs[lib], conns[lib] = p, parent
     alive = {}
     for lib, conn in conns.items():
-        msg = conn.recv()
+        try:
+            msg = receive(lib, conn)
+        except RuntimeError as e:
+            msg = str(e)
         if msg == "ready":
             alive[lib] = conn
         else:
@@ -260,17 +271,24 @@ def measure_model(model, threads, libs, cfg):
         fit = interleaved(alive, "fit", (1,), 2 if quick else 5)
         p32 = interleaved(alive, "predict", (BATCH, 1), 2 if quick else 5)
         pdef = interleaved(alive, "predict", (None, 1), 2 if quick else 5)
-        for lib in alive:
+        for lib in alive:  # the libraries that answered every call
             out[lib] = {"train": 1e3 * float(np.median(train[lib])),
                         "fit": 1e3 * float(np.median(fit[lib])),
                         "predict32": float(np.median(p32[lib])),
                         "predict": float(np.median(pdef[lib]))}
     finally:
         for lib, conn in alive.items():
-            conn.send(("stop", ()))
-            out[lib]["rss"] = conn.recv()
+            try:
+                conn.send(("stop", ()))
+                got = receive(lib, conn, timeout=60)
+            except (RuntimeError, OSError) as e:  # a worker that failed has already exited
+                got = f"error: {e}"
+            if isinstance(got, float):
+                out[lib]["rss"] = got
         for p in procs.values():
             p.join(30)
+            if p.is_alive():
+                p.kill()
     return out
 
 
@@ -279,20 +297,15 @@ def measure_model(model, threads, libs, cfg):
 COLD = """
 import time, sys
 sys.path[:0] = {paths!r}
-from guide_models import MODELS
+from guide_models import MODELS, torch_tensors, torch_training
 import numpy as np
 spec = MODELS[{model!r}]
 xs, ys = spec.data(32, np.random.default_rng(0))
 lib = {lib!r}
 if lib == "torch":
     import torch
-    net, loss = spec.torch_net(torch)
-    opt = torch.optim.RMSprop(net.parameters(), lr=0.001, alpha=0.9, eps=1e-7)
-    txs = [torch.from_numpy(a).long() if a.dtype.kind == "i" else torch.from_numpy(a)
-           for a in xs]
-    tys = [torch.from_numpy(a) for a in ys]
-    if spec.name == "mlp":
-        tys = [t.argmax(1) for t in tys]
+    net, loss, opt = torch_training(spec, torch)
+    txs, tys = torch_tensors(spec, torch, xs, ys)
     opt.zero_grad(); loss(net(*txs), tys).backward(); opt.step()
 else:
     if lib == "base":
@@ -351,28 +364,26 @@ def print_tables(results, models, libs, modes):
     def value(mode, model, lib, key):
         return results[mode].get(model, {}).get(lib, {}).get(key)
 
-    for mode in modes:
-        label = "1 thread each" if mode == "1" else "each library's defaults"
-        print(f"\n== train step, batch {BATCH}, median ms ({label}) ==")
+    def times_table(mode, label, key, title, target, peer, goal, shown):
+        """ms per library, each peer's time over fnjit's, and whether `peer`'s ratio met
+        `goal(model)` (printed first where `shown`)."""
+        print(f"\n== {title} ({label}) ==")
         print(f"{'model':10s}" + "".join(f"{lib:>10s}" for lib in libs)
-              + "".join(f"{p + '/fnjit':>13s}" for p in peers) + "   target (torch/fnjit)")
+              + "".join(f"{p + '/fnjit':>13s}" for p in peers) + f"   target ({target})")
         for m in models:
-            vals = [value(mode, m, lib, "train") for lib in libs]
-            rs = [ratio(value(mode, m, p, "train"), vals[0]) for p in peers]
-            goal = TRAIN_TARGET[m]
-            r = ratio(value(mode, m, "torch", "train"), vals[0])
+            vals = [value(mode, m, lib, key) for lib in libs]
+            rs = [ratio(value(mode, m, p, key), vals[0]) for p in peers]
+            r = ratio(value(mode, m, peer, key), vals[0])
             print(f"{m:10s}" + "".join(fmt(v, 10) for v in vals)
                   + "".join(fmt(r, 12, 2) + "x" for r in rs)
-                  + f"   >= {goal}x {verdict(r >= goal, r)}")
-        print(f"\n== fit, ms per step (whole epoch / steps, batch {BATCH}) ({label}) ==")
-        print(f"{'model':10s}" + "".join(f"{lib:>10s}" for lib in libs)
-              + "".join(f"{p + '/fnjit':>13s}" for p in peers) + "   target (keras/fnjit >= 1)")
-        for m in models:
-            vals = [value(mode, m, lib, "fit") for lib in libs]
-            rs = [ratio(value(mode, m, p, "fit"), vals[0]) for p in peers]
-            k = ratio(value(mode, m, "keras", "fit"), vals[0])
-            print(f"{m:10s}" + "".join(fmt(v, 10) for v in vals)
-                  + "".join(fmt(r, 12, 2) + "x" for r in rs) + f"   {verdict(k >= 1, k)}")
+                  + f"   {f'>= {goal(m)}x ' if shown else ''}{verdict(r >= goal(m), r)}")
+
+    for mode in modes:
+        label = "1 thread each" if mode == "1" else "each library's defaults"
+        times_table(mode, label, "train", f"train step, batch {BATCH}, median ms",
+                    "torch/fnjit", "torch", TRAIN_TARGET.get, shown=True)
+        times_table(mode, label, "fit", f"fit, ms per step (whole epoch / steps, batch {BATCH})",
+                    "keras/fnjit >= 1", "keras", lambda m: 1, shown=False)
         for key, what in (("predict32", f"batch {BATCH}"), ("predict", "default batch")):
             print(f"\n== predict, samples/s, {what} ({label}) ==")
             print(f"{'model':10s}" + "".join(f"{lib:>11s}" for lib in libs)

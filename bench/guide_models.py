@@ -2,9 +2,10 @@
 for PyTorch with the same weight shapes, optimizer (RMSprop, Keras' defaults) and loss.
 
 Each model: `build(keras)` -> a compiled model, `torch_net(torch)` -> (module, loss function
-of (outputs, targets)), `data(n, rng)` -> (inputs list, targets list), `fit_samples`. Each takes
-`size=`, a dict overriding the guide's sizes (`SMOKE`: the same models small enough for numba's
-CUDA simulator, bench/cuda_check.py --smoke); without it, the guide's sizes.
+of (outputs, targets)), `data(n, rng)` -> (inputs list, targets list), `fit_samples`.
+`torch_training` and `torch_tensors` set up PyTorch's side the same way for every caller.
+Each takes `size=`, a dict overriding the guide's sizes (`SMOKE`: the same models small enough
+for numba's CUDA simulator, bench/cuda_check.py --smoke); without it, the guide's sizes.
 """
 
 from __future__ import annotations
@@ -18,10 +19,57 @@ def _sizes(spec, size):
     return {**spec.GUIDE, **(size or {})}
 
 
+def _compiled(keras, inputs, outputs, loss="binary_crossentropy", **compile_args):
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="rmsprop", loss=loss, **compile_args)
+    return model
+
+
+def _torch_module(torch, forward, **parts):
+    """A torch module holding the submodules `parts`, computing forward(module, *inputs)."""
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            for name, part in parts.items():
+                self.add_module(name, part)
+
+        def forward(self, *inputs):
+            return forward(self, *inputs)
+    return Net()
+
+
+def _bce(torch):
+    """Binary crossentropy of the one output against the first targets."""
+    bce = torch.nn.BCELoss()
+    return lambda out, ys: bce(out, ys[0])
+
+
+def _coin_labels(n, rng):
+    return (rng.random((n, 1)) > 0.5).astype(np.float32)
+
+
+def torch_training(spec, torch, size=None):
+    """(module, loss function, RMSprop with Keras' defaults) of model `spec` in PyTorch."""
+    net, loss = spec.torch_net(torch, size)
+    return net, loss, torch.optim.RMSprop(net.parameters(), lr=LR, alpha=RHO, eps=EPS)
+
+
+def torch_tensors(spec, torch, xs, ys):
+    """The arrays of `spec.data` as torch tensors: integer inputs as int64, and one-hot targets
+    as class indices where the model's torch loss takes those (CrossEntropyLoss)."""
+    txs = [torch.from_numpy(a).long() if a.dtype.kind == "i" else torch.from_numpy(a)
+           for a in xs]
+    tys = [torch.from_numpy(a) for a in ys]
+    if getattr(spec, "class_index_targets", False):
+        tys = [t.argmax(1) for t in tys]
+    return txs, tys
+
+
 class Mlp:
     name = "mlp"
     title = "MLP 784-64-64-10, RMSprop"
     fit_samples = 3200
+    class_index_targets = True  # torch's CrossEntropyLoss takes class indices
     GUIDE = {"features": 784, "hidden": 64, "classes": 10}
     SMOKE = {"features": 8, "hidden": 4, "classes": 3}
 
@@ -31,9 +79,8 @@ class Mlp:
         x = keras.Input(shape=(s["features"],))
         h = keras.layers.Dense(s["hidden"], activation="relu")(x)
         h = keras.layers.Dense(s["hidden"], activation="relu")(h)
-        model = keras.Model(x, keras.layers.Dense(s["classes"], activation="softmax")(h))
-        model.compile(optimizer="rmsprop", loss="categorical_crossentropy")
-        return model
+        return _compiled(keras, x, keras.layers.Dense(s["classes"], activation="softmax")(h),
+                         loss="categorical_crossentropy")
 
     @staticmethod
     def torch_net(torch, size=None):
@@ -69,32 +116,23 @@ class Lstm:
         visible = keras.Input(shape=(s["steps"], 1))
         h = keras.layers.LSTM(s["units"])(visible)
         h = keras.layers.Dense(s["units"], activation="relu")(h)
-        model = keras.Model(visible, keras.layers.Dense(1, activation="sigmoid")(h))
-        model.compile(optimizer="rmsprop", loss="binary_crossentropy")
-        return model
+        return _compiled(keras, visible, keras.layers.Dense(1, activation="sigmoid")(h))
 
     @staticmethod
     def torch_net(torch, size=None):
         u = _sizes(Lstm, size)["units"]
         nn = torch.nn
 
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lstm = nn.LSTM(1, u, batch_first=True)
-                self.d1, self.d2 = nn.Linear(u, u), nn.Linear(u, 1)
-
-            def forward(self, x):
-                _, (h, _) = self.lstm(x)
-                return torch.sigmoid(self.d2(torch.relu(self.d1(h[-1]))))
-
-        bce = nn.BCELoss()
-        return Net(), lambda out, ys: bce(out, ys[0])
+        def forward(m, x):
+            _, (h, _) = m.lstm(x)
+            return torch.sigmoid(m.d2(torch.relu(m.d1(h[-1]))))
+        return _torch_module(torch, forward, lstm=nn.LSTM(1, u, batch_first=True),
+                             d1=nn.Linear(u, u), d2=nn.Linear(u, 1)), _bce(torch)
 
     @staticmethod
     def data(n, rng, size=None):
         x = rng.normal(size=(n, _sizes(Lstm, size)["steps"], 1)).astype(np.float32)
-        return [x], [(rng.random((n, 1)) > 0.5).astype(np.float32)]
+        return [x], [_coin_labels(n, rng)]
 
 
 class Cnn:
@@ -115,9 +153,7 @@ class Cnn:
         h = layers.MaxPooling2D(pool_size=(2, 2))(h)
         h = layers.Flatten()(h)
         h = layers.Dense(s["dense"], activation="relu")(h)
-        model = keras.Model(visible, layers.Dense(1, activation="sigmoid")(h))
-        model.compile(optimizer="rmsprop", loss="binary_crossentropy")
-        return model
+        return _compiled(keras, visible, layers.Dense(1, activation="sigmoid")(h))
 
     @staticmethod
     def torch_net(torch, size=None):
@@ -125,26 +161,19 @@ class Cnn:
         (f1, f2), d = s["filters"], s["dense"]
         side = ((s["side"] - 3) // 2 - 3) // 2  # after each 4x4 convolution and 2x2 pooling
         nn = torch.nn
-
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.body = nn.Sequential(
-                    nn.Conv2d(1, f1, 4), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(f1, f2, 4),
-                    nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(f2 * side * side, d),
-                    nn.ReLU(), nn.Linear(d, 1), nn.Sigmoid())
-
-            def forward(self, x):  # NHWC in, as the Keras models take it
-                return self.body(x.permute(0, 3, 1, 2))
-
-        bce = nn.BCELoss()
-        return Net(), lambda out, ys: bce(out, ys[0])
+        body = nn.Sequential(
+            nn.Conv2d(1, f1, 4), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(f1, f2, 4), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Flatten(), nn.Linear(f2 * side * side, d), nn.ReLU(),
+            nn.Linear(d, 1), nn.Sigmoid())
+        # NHWC in, as the Keras models take it
+        return _torch_module(torch, lambda m, x: m.body(x.permute(0, 3, 1, 2)),
+                             body=body), _bce(torch)
 
     @staticmethod
     def data(n, rng, size=None):
         side = _sizes(Cnn, size)["side"]
         x = rng.random((n, side, side, 1), dtype=np.float32)
-        return [x], [(rng.random((n, 1)) > 0.5).astype(np.float32)]
+        return [x], [_coin_labels(n, rng)]
 
 
 class Headline:
@@ -167,9 +196,10 @@ class Headline:
         for _ in range(3):
             x = layers.Dense(s["deep"], activation="relu")(x)
         main_output = layers.Dense(1, activation="sigmoid", name="main_output")(x)
-        model = keras.Model(inputs=[main_input, aux_input], outputs=[main_output, aux_output])
-        model.compile(optimizer="rmsprop", loss="binary_crossentropy", loss_weights=[1.0, 0.2])
-        return model
+        # One loss per output: Keras 3 refuses the guide's single loss with two loss_weights
+        # ("got 1 losses and 2 weights"), which fnjit accepts as Keras 2 did.
+        return _compiled(keras, [main_input, aux_input], [main_output, aux_output],
+                         loss=["binary_crossentropy"] * 2, loss_weights=[1.0, 0.2])
 
     @staticmethod
     def torch_net(torch, size=None):
@@ -177,24 +207,18 @@ class Headline:
         u, d = s["units"], s["deep"]
         nn = torch.nn
 
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.emb = nn.Embedding(s["vocab"], s["embed"])
-                self.lstm = nn.LSTM(s["embed"], u, batch_first=True)
-                self.aux = nn.Linear(u, 1)
-                self.deep = nn.Sequential(nn.Linear(u + s["aux"], d), nn.ReLU(),
-                                          nn.Linear(d, d), nn.ReLU(), nn.Linear(d, d),
-                                          nn.ReLU(), nn.Linear(d, 1))
-
-            def forward(self, tokens, extra):
-                _, (h, _) = self.lstm(self.emb(tokens))
-                h = h[-1]
-                return (torch.sigmoid(self.deep(torch.cat([h, extra], 1))),
-                        torch.sigmoid(self.aux(h)))
-
+        def forward(m, tokens, extra):
+            _, (h, _) = m.lstm(m.emb(tokens))
+            h = h[-1]
+            return (torch.sigmoid(m.deep(torch.cat([h, extra], 1))),
+                    torch.sigmoid(m.aux(h)))
+        net = _torch_module(
+            torch, forward, emb=nn.Embedding(s["vocab"], s["embed"]),
+            lstm=nn.LSTM(s["embed"], u, batch_first=True), aux=nn.Linear(u, 1),
+            deep=nn.Sequential(nn.Linear(u + s["aux"], d), nn.ReLU(), nn.Linear(d, d),
+                               nn.ReLU(), nn.Linear(d, d), nn.ReLU(), nn.Linear(d, 1)))
         bce = nn.BCELoss()
-        return Net(), lambda out, ys: bce(out[0], ys[0]) + 0.2 * bce(out[1], ys[1])
+        return net, lambda out, ys: bce(out[0], ys[0]) + 0.2 * bce(out[1], ys[1])
 
     @staticmethod
     def data(n, rng, size=None):
@@ -220,28 +244,20 @@ class Siamese:
         tweet_b = keras.Input(shape=(s["steps"], s["chars"]))
         shared = layers.LSTM(s["units"])
         merged = layers.concatenate([shared(tweet_a), shared(tweet_b)], axis=-1)
-        model = keras.Model([tweet_a, tweet_b], layers.Dense(1, activation="sigmoid")(merged))
-        model.compile(optimizer="rmsprop", loss="binary_crossentropy")
-        return model
+        return _compiled(keras, [tweet_a, tweet_b], layers.Dense(1, activation="sigmoid")(merged))
 
     @staticmethod
     def torch_net(torch, size=None):
         s = _sizes(Siamese, size)
         nn = torch.nn
 
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lstm = nn.LSTM(s["chars"], s["units"], batch_first=True)
-                self.out = nn.Linear(2 * s["units"], 1)
-
-            def forward(self, a, b):
-                _, (ha, _) = self.lstm(a)
-                _, (hb, _) = self.lstm(b)
-                return torch.sigmoid(self.out(torch.cat([ha[-1], hb[-1]], 1)))
-
-        bce = nn.BCELoss()
-        return Net(), lambda out, ys: bce(out, ys[0])
+        def forward(m, a, b):
+            _, (ha, _) = m.lstm(a)
+            _, (hb, _) = m.lstm(b)
+            return torch.sigmoid(m.out(torch.cat([ha[-1], hb[-1]], 1)))
+        return _torch_module(torch, forward,
+                             lstm=nn.LSTM(s["chars"], s["units"], batch_first=True),
+                             out=nn.Linear(2 * s["units"], 1)), _bce(torch)
 
     @staticmethod
     def data(n, rng, size=None):

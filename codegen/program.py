@@ -277,6 +277,7 @@ class Program:
         logs = ([minimised] if minimised else []) + [list(terms) for terms in logs]
         plan = plan_backward(graph, [(v, w) for v, w, _ in minimised], wrt_inputs) \
             if losses else None
+        self.plan = plan  # for reading: `fnjit dump --plan` (plan_table)
         self.sample_weights = list(sample_weights)
         self.rendered = self.target.render(
             graph, model_inputs=list(model_inputs), targets=list(targets), logs=logs, plan=plan,

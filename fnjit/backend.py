@@ -1,7 +1,7 @@
 """Global settings (`floatx`, `epsilon`, `image_data_format`) and naming, as in `keras.backend`.
 
 The differentiable K operations that Lambda layers, custom losses and metrics use (K.mean,
-K.exp, K.batch_dot, ...) are defined in fnjit/ops.py and exported here.
+K.exp, K.batch_dot, ...) are defined in fnjit/ops/ and exported here.
 """
 
 from __future__ import annotations
@@ -65,5 +65,5 @@ def unique_name(prefix: str) -> str:
     return prefix if count == 0 else f"{prefix}_{count}"
 
 
-# The differentiable operations, last: fnjit/ops.py reads the settings above at call time.
+# The differentiable operations, last: fnjit/ops/ reads the settings above at call time.
 from .ops import *  # noqa: E402, F401, F403

@@ -4,7 +4,7 @@ optimizer update (Keras 3 applies them to each trainable weight right after the 
 The built-in constraints are compiled into the training step, after the update
 (templates/constraint.j2; `lowered` gives the template its attributes). Any other callable, and
 a norm constraint whose axes are not contiguous, runs in Python right after each native step on
-the weight's view into the flat parameter buffer (fnjit/training.py): it gets the weight as a
+the weight's view into the flat parameter buffer (fnjit/param_store.py): it gets the weight as a
 numpy array and returns the projected value of the same shape. Called on a numpy array, the
 built-in constraints compute the same formula with numpy.
 """

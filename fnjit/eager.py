@@ -1,7 +1,7 @@
 """The ops/backend functions on numpy arrays, outside a model: what Keras 3's `keras.ops` do
 eagerly (`ops.concatenate([a, b])` on arrays returns an array), so that user code between
-models runs. fnjit/ops.py dispatches here when no argument is a symbolic tensor; each function
-computes what its compiled counterpart computes (the tests compare them).
+models runs. fnjit/ops/dispatch.py dispatches here when no argument is a symbolic tensor; each
+function computes what its compiled counterpart computes (the tests compare them).
 """
 
 from __future__ import annotations
@@ -170,6 +170,7 @@ FUNCTIONS = {
     "greater": _compare(np.greater), "greater_equal": _compare(np.greater_equal),
     "less": _compare(np.less), "less_equal": _compare(np.less_equal),
     "negative": _unary(np.negative), "exp": _unary(np.exp), "log": _unary(np.log),
+    "log1p": _unary(np.log1p),
     "sqrt": _unary(np.sqrt), "abs": _unary(np.abs), "square": _unary(np.square),
     "sign": _unary(np.sign), "tanh": _unary(np.tanh), "sigmoid": _unary(_sigmoid),
     "softplus": _unary(lambda x: np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))),

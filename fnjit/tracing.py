@@ -2,7 +2,7 @@
 
 While a model is lowered, a Lambda layer's function, a custom layer's `call`, a custom loss and
 a custom metric receive `SymbolicTensor`s: values of the IR graph being built. Each ops/backend
-function (fnjit/ops.py) and each Python operator on them appends IR ops through the
+function (fnjit/ops/) and each Python operator on them appends IR ops through the
 LoweringContext and returns a new SymbolicTensor, so that whatever user code computes is
 compiled and differentiated like any layer. A `Variable` (a weight) used in traced code becomes
 an IR param of the context being traced (`current_context`).

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import random as _random
-from .callbacks import Progbar
 from .data_adapters import PyDataset, Sequence
 from .dataset_utils import split_dataset, timeseries_dataset_from_array
 from .plotting import model_to_dot, plot_model
 from .preprocessing.image_files import array_to_img, img_to_array, load_img, save_img
 from .preprocessing.sequence import pad_sequences
+from .progbar import Progbar
 from .saving.config import (
     CustomObjectScope,
     custom_object_scope,

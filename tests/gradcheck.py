@@ -131,3 +131,18 @@ def predict64(model, xs):
                                                                         np.floating)
                                else np.asarray(x).dtype) for x in xs]
     return list(program.predict(params, state, xs))
+
+
+def check_cases(inputs, xs, cases, max_checks=200):
+    """One model of every case (input, layer, numpy reference of the input's array): each
+    layer's float64 output equals its reference on `xs` (the arrays of `inputs`), then the
+    model's gradients match finite differences."""
+    from fnjit import Model
+
+    model = Model(inputs, [layer(t) for t, layer, _ in cases])
+    array_of = {id(t): x for t, x in zip(inputs, xs)}
+    for (t, layer, ref), got in zip(cases, predict64(model, xs)):
+        want = ref(array_of[id(t)])
+        assert got.shape == want.shape, layer.name
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=layer.name)
+    check_gradients(model, xs, max_checks=max_checks)

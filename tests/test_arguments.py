@@ -211,3 +211,14 @@ def test_model_checkpoint_initial_value_threshold(small, tmp_path):
                                        initial_value_threshold=threshold)
         m.fit(xs, ys, epochs=1, verbose=0, callbacks=[cb])
         assert path.exists() == saved
+
+
+def test_identity_initializer_by_name_and_gain():
+    """'identity' (Keras' initializer): gain times the (rectangular) identity; only 2-D."""
+    layer, _ = _build("Dense", (3,), (2,), "float32", kernel_initializer="identity")
+    np.testing.assert_array_equal(layer.kernel.value, [[1, 0, 0], [0, 1, 0]])
+    init = initializers.get({"class_name": "Identity", "config": {"gain": 2.5}})
+    np.testing.assert_array_equal(init((2, 2)), [[2.5, 0], [0, 2.5]])
+    assert initializers.serialize(init) == {"class_name": "Identity", "config": {"gain": 2.5}}
+    with pytest.raises(ValueError, match=r"Identity initializer.*shape \(2, 2, 3\) of rank 3"):
+        _build("Conv1D", (3, 2), (4, 2), "float32", kernel_initializer="identity")

@@ -165,3 +165,30 @@ def test_rescaling_forward_gradients_and_errors():
     assert layers.Rescaling(0.5, offset=1).get_config()["offset"] == 1.0
     with pytest.raises(ValueError, match="scale must be a number"):
         layers.Rescaling([0.5, 2.0])
+
+
+def test_axis_arguments_are_checked_alike_by_every_normalizing_layer():
+    """One check (fnjit/layers/normalization_args.py) serves LayerNormalization,
+    UnitNormalization and Normalization: ints (numpy's too) or lists of ints; a bool, a float
+    or a string is refused naming the layer; the axes must be in range, off the batch axis
+    and known."""
+    x = keras.Input(shape=(3, 4))
+    for cls in (layers.LayerNormalization, layers.UnitNormalization, layers.Normalization):
+        assert cls(axis=np.int64(-1)).axis in (-1, (-1,))
+        assert list(cls(axis=(1, np.int32(2))).axis) == [1, 2]
+        for bad in (True, 1.0, "1", [1, 2.0]):
+            with pytest.raises(TypeError, match=rf"{cls.__name__} .*axis must be an int"):
+                cls(axis=bad)
+    for layer in (layers.LayerNormalization(axis=3), layers.UnitNormalization(axis=-4),
+                  layers.Normalization(axis=5)):
+        with pytest.raises(ValueError, match=r"axis=.* is out of range for input shape "
+                                             r"\(None, 3, 4\)"):
+            layer(x)
+    for layer in (layers.LayerNormalization(axis=[0, 1]), layers.Normalization(axis=0)):
+        with pytest.raises(ValueError, match="includes the batch axis"):
+            layer(x)
+    for layer in (layers.LayerNormalization(axis=1), layers.Normalization(axis=1)):
+        with pytest.raises(ValueError, match=r"must be known in input shape \(None, None, 4\)"):
+            layer(keras.Input(shape=(None, 4)))
+    with pytest.raises(ValueError, match="names no axis"):
+        layers.LayerNormalization(axis=[])(x)

@@ -136,3 +136,19 @@ def test_flatten_channels_first_flattens_in_channels_last_order():
     want = data.transpose(0, 2, 3, 1).reshape(3, -1) @ k + b
     np.testing.assert_allclose(out, want, rtol=1e-7)
     check_gradients(model, [data])
+
+
+def test_input_that_reaches_no_loss_has_a_zero_gradient():
+    """An input the outputs do not depend on gets an all-zero gradient, not an unwritten
+    buffer; the other input's and the weights' gradients are unchanged by its presence."""
+    rng = np.random.default_rng(3)
+    a, unused = Input(shape=(4,), name="a"), Input(shape=(3,), name="unused")
+    model = Model([a, unused], layers.Dense(2, activation="tanh")(a))
+    da, du = rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
+    grads, (ga, gu) = check_gradients(model, [da, du])
+    assert gu.shape == du.shape and not np.any(gu)
+    assert np.all(np.abs(ga) > 0)
+    alone = Model(model.inputs[0], model.outputs[0])
+    grads_alone, (ga_alone,) = check_gradients(alone, [da])
+    np.testing.assert_array_equal(grads, grads_alone)
+    np.testing.assert_array_equal(ga, ga_alone)

@@ -1,13 +1,13 @@
 """The 3-D pooling, padding, cropping and upsampling layers: forward against numpy written here,
 backward against finite differences, Keras 3's defaults and configs, and errors."""
 
-import math
-
 import numpy as np
 import pytest
-from gradcheck import check_gradients, predict64
+from gradcheck import check_cases
+from pooling_reference import channels_first as cf
+from pooling_reference import np_pool
 
-from fnjit import Input, Model, layers
+from fnjit import Input, layers
 from fnjit.layers import (
     AveragePooling3D,
     Cropping3D,
@@ -21,45 +21,18 @@ from fnjit.layers import (
 rng = np.random.default_rng(31)
 
 
-def np_pool3d(x, size, strides, padding, mode):
-    """channels_last (n, d, h, w, c), a loop over output positions. 'same' pads with NaN, which
-    nanmax / nanmean skip: padded cells neither win a max nor count in an average (Keras)."""
-    if padding == "same":
-        pads = []
-        for n, k, s in zip(x.shape[1:4], size, strides):
-            total = max((math.ceil(n / s) - 1) * s + k - n, 0)
-            pads.append((total // 2, total - total // 2))
-        x = np.pad(x, ((0, 0), *pads, (0, 0)), constant_values=np.nan)
-    out = [(n - k) // s + 1 for n, k, s in zip(x.shape[1:4], size, strides)]
-    reduce = np.nanmax if mode == "max" else np.nanmean
-    y = np.empty((x.shape[0], *out, x.shape[4]))
-    for o in range(out[0]):
-        for i in range(out[1]):
-            for j in range(out[2]):
-                window = x[:, o * strides[0]:o * strides[0] + size[0],
-                           i * strides[1]:i * strides[1] + size[1],
-                           j * strides[2]:j * strides[2] + size[2]]
-                y[:, o, i, j] = reduce(window, axis=(1, 2, 3))
-    return y
-
-
-def cf(f):
-    """A channels_last reference applied to a channels_first array."""
-    return lambda x: np.moveaxis(f(np.moveaxis(x, 1, -1)), -1, 1)
-
-
 def test_3d_pooling_padding_cropping_upsampling_forward_and_gradients():
     x = Input(shape=(5, 4, 6, 2))
     xf = Input(shape=(2, 4, 5, 3))  # channels_first
     fmt = {"data_format": "channels_first"}
     cases = [  # (input, layer, numpy reference)
-        (x, MaxPooling3D(), lambda a: np_pool3d(a, (2, 2, 2), (2, 2, 2), "valid", "max")),
+        (x, MaxPooling3D(), lambda a: np_pool(a, (2, 2, 2), (2, 2, 2), "valid", "max")),
         (x, MaxPooling3D((3, 2, 3), strides=(2, 1, 2), padding="same"),
-         lambda a: np_pool3d(a, (3, 2, 3), (2, 1, 2), "same", "max")),
+         lambda a: np_pool(a, (3, 2, 3), (2, 1, 2), "same", "max")),
         (x, AveragePooling3D(2, strides=1),
-         lambda a: np_pool3d(a, (2, 2, 2), (1, 1, 1), "valid", "avg")),
+         lambda a: np_pool(a, (2, 2, 2), (1, 1, 1), "valid", "avg")),
         (x, AveragePooling3D((2, 3, 2), strides=2, padding="same"),
-         lambda a: np_pool3d(a, (2, 3, 2), (2, 2, 2), "same", "avg")),
+         lambda a: np_pool(a, (2, 3, 2), (2, 2, 2), "same", "avg")),
         (x, GlobalMaxPooling3D(), lambda a: a.max(axis=(1, 2, 3))),
         (x, GlobalAveragePooling3D(keepdims=True),
          lambda a: a.mean(axis=(1, 2, 3), keepdims=True)),
@@ -69,9 +42,9 @@ def test_3d_pooling_padding_cropping_upsampling_forward_and_gradients():
         (x, UpSampling3D((1, 2, 3)),
          lambda a: a.repeat(1, axis=1).repeat(2, axis=2).repeat(3, axis=3)),
         (xf, MaxPooling3D(2, padding="same", **fmt),
-         cf(lambda a: np_pool3d(a, (2, 2, 2), (2, 2, 2), "same", "max"))),
+         cf(lambda a: np_pool(a, (2, 2, 2), (2, 2, 2), "same", "max"))),
         (xf, AveragePooling3D((1, 2, 3), **fmt),
-         cf(lambda a: np_pool3d(a, (1, 2, 3), (1, 2, 3), "valid", "avg"))),
+         cf(lambda a: np_pool(a, (1, 2, 3), (1, 2, 3), "valid", "avg"))),
         (xf, GlobalMaxPooling3D(keepdims=True, **fmt),
          lambda a: a.max(axis=(2, 3, 4), keepdims=True)),
         (xf, GlobalAveragePooling3D(**fmt), lambda a: a.mean(axis=(2, 3, 4))),
@@ -81,15 +54,8 @@ def test_3d_pooling_padding_cropping_upsampling_forward_and_gradients():
         (xf, UpSampling3D(2, **fmt),
          lambda a: a.repeat(2, axis=2).repeat(2, axis=3).repeat(2, axis=4)),
     ]
-    model = Model([x, xf], [layer(t) for t, layer, _ in cases])
-    data = {id(x): rng.normal(size=(2, 5, 4, 6, 2)), id(xf): rng.normal(size=(2, 2, 4, 5, 3))}
-    xs = [data[id(x)], data[id(xf)]]
-    outs = predict64(model, xs)
-    for (t, layer, ref), got in zip(cases, outs):
-        want = ref(data[id(t)])
-        assert got.shape == want.shape, layer.name
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=layer.name)
-    check_gradients(model, xs, max_checks=200)
+    check_cases([x, xf], [rng.normal(size=(2, 5, 4, 6, 2)), rng.normal(size=(2, 2, 4, 5, 3))],
+                cases)
 
 
 def test_3d_defaults_shapes_and_configs_follow_keras():

@@ -4,7 +4,7 @@ They are compositions of existing ops: projections are `dense` (MultiHeadAttenti
 kernels (d, heads, key_dim) seen as 2-D), scores and weighted sums `batch_matmul`, head axes
 moved by `transpose`, the masked softmax of templates/softmax.j2 (an `attention_mask` input and
 the causal mask), `dropout` on the attention weights in training; the additive scores are
-elementwise ops and a reduce (fnjit/ops.py).
+elementwise ops and a reduce (fnjit/ops/).
 
 Masks from Keras masking (query_mask / value_mask / key_mask, an Attention's `mask=`) are not
 supported: refused by name. `attention_mask=` and `use_causal_mask=True` are.
@@ -325,7 +325,7 @@ class _BaseAttention(Layer):
         return [y, (q[0], q[1], v[1])] if self._options["scores"] else y
 
     def _scores(self, query, key):
-        """Symbolic (n, Tq, Tv) scores from symbolic query and key (fnjit/ops.py)."""
+        """Symbolic (n, Tq, Tv) scores from symbolic query and key (fnjit/ops/)."""
         raise NotImplementedError
 
     def lower(self, ctx, inputs):

@@ -73,7 +73,7 @@ class Variable:
         self.name = name
         self.path = path
         self.trainable = trainable
-        self.regularizer = regularizer  # its penalty joins the loss (fnjit/training.py)
+        self.regularizer = regularizer  # its penalty joins the loss (fnjit/program_cache.py)
         self.constraint = constraint  # applied after every optimizer update
 
     @property
@@ -103,7 +103,7 @@ class Variable:
     def __repr__(self):
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
 
-    # In a traced `call` a Variable is an IR param (fnjit/ops.py turns it into a symbolic
+    # In a traced `call` a Variable is an IR param (fnjit/ops/emit.py turns it into a symbolic
     # tensor); outside, its numpy value. Either way the ops functions do the arithmetic.
     __array_priority__ = 1000
 

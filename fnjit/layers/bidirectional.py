@@ -3,7 +3,7 @@ sequence, their outputs merged (Keras 3's arguments, weights and configs).
 
 Lowering lowers both layers on the input; the backward layer's output sequence, in processing
 order, is reversed back into input time (templates/reverse.j2) before the merge (concatenate,
-or the elementwise ops of fnjit/ops.py).
+or the elementwise ops of fnjit/ops/).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Custom layers and subclassed models: a user's `call` traced into IR ops.
 
 A layer that defines `call(inputs, training=None, mask=None)` is compiled by calling it on
-symbolic tensors (fnjit/ops.py): every ops/backend function and Python operator it uses appends
+symbolic tensors (fnjit/ops/): every ops/backend function and Python operator it uses appends
 IR ops, the Variables it made with `add_weight` become IR params, and layers it calls (its
 sublayers) lower themselves in place. The same trace on a scratch graph gives its output shape
 when it defines no `compute_output_shape`.

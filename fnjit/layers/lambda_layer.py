@@ -2,7 +2,7 @@
 
 The function is traced, not run on data: at call time on symbolic inputs to learn the output
 shape, and again when the model is lowered, where every K operation it calls becomes IR ops that
-are compiled and differentiated like any layer (fnjit/ops.py).
+are compiled and differentiated like any layer (fnjit/ops/).
 """
 
 from __future__ import annotations

@@ -9,6 +9,13 @@ import numpy as np
 
 from .. import initializers, ops
 from .base import Layer
+from .normalization_args import (
+    build_gamma_beta,
+    channel_axis,
+    int_axes,
+    non_batch_axes,
+    positive_epsilon,
+)
 
 
 def refuse_unsupported(layer, **arguments):
@@ -17,16 +24,6 @@ def refuse_unsupported(layer, **arguments):
     for arg, value in arguments.items():
         if value is not None:
             raise ValueError(f"{layer._what}: {arg} is not supported yet")
-
-
-def channel_axis(layer, input_shape):
-    """`layer.axis`, one int, as a non-negative non-batch axis of `input_shape` (the channel
-    axis of BatchNormalization and GroupNormalization)."""
-    rank = len(input_shape)
-    if not -rank <= layer.axis < rank or layer.axis % rank == 0:
-        raise ValueError(f"{layer._what}: axis={layer.axis} must be a non-batch axis of the "
-                         f"input shape {tuple(input_shape)}")
-    return layer.axis % rank
 
 
 _WEIGHT_OPTIONS = ("beta_regularizer", "gamma_regularizer", "beta_constraint",
@@ -42,9 +39,7 @@ class _AffineNormalization(Layer):
                  beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
                  **kwargs):
         super().__init__(**kwargs)
-        self.epsilon = float(epsilon)
-        if self.epsilon <= 0:
-            raise ValueError(f"{self._what}: epsilon must be positive, got {epsilon}")
+        self.epsilon = positive_epsilon(self, epsilon)
         self.center = bool(center)
         self.scale = bool(scale)
         self.beta_initializer = initializers.get(beta_initializer)
@@ -52,14 +47,6 @@ class _AffineNormalization(Layer):
         self._weight_options(beta_regularizer=beta_regularizer,
                              gamma_regularizer=gamma_regularizer,
                              beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
-
-    def _build_affine(self, shape):
-        self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
-                                     regularizer=self.gamma_regularizer,
-                                     constraint=self.gamma_constraint) if self.scale else None
-        self.beta = self.add_weight("beta", shape, self.beta_initializer,
-                                    regularizer=self.beta_regularizer,
-                                    constraint=self.beta_constraint) if self.center else None
 
     def _lower_stats(self, ctx, x, stats_shape, pre=1, groups=1, size=1, inner=1):
         """The op: x seen as (outer, pre, groups, size, inner), statistics per (outer, group,
@@ -94,35 +81,24 @@ class LayerNormalization(_AffineNormalization):
         if rms_scaling:
             raise ValueError(f"{self._what}: rms_scaling=True (deprecated in Keras 3, which "
                              "scales by the variance) is not supported")
-        if isinstance(axis, (list, tuple)):
-            self.axis = [int(a) for a in axis]
-        elif isinstance(axis, int):
-            self.axis = axis
-        else:
-            raise TypeError(f"{self._what}: axis must be an int or a list of ints, got {axis!r}")
+        axes = int_axes(self, axis)
+        self.axis = list(axes) if isinstance(axis, (list, tuple)) else axes[0]
 
     def _axes(self, input_shape):
         """The normalised axes, non-negative and sorted; they must be one adjacent run of known
         non-batch axes."""
-        rank = len(input_shape)
-        axes = self.axis if isinstance(self.axis, list) else [self.axis]
-        if not axes or any(not -rank <= a < rank for a in axes):
-            raise ValueError(f"{self._what}: axis={self.axis} is out of range for input shape "
+        if self.axis == []:
+            raise ValueError(f"{self._what}: axis=[] names no axis of input shape "
                              f"{tuple(input_shape)}")
-        axes = sorted({a % rank for a in axes})
-        if axes[0] == 0:
-            raise ValueError(f"{self._what}: axis={self.axis} includes the batch axis of input "
-                             f"shape {tuple(input_shape)}")
+        axes = non_batch_axes(self, self.axis if isinstance(self.axis, list) else [self.axis],
+                              input_shape, "normalised")
         if axes != list(range(axes[0], axes[-1] + 1)):
             raise ValueError(f"{self._what}: axis={self.axis} must be adjacent axes (input shape "
                              f"{tuple(input_shape)})")
-        if any(input_shape[a] is None for a in axes):
-            raise ValueError(f"{self._what}: the normalised axes {self.axis} of input shape "
-                             f"{tuple(input_shape)} must be known")
         return axes
 
     def build(self, input_shape):
-        self._build_affine(tuple(input_shape[a] for a in self._axes(input_shape)))
+        build_gamma_beta(self, tuple(input_shape[a] for a in self._axes(input_shape)))
 
     def lower(self, ctx, inputs):
         (x,) = inputs
@@ -175,7 +151,7 @@ class GroupNormalization(_AffineNormalization):
             raise ValueError(f"{self._what}: groups={self.groups} must divide the "
                              f"{channels} channels of axis {self.axis} (input shape "
                              f"{tuple(input_shape)})")
-        self._build_affine((channels,))
+        build_gamma_beta(self, (channels,))
 
     def lower(self, ctx, inputs):
         (x,) = inputs
@@ -204,12 +180,8 @@ class UnitNormalization(Layer):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(axis, (list, tuple)):
-            self.axis = [int(a) for a in axis]
-        elif isinstance(axis, int):
-            self.axis = axis
-        else:
-            raise TypeError(f"{self._what}: axis must be an int or a list of ints, got {axis!r}")
+        axes = int_axes(self, axis)
+        self.axis = list(axes) if isinstance(axis, (list, tuple)) else axes[0]
 
     _axes = LayerNormalization._axes  # the same rule: adjacent, known, non-batch axes
 

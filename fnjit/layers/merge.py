@@ -1,6 +1,6 @@
 """Merge layers, as classes and functions: Add, Subtract, Multiply, Average, Maximum, Minimum,
 Concatenate, Dot; and Keras 1's `merge(mode=...)` function and `Merge` layer, which build
-today's layers. The elementwise merges and Dot are written with the backend ops (fnjit/ops.py).
+today's layers. The elementwise merges and Dot are written with the backend ops (fnjit/ops/).
 """
 
 from __future__ import annotations

@@ -6,8 +6,15 @@ import math
 
 from .. import initializers
 from .base import Layer
-from .layer_normalization import channel_axis
+from .normalization_args import build_gamma_beta, channel_axis, positive_epsilon
 
+# Keras 1 and 2 arguments, accepted at the value that computes what this layer does and refused
+# at any other (renorm=True, a virtual batch, an adjustment or Keras 1's mode=1/2 change the
+# numbers). These have no effect here as in Keras: renorm_momentum without renorm, `fused` (an
+# implementation choice).
+_LEGACY = {"renorm": False, "renorm_clipping": None, "virtual_batch_size": None,
+           "adjustment": None, "mode": 0}
+_LEGACY_NO_EFFECT = ("renorm_momentum", "fused")
 _INITIALIZERS = ("beta_initializer", "gamma_initializer", "moving_mean_initializer",
                  "moving_variance_initializer")
 
@@ -23,8 +30,15 @@ class BatchNormalization(Layer):
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
                  gamma_constraint=None, synchronized=False, **kwargs):
-        for legacy in ("renorm", "renorm_clipping", "renorm_momentum", "fused",
-                       "virtual_batch_size", "adjustment", "mode"):
+        for legacy, neutral in _LEGACY.items():
+            value = kwargs.pop(legacy, neutral)
+            same = value is None if neutral is None else \
+                isinstance(value, (bool, int)) and value == neutral
+            if not same:
+                raise ValueError(f"BatchNormalization: {legacy}={value!r} (Keras 1 or 2) is "
+                                 f"not supported: only {legacy}={neutral!r}, the computation "
+                                 "Keras 3 has")
+        for legacy in _LEGACY_NO_EFFECT:
             kwargs.pop(legacy, None)
         super().__init__(**kwargs)
         if isinstance(axis, (list, tuple)):
@@ -34,10 +48,7 @@ class BatchNormalization(Layer):
             axis = axis[0]
         self.axis = int(axis)
         self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
-        if self.epsilon <= 0:
-            raise ValueError(f"BatchNormalization {self.name!r}: epsilon must be positive, got "
-                             f"{epsilon}")
+        self.epsilon = positive_epsilon(self, epsilon)
         self.center = bool(center)
         self.scale = bool(scale)
         if synchronized:
@@ -61,12 +72,7 @@ class BatchNormalization(Layer):
             raise ValueError(f"BatchNormalization {self.name!r}: axis {self.axis} of the input "
                              f"shape {tuple(input_shape)} must be known")
         shape = (input_shape[axis],)
-        self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
-                                     regularizer=self.gamma_regularizer,
-                                     constraint=self.gamma_constraint) if self.scale else None
-        self.beta = self.add_weight("beta", shape, self.beta_initializer,
-                                    regularizer=self.beta_regularizer,
-                                    constraint=self.beta_constraint) if self.center else None
+        build_gamma_beta(self, shape)
         self.moving_mean = self.add_weight("moving_mean", shape, self.moving_mean_initializer,
                                            trainable=False)
         self.moving_variance = self.add_weight("moving_variance", shape,

@@ -1,6 +1,6 @@
 """Preprocessing layers compiled into the model: Normalization (statistics from `adapt`) and
 CategoryEncoding (integer tokens to one-hot, multi-hot or count vectors). Both lower to the ops
-of fnjit/ops.py (elementwise, broadcast, reduce), so they need no template of their own."""
+of fnjit/ops/ (elementwise, broadcast, reduce), so they need no template of their own."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 from .. import backend, ops
 from ..data_adapters import PyDataset
 from .base import Layer, Variable
+from .normalization_args import int_axes, non_batch_axes
 
 
 class Normalization(Layer):
@@ -30,17 +31,7 @@ class Normalization(Layer):
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
         super().__init__(**kwargs)
-        if axis is None:
-            axis = ()
-        elif isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
-            axis = (int(axis),)
-        elif isinstance(axis, (list, tuple)) and all(
-                isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axis):
-            axis = tuple(int(a) for a in axis)
-        else:
-            raise TypeError(f"{self._what}: axis must be an int, a list of ints or None, got "
-                            f"{axis!r}")
-        self.axis = axis
+        self.axis = int_axes(self, axis, none_ok=True)
         if (mean is None) != (variance is None):
             raise ValueError(f"{self._what}: give both mean and variance, or neither (then "
                              f"call adapt()); got mean={mean!r}, variance={variance!r}")
@@ -65,18 +56,8 @@ class Normalization(Layer):
 
     # ---- shapes --------------------------------------------------------------------------
     def _keep_axes(self, input_shape):
-        rank = len(input_shape)
-        if any(not -rank <= a < rank for a in self.axis):
-            raise ValueError(f"{self._what}: axis={self.axis} is out of range for input shape "
-                             f"{tuple(input_shape)}")
-        keep = tuple(sorted({a % rank for a in self.axis}))
-        if 0 in keep:
-            raise ValueError(f"{self._what}: axis={self.axis} includes the batch axis of input "
-                             f"shape {tuple(input_shape)}; statistics are per feature")
-        if any(input_shape[a] is None for a in keep):
-            raise ValueError(f"{self._what}: the axes {self.axis} kept by the statistics must "
-                             f"be known in input shape {tuple(input_shape)}")
-        return keep
+        return tuple(non_batch_axes(self, self.axis, input_shape, "kept by the statistics",
+                                    why="; statistics are per feature"))
 
     def input_axes(self, input_shape):
         return self._keep_axes(input_shape)
