@@ -621,3 +621,4 @@ def test_xception_training_program_builds_for_cuda():
     for kernel in ("depthwise_conv_forward", "depthwise_conv_backward_kernel", "conv_forward",
                    "batchnorm", "rmsprop_update"):
         assert kernel in source
+
