@@ -147,6 +147,10 @@ class CompileSettings:
                 mets = s.metrics if what == "metric" else s.weighted_metrics
                 if what == "weighted" and mets:
                     layout.append((None, "weight_sum", k, None))
+                if k in self._masked_outputs and any(m[1] != "stateful" for m in mets):
+                    # Keras 3's masked metric: sum(v * m * w) / sum(m * w) over the epoch
+                    layout.append((None, "mask_sum" if what == "metric" else
+                                   "weighted_mask_sum", k, None))
                 for m in mets:
                     if m[1] == "stateful":  # accumulated in Python: _stateful_metrics
                         continue

@@ -441,6 +441,28 @@ def lower(ctx, loss, y_pred, y_true):
     return ctx.op("loss", [y_pred, y_true], [ctx.shape(y_pred)[:-1]], attrs=loss.attrs())[0]
 
 
+def apply_mask(ctx, value, mask, what, normalize=True):
+    """A loss or metric `value` (per step) of an output that carries a mask (Keras masking),
+    weighted as Keras 3's apply_mask does (templates/mask_weight.j2). A loss (`normalize`,
+    reduction sum_over_batch_size): the masked steps count 0 and the rest size / valid, so
+    that the batch mean is the mean over the unmasked steps of the batch; the epoch value is
+    the mean of the batch values weighted by batch size, as Keras' evaluate reports a loss. A
+    metric: value * mask, divided over the epoch by the sum of the mask (`value` None: the
+    mask as floats), as Keras' Mean metrics weigh by the mask."""
+    if mask is None:
+        return value
+    if value is None:
+        return ctx.op("mask_weight", [mask], [ctx.shape(mask)],
+                      attrs={"normalize": False})[0]
+    if ctx.shape(mask) != ctx.shape(value):
+        raise ValueError(f"{ctx.origin}: the output carries a mask of shape {ctx.shape(mask)} "
+                         f"(Keras masking) but its {what} has shape {ctx.shape(value)}: only a "
+                         "built-in loss or metric with one value per masked step can be "
+                         "weighted by it")
+    return ctx.op("mask_weight", [value, mask], [ctx.shape(value)],
+                  attrs={"normalize": bool(normalize)})[0]
+
+
 def lower_function(ctx, fn, y_pred, y_true, what):
     """Trace a user function fn(y_true, y_pred) of K operations into the graph."""
     from . import ops

@@ -25,6 +25,9 @@ class LoweringContext:
         self.label = ""  # the same in graph positions ("layer 3 Dense"): for code comments
         self.position = ""  # that layer's position ("3"; "3.1" inside the model at 3)
         self.node = None  # the call being lowered: its options (Node.call_options)
+        # Keras masking: the mask of each input of the call being lowered (an IR value of
+        # dtype bool, one per batch row and time step, or None), as Keras 3 passes `mask=`.
+        self.masks = []
         self._trainable = lambda variable: True  # lower_model: the model's trainable weights
         self.added_losses = []  # values of Layer.add_loss in traced calls (summed per sample)
         self.activity_penalties = []  # scalar values: a regularizer's sum over the batch
@@ -36,6 +39,11 @@ class LoweringContext:
     @property
     def graph(self):
         return self.builder.graph
+
+    @property
+    def masked(self):
+        """Whether the model makes a Keras mask (Embedding(mask_zero=True), Masking)."""
+        return any(op.kind == "mask" for op in self.graph.ops)
 
     def shape(self, value):
         return self.graph.shape(value)
@@ -106,25 +114,32 @@ def lower_model(model, floatx, input_shapes=None):
           for t, shape in zip(model.inputs, shapes)]
     ys = lower_functional(ctx, model, xs)
     ctx.graph.outputs = list(ys)
+    ctx.output_masks = list(ctx.masks)  # the masks of the outputs (losses and metrics use them)
     return ctx, xs, ys
 
 
 def lower_functional(ctx, model, input_values, prefix="", training=None):
     """Lower the nodes of `model` on `input_values`. A layer's label is its position in
     `model.layers` (`prefix` holds the positions of the models it is nested in).
-    `training`: that of the call of `model` (a nested model); a node's own wins."""
+    `training`: that of the call of `model` (a nested model); a node's own wins.
+    Masks: `ctx.masks` holds those of `input_values` on entry (a nested model's call), and
+    those of the outputs on return."""
     values = {id(t): v for t, v in zip(model.inputs, input_values)}
+    masks = {id(t): m for t, m in zip(model.inputs, ctx.masks)}
     positions = {id(layer): i for i, layer in enumerate(model.layers)}
     for node in model._ordered_nodes():
         if node.is_input:
             continue
         layer = node.layer
         args = [values[id(t)] for t in node.input_tensors]
+        in_masks = [masks.get(id(t)) for t in node.input_tensors]
+        ctx.masks = in_masks
         position = f"{prefix}{positions.get(id(layer), '?')}"
         ctx.training = node.call_args.get("training", training)
         if hasattr(layer, "_ordered_nodes"):  # a model used as a layer: inline it
             outs = lower_functional(ctx, layer, args, prefix=position + ".",
                                     training=ctx.training)
+            out_masks = ctx.masks
         else:
             ctx.position = position
             ctx.origin = f"{layer.name} ({type(layer).__name__}), node {node.index}"
@@ -132,6 +147,9 @@ def lower_functional(ctx, model, input_values, prefix="", training=None):
                 f", call {node.index}" if node.index else "")
             ctx.node = node
             outs = layer.lower(ctx, args)
+            ctx.masks = in_masks
+            out_masks = layer.lower_mask(ctx, args, outs) if any(
+                m is not None for m in in_masks) or layer.makes_mask else [None] * len(outs)
         if layer.activity_regularizer is not None:
             ctx.origin = f"activity_regularizer of {layer.name} ({type(layer).__name__})"
             ctx.label = f"activity regularizer of layer {position}"
@@ -147,7 +165,10 @@ def lower_functional(ctx, model, input_values, prefix="", training=None):
                 raise RuntimeError(f"layer {layer.name!r}: lowered shape {got} differs from "
                                    f"its declared output shape {want}")
             values[id(t)] = v
+        for t, m in zip(node.output_tensors, out_masks):
+            masks[id(t)] = m
     ctx.training = training
+    ctx.masks = [masks.get(id(t)) for t in model.outputs]
     return [values[id(t)] for t in model.outputs]
 
 

@@ -50,6 +50,17 @@ def resolve(identifier, loss, output_shape):
                          f"{list(ACCURACIES)} or a loss name") from None
 
 
+def refuse_masked_metric(metric, output):
+    """Keras 3's mean metrics (MeanMetricWrapper: accuracies, MSE, ...) weigh by the mask of
+    a masked output; fnjit's Python-side Metric objects see only the predictions, so such a
+    metric on a masked output is refused. Precision, AUC, ... ignore masks in Keras too."""
+    if isinstance(metric, (MeanMetricWrapper, Mean)):
+        raise ValueError(f"compile: metric {metric.name!r} of output {output!r}: the output "
+                         "carries a mask (Keras masking), which this metric object cannot see; "
+                         "give the metric by name (e.g. 'accuracy', 'mse'), compiled with the "
+                         "mask")
+
+
 def lower(ctx, kind, fn, y_pred, y_true):
     if kind == "function":
         return losses.lower_function(ctx, fn, y_pred, y_true, "metric")

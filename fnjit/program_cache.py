@@ -12,6 +12,7 @@ from .codegen.ir import printable
 from .codegen.program import Program
 from .lowering import concrete_input_shapes, lower_model, lower_penalties
 from .metrics import lower as lower_metric
+from .metrics import refuse_masked_metric
 from .param_store import ParamStore
 
 
@@ -40,6 +41,9 @@ class ProgramCache:
         if key in self._programs:
             return self._programs[key]
         ctx, xs, ys = lower_model(self, floatx, shapes)
+        if self._target == "cuda" and ctx.masked:
+            raise ValueError(f"model {self.name!r}: masking (Embedding(mask_zero=True) or "
+                             "Masking) is not supported on target 'cuda' yet; use target='cpu'")
         kw = {}
         if kind == "train":
             kw = self._training_values(ctx, ys)
@@ -67,6 +71,7 @@ class ProgramCache:
         """Targets, per-sample weights, losses and logged values of a training program."""
         specs = self._outputs_spec
         targets, weights, loss_values, values = [], [], [], {}
+        self._masked_outputs = {k for k, m in enumerate(ctx.output_masks) if m is not None}
         for k, (spec, y) in enumerate(zip(specs if self._needs_targets() else [], ys)):
             shape = losses.target_shape(spec.loss or "", ctx.shape(y))
             targets.append(ctx.builder.input(f"target of {spec.name}", shape, role="y"))
@@ -74,13 +79,21 @@ class ProgramCache:
                                              role="sw"))
             ctx.origin = f"loss and metrics of output {spec.name!r}"
             ctx.label = f"loss and metrics of output {k}"
+            mask = ctx.output_masks[k]
             if spec.loss:
-                values["loss", k] = losses.lower(ctx, spec.loss, y, targets[k])
+                values["loss", k] = losses.apply_mask(
+                    ctx, losses.lower(ctx, spec.loss, y, targets[k]), mask, "loss")
                 loss_values.append((values["loss", k], spec.weight, weights[k]))
             for what, mets in (("metric", spec.metrics), ("weighted", spec.weighted_metrics)):
                 for j, (_, mkind, fn) in enumerate(mets):
                     if mkind != "stateful":
-                        values[what, k, j] = lower_metric(ctx, mkind, fn, y, targets[k])
+                        values[what, k, j] = losses.apply_mask(
+                            ctx, lower_metric(ctx, mkind, fn, y, targets[k]), mask, "metric",
+                            normalize=False)
+                    elif mask is not None:
+                        refuse_masked_metric(fn, spec.name)
+            if mask is not None:  # a masked metric's denominator: the unmasked steps
+                values["mask_sum", k] = losses.apply_mask(ctx, None, mask, "metric")
         # Losses layers added in their traced calls (Layer.add_loss): in the total only, as
         # Keras 3's History shows them.
         loss_values += [(v, 1.0) for v in ctx.added_losses]
@@ -94,6 +107,9 @@ class ProgramCache:
                 logs.append([(values["loss", k], 1.0, weights[k])])
             elif what == "weight_sum":
                 logs.append([(None, 1.0, weights[k])])
+            elif what in ("mask_sum", "weighted_mask_sum"):
+                logs.append([(values["mask_sum", k], 1.0,
+                              weights[k] if what == "weighted_mask_sum" else None)])
             else:
                 mets = specs[k].metrics if what == "metric" else specs[k].weighted_metrics
                 value = values[what, k, mets.index(m)]

@@ -36,6 +36,7 @@ class Trainer(CompileSettings, ProgramCache, TrainingData):
         self.stop_training = False
         self.history = None
         self._target = default_target()
+        self._masked_outputs = set()  # outputs carrying a mask (Keras masking), found lowering
 
     # ---- steps ---------------------------------------------------------------------------
     def _train_buffers(self):
@@ -67,13 +68,16 @@ class Trainer(CompileSettings, ProgramCache, TrainingData):
         """Epoch (or running) means from summed logs: per sample, a weighted metric per unit
         of its output's sample weights (0 where they sum to 0, as Keras' Mean)."""
         layout = self._log_layout()
-        weight_sums = {k: float(sums[i]) for i, (_, what, k, _) in enumerate(layout, 1)
-                       if what == "weight_sum"}
+        sums_of = {(what, k): float(sums[i]) for i, (_, what, k, _) in enumerate(layout, 1)
+                   if what in ("weight_sum", "mask_sum", "weighted_mask_sum")}
         out = {prefix + "loss": float(sums[0]) / max(count, 1)}
         for i, (name, what, k, _) in enumerate(layout, 1):
             if name is None:
                 continue
-            den = weight_sums[k] if what == "weighted" else max(count, 1)
+            if k in self._masked_outputs and what in ("metric", "weighted"):
+                den = sums_of["mask_sum" if what == "metric" else "weighted_mask_sum", k]
+            else:
+                den = sums_of["weight_sum", k] if what == "weighted" else max(count, 1)
             out[prefix + name] = float(sums[i]) / den if den else 0.0
         for name, _, metric, _ in self._stateful_metrics():
             out[prefix + name] = metric.result()

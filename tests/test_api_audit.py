@@ -51,6 +51,8 @@ MISC_CFG = "test_layers_misc.py::test_layer_defaults_configs_and_errors"
 BN = "test_batchnorm.py::test_batchnorm_training_gradients_and_inference_forward"
 MERGE = "test_merge.py::test_merge_layers_forward_and_gradients"
 KERAS1_MERGE = "test_merge.py::test_keras1_merge_modes_match_todays_layers"
+MASK = "test_masking.py::test_masked_recurrent_layers_forward_and_gradients"
+MASKING = "test_masking.py::test_masking_layer_zeroes_masked_steps_and_feeds_the_mask"
 CB = "test_callbacks.py::"
 BACKUP = "test_backup_and_restore.py::"
 TB = "test_tensorboard.py::"
@@ -110,18 +112,19 @@ AUDIT = {
         "input_dim": "test_embedding.py::test_embedding_lookup_gradients_and_repeat_vector",
         "output_dim": "test_embedding.py::test_embedding_lookup_gradients_and_repeat_vector",
         **_roles("embeddings_initializer", "embeddings_regularizer", "embeddings_constraint"),
-        "mask_zero": Refused(True),
+        "mask_zero": MASK,
         "weights": "test_embedding.py::test_headline_model_trains",
         "lora_rank": Refused(4),
         "input_length": Kept("test_embedding.py::test_headline_model_trains",
                              "Keras 2's hint of the sequence length; the input shape decides"),
     },
+    "Masking": {"mask_value": MASKING},
     "Lambda": {
         "function": "test_backend_ops.py::test_lambda_output_shape_arguments_and_non_"
                     "differentiable_ops",
         "output_shape": "test_backend_ops.py::test_lambda_output_shape_arguments_and_non_"
                         "differentiable_ops",
-        "mask": Refused(True),
+        "mask": "test_masking.py::test_custom_layers_take_pass_and_make_masks",
         "arguments": "test_backend_ops.py::test_lambda_output_shape_arguments_and_non_"
                      "differentiable_ops",
     },
@@ -151,7 +154,7 @@ AUDIT = {
         "return_sequences": RNN, "return_state": RNN, "go_backwards": RNN,
         "stateful": Refused(True),
         "unroll": Kept(RNN_CFG, "unrolling changes how Keras builds the loop, not its result"),
-        "zero_output_for_mask": Kept(RNN_CFG, "acts only on masked steps; there is no masking"),
+        "zero_output_for_mask": MASKING,
         "use_cudnn": Kept(RNN_CFG, "chooses Keras' GPU kernel, not the result"),
     },
     "LSTM": {"recurrent_activation": RNN,

@@ -73,7 +73,7 @@ def test_nested_model_called_with_training_false_freezes_its_dropout():
 def test_bad_call_arguments_are_refused():
     x = keras.Input((3,))
     d = layers.Dense(2)
-    with pytest.raises(ValueError, match="mask= is not supported"):
+    with pytest.raises(ValueError, match="mask= at a call on model tensors is not supported"):
         d(x, mask=x)
     with pytest.raises(TypeError, match=r"unexpected call argument\(s\) \['scale'\]"):
         d(x, scale=2)

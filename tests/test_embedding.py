@@ -51,8 +51,6 @@ def test_embedding_rejects_bad_indices_before_native_code():
     assert fmodel.predict(np.array([[3.0, 0.0]]), verbose=0).shape == (1, 2, 2)
     with pytest.raises(ValueError, match=r"from_floats.*index 1.5"):
         fmodel.predict(np.array([[1.5, 0.0]]), verbose=0)
-    with pytest.raises(ValueError, match="mask_zero"):
-        layers.Embedding(5, 2, mask_zero=True)
 
 
 def test_headline_model_trains():

@@ -19,3 +19,7 @@ def test_example_runs(path):
         acc = float(re.search(r"test accuracy on \d+ held-out digits: ([0-9.]+)",
                               out.stdout).group(1))
         assert acc > 0.85, out.stdout
+    if path.stem == "masked_sequences":
+        masked = float(re.search(r"mask_zero=True\) \+ LSTM: held-out accuracy ([0-9.]+)",
+                                 out.stdout).group(1))
+        assert masked > 0.75, out.stdout

@@ -11,6 +11,7 @@ from .embeddings import Embedding
 from .identity import ActivityRegularization, Identity, Rescaling
 from .lambda_layer import Lambda
 from .layer_normalization import GroupNormalization, LayerNormalization, UnitNormalization
+from .masking import Masking
 from .merge import (
                     Add,
                     Average,
@@ -41,7 +42,7 @@ from .reshaping import *  # noqa: F403
 from .wrappers import TimeDistributed
 
 __all__ = ["Input", "InputLayer", "KerasTensor", "Layer", "Node", "Variable", "Activation",
-           "Dense", "Dropout", "Flatten", "Embedding", "Lambda", "BatchNormalization",
+           "Dense", "Dropout", "Flatten", "Embedding", "Lambda", "Masking", "BatchNormalization",
            "LayerNormalization", "MultiHeadAttention", "Attention", "AdditiveAttention",
            "Bidirectional", "UnitNormalization", "Identity",
            "Rescaling",

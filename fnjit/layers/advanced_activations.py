@@ -18,6 +18,8 @@ class ReLU(Layer):
     """x above `threshold` (clipped to `max_value` when given), negative_slope * (x - threshold)
     below it."""
 
+    supports_masking = True  # Keras 3: the mask passes through
+
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
         for arg, value in (("max_value", max_value), ("negative_slope", negative_slope),
@@ -42,6 +44,8 @@ class ReLU(Layer):
 class LeakyReLU(Layer):
     """x for x >= 0, negative_slope * x below (Keras 2 called it `alpha`)."""
 
+    supports_masking = True  # Keras 3: the mask passes through
+
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:
             negative_slope = kwargs.pop("alpha")
@@ -62,6 +66,8 @@ class LeakyReLU(Layer):
 
 class ELU(Layer):
     """x for x > 0, alpha * (exp(x) - 1) below."""
+
+    supports_masking = True  # Keras 3: the mask passes through
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
@@ -92,6 +98,10 @@ class Softmax(Layer):
                              f"of the input shape {tuple(input_shape)}")
 
     def lower(self, ctx, inputs):
+        # Keras 3 adds a large negative number at masked positions, broadcasting the mask
+        # (batch, steps) against the input: not compiled.
+        self.refuse_masks(ctx, "Softmax with a mask is not supported; drop mask_zero or put "
+                          "the Softmax after a layer that ends the mask")
         return [activations.lower(ctx, inputs[0], "softmax", axis=self.axis)]
 
     def get_config(self):
@@ -101,6 +111,8 @@ class Softmax(Layer):
 class PReLU(Layer):
     """x for x > 0, alpha * x below, alpha learned per element of a sample (shared along
     `shared_axes`). Weight: alpha, the input shape without the batch axis, 1 on shared axes."""
+
+    supports_masking = True  # Keras 3: the mask passes through
 
     def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None,
                  shared_axes=None, **kwargs):

@@ -221,6 +221,9 @@ class MultiHeadAttention(Layer):
         return ctx.op("dense", [x] + params, [out_shape], attrs=attrs)[0]
 
     def lower(self, ctx, inputs):
+        # Keras 3 turns the masks of query and value into an attention mask: not compiled.
+        self.refuse_masks(ctx, "attention layers do not take masks from Keras masking yet; "
+                          "pass attention_mask= built from the padding instead")
         options = ctx.node.call_options if ctx.node is not None else self._options
         q, v, k, m = self._split([ctx.shape(i) for i in inputs], options)
         query, value = inputs[0], inputs[1]
@@ -329,6 +332,9 @@ class _BaseAttention(Layer):
         raise NotImplementedError
 
     def lower(self, ctx, inputs):
+        # Keras 3 turns the masks of query and value into an attention mask: not compiled.
+        self.refuse_masks(ctx, "attention layers do not take masks from Keras masking yet; "
+                          "pass attention_mask= built from the padding instead")
         options = ctx.node.call_options if ctx.node is not None else self._options
         q, v, k = self._split([ctx.shape(i) for i in inputs])
         query, value = inputs[0], inputs[1]

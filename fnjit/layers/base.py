@@ -8,6 +8,8 @@ index). A shared layer is a layer with several nodes. A layer lowers itself to I
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import backend, constraints, initializers, regularizers
@@ -217,6 +219,48 @@ class Layer:
 
     def input_axes(self, input_shape):
         return (-1,) if self.weights else ()
+
+    # ---- masking (Keras 3) -----------------------------------------------------------------
+    # A layer that supports masking passes the mask of its first input on to its outputs
+    # (Keras' default compute_mask); one that does not drops it, with Keras 3's warning.
+    # `makes_mask`: the layer makes a mask from unmasked inputs (Embedding(mask_zero=True),
+    # Masking), so `lower_mask` runs for it even when no input has one.
+    # A custom layer's own `compute_mask(inputs, mask)` is traced (fnjit/layers/custom.py), as
+    # its `call` is, and implies supports_masking as in Keras 3.
+    supports_masking = False
+
+    @property
+    def makes_mask(self):
+        return _overrides_compute_mask(self)
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras' default: the mask of the inputs, unchanged."""
+        return mask
+
+    def lower_mask(self, ctx, inputs, outputs):
+        """The masks of this call's outputs (bool IR values or None), given `ctx.masks`, those
+        of its inputs (at least one is not None unless `makes_mask`)."""
+        masks = ctx.masks
+        if _overrides_compute_mask(self):
+            from . import custom
+
+            return custom.lower_compute_mask(self, ctx, inputs, outputs)
+        if not self.supports_masking:
+            warnings.warn(f"Layer '{self.name}' (of type {type(self).__name__}) was passed an "
+                          "input with a mask attached to it. However, this layer does not "
+                          "support masking and will therefore destroy the mask information. "
+                          "Downstream layers will not see the mask.", stacklevel=2)
+            return [None] * len(outputs)
+        # Keras zips the first input's mask (a list for a list input) with the outputs.
+        first = masks[:1] if ctx.node is None or ctx.node.single_input else masks
+        return (list(first) + [None] * len(outputs))[:len(outputs)]
+
+    def refuse_masks(self, ctx, why):
+        """Raise if a Keras mask reaches this call (a layer that supports masking but whose
+        use of the mask fnjit does not compile)."""
+        if any(m is not None for m in ctx.masks):
+            raise ValueError(f"{ctx.origin}: its input carries a mask (Embedding(mask_zero=True) "
+                             f"or Masking upstream), and {why}")
 
     def lower(self, ctx, inputs):
         """Emit IR ops computing this layer's outputs from IR values `inputs` (a list);
@@ -440,7 +484,10 @@ class Layer:
                             "argument(s); pass its inputs as one tensor or a list, and "
                             "training= by keyword")
         if mask is not None:
-            raise ValueError(f"{self._what}: mask= is not supported: fnjit has no masking")
+            raise ValueError(f"{self._what}: mask= at a call on model tensors is not supported; "
+                             "masks come from Embedding(mask_zero=True) or Masking upstream "
+                             "(or a custom layer's compute_mask), and mask= works for a layer "
+                             "called inside a custom layer's call")
         if kwargs:
             raise TypeError(f"{self._what}: unexpected call argument(s) {sorted(kwargs)}; a "
                             "layer call takes its inputs and training=")
@@ -570,6 +617,10 @@ def _unique(variables):
             seen.add(id(v))
             out.append(v)
     return out
+
+
+def _overrides_compute_mask(layer):
+    return type(layer).compute_mask is not Layer.compute_mask
 
 
 def _has_call(layer):

@@ -30,6 +30,8 @@ class Bidirectional(Layer):
     then the backward layer's. Outputs: the merged output (two with merge_mode=None), then with
     return_state the forward layer's states and the backward layer's."""
 
+    supports_masking = True  # Keras 3: the mask passes through
+
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None,
                  **kwargs):
         super().__init__(**kwargs)
@@ -56,6 +58,9 @@ class Bidirectional(Layer):
                 raise ValueError(f"{self._what}: the forward and backward layers must have the "
                                  f"same {attr}, got {getattr(self.forward_layer, attr)} and "
                                  f"{getattr(self.backward_layer, attr)}")
+        # Keras 3: with return_sequences the masked steps of both directions output zeros.
+        for rnn in (self.forward_layer, self.backward_layer):
+            rnn.zero_output_for_mask = rnn.return_sequences
         self.merge_mode = merge_mode
         self.return_sequences = self.forward_layer.return_sequences
         self.return_state = self.forward_layer.return_state
@@ -137,6 +142,12 @@ class Bidirectional(Layer):
         else:  # ave
             merged = [ops.multiply(ops.add(a, b), 0.5).value]
         return merged + forward_states + backward_states
+
+    def lower_mask(self, ctx, inputs, outputs):
+        """Keras 3: each output sequence keeps the mask (return_sequences); states have none."""
+        keep = ctx.masks[0] if self.return_sequences else None
+        merged = 2 if self.merge_mode is None else 1
+        return [keep] * merged + [None] * (len(outputs) - merged)
 
     def get_config(self):
         def serialized(layer):

@@ -12,6 +12,8 @@ from .base import Layer
 class Dense(Layer):
     """y = activation(x @ kernel + bias) on the last axis. Weights: kernel (in, units), bias."""
 
+    supports_masking = True  # Keras 3: the mask passes through
+
     def __init__(self, units=None, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
@@ -74,6 +76,8 @@ class Dense(Layer):
 
 
 class Activation(Layer):
+    supports_masking = True  # Keras 3: the mask passes through
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -96,6 +100,8 @@ def refuse_seed(layer, seed):
 
 class Dropout(Layer):
     """Zeroes a fraction `rate` of its inputs in training, scaling the rest by 1 / (1 - rate)."""
+
+    supports_masking = True  # Keras 3: the mask passes through
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)

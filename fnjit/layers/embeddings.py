@@ -12,8 +12,8 @@ class Embedding(Layer):
     Indices must be integers in [0, input_dim): they are checked before every native call
     (ValueError naming the layer and the bad value). The input may have any integer dtype, or a
     float dtype holding whole numbers. `input_length` (Keras 1/2) is accepted and ignored.
-    `mask_zero=True` raises: fnjit has no masking, and silently dropping it would change what
-    the recurrent layers downstream compute.
+    `mask_zero=True`: index 0 is padding; the output carries a mask, x != 0, that the
+    recurrent layers, pooling, merges, losses and metrics downstream honour as in Keras 3.
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
@@ -28,15 +28,25 @@ class Embedding(Layer):
             raise ValueError(f"Embedding {self.name!r}: lora_rank is not supported")
         self._weight_options(embeddings_regularizer=embeddings_regularizer,
                              embeddings_constraint=embeddings_constraint)
-        if mask_zero:
-            raise ValueError(f"Embedding {self.name!r}: mask_zero=True is not supported: fnjit "
-                             "has no masking, so padded steps would be processed like any "
-                             "other. Use sequences without padding, or mask_zero=False")
         self.input_dim = int(input_dim)
         self.output_dim = int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
-        self.mask_zero = False
+        self.mask_zero = bool(mask_zero)
         self._initial_weights = weights
+
+    supports_masking = True  # Keras 3: its compute_mask is its own (a mask reaching it ends)
+
+    @property
+    def makes_mask(self):
+        return self.mask_zero
+
+    def lower_mask(self, ctx, inputs, outputs):
+        """Keras 3's compute_mask: x != 0 with mask_zero, else none."""
+        if not self.mask_zero:
+            return [None]
+        (x,) = inputs
+        return ctx.op("mask", [x], [ctx.shape(x)], out_dtypes=["bool"],
+                      attrs={"value": 0.0, "reduce": False, "apply": False})
 
     def input_axes(self, input_shape):
         return ()  # indices of any shape

@@ -8,6 +8,8 @@ from .base import Layer
 
 
 class Identity(Layer):
+    supports_masking = True  # Keras 3: the mask passes through
+
     def lower(self, ctx, inputs):
         return list(inputs)
 
@@ -16,6 +18,8 @@ class Rescaling(Layer):
     """y = x * scale + offset (Keras 3's Rescaling; numbers only: a per-channel array of
     scales is refused, compiled code has no constant arrays). The elementwise ops of
     templates/elementwise.j2."""
+
+    supports_masking = True  # Keras 3: the mask passes through
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)

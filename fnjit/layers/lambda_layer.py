@@ -20,10 +20,14 @@ class Lambda(Layer):
         self.function = function
         self.arguments = dict(arguments or {})
         self._output_shape = output_shape
-        if mask is not None:
-            raise ValueError(f"Lambda {self.name!r}: mask= is not supported: fnjit has no "
-                             "masking")
-        self.mask = None
+        if mask is not None and not callable(mask):
+            raise ValueError(f"Lambda {self.name!r}: mask= must be a function (inputs, mask) "
+                             "-> mask, traced like the function; a fixed mask tensor is not "
+                             "supported")
+        # Keras 3: with `mask` the layer supports masking, its output mask mask(inputs, mask);
+        # without, a mask reaching it is dropped (with Keras' warning).
+        self.mask = mask
+        self.supports_masking = mask is not None
         self._single = True
 
     def _where(self):
@@ -53,6 +57,17 @@ class Lambda(Layer):
         outs, _ = ops.trace(ctx, self.function, inputs, single=self._single,
                             arguments=self.arguments, where=self._where())
         return outs
+
+    @property
+    def makes_mask(self):
+        return self.mask is not None
+
+    def lower_mask(self, ctx, inputs, outputs):
+        if self.mask is None:
+            return super().lower_mask(ctx, inputs, outputs)
+        from . import custom
+
+        return custom.lower_compute_mask(self, ctx, inputs, outputs, self.mask)
 
     def get_config(self):
         # A Python function cannot be stored in a config: its name is recorded for reading.

@@ -35,6 +35,8 @@ class _AffineNormalization(Layer):
     gamma and beta (Keras' order [gamma, beta]) with their initializers, regularizers and
     constraints; one op, templates/layer_norm.j2."""
 
+    supports_masking = True  # Keras 3: the mask passes through
+
     def __init__(self, epsilon, center, scale, beta_initializer, gamma_initializer,
                  beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
                  **kwargs):
@@ -177,6 +179,8 @@ class GroupNormalization(_AffineNormalization):
 class UnitNormalization(Layer):
     """y = x / max(||x||, 1e-12), the norm along `axis` (Keras 3's ops.normalize; one axis, or
     a list of adjacent axes); templates/l2_normalize.j2. No weights."""
+
+    supports_masking = True  # Keras 3: the mask passes through
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)

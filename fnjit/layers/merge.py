@@ -13,6 +13,16 @@ from .base import KerasTensor, Layer
 
 
 class _Merge(Layer):
+    supports_masking = True
+
+    def lower_mask(self, ctx, inputs, outputs):
+        """Keras 3's merges: the masks OR-ed when every input has one, else no mask."""
+        masks = ctx.masks
+        if any(m is None for m in masks):
+            return [None]
+        return ctx.op("mask", list(masks), [ctx.shape(masks[0])], out_dtypes=["bool"],
+                      attrs={"combine": "or"})
+
     def _check(self, shapes):
         if not isinstance(shapes, list) or len(shapes) < 2:
             raise ValueError(f"{type(self).__name__} {self.name!r} must be called on a list of "
@@ -67,6 +77,27 @@ class Concatenate(_Merge):
         axis = self._axis(len(shapes[0]))
         return ctx.op("concatenate", list(inputs), [self.compute_output_shape(shapes)],
                       attrs={"axis": axis})
+
+    def lower_mask(self, ctx, inputs, outputs):
+        """Keras 3 expands each input's mask (ones for an input without one) to the input's
+        shape, concatenates them along the axis and takes `any` over the last axis: along the
+        last axis that is the OR of the masks, and no mask (all ones) where an input has
+        none; along another axis the masks joined."""
+        masks = ctx.masks
+        axis = self._axis(len(ctx.shape(inputs[0])))
+        last = axis == len(ctx.shape(inputs[0])) - 1
+        if last and any(m is None for m in masks):
+            return [None]
+        if last:
+            return super().lower_mask(ctx, inputs, outputs)
+        if any(m is None for m in masks) or any(len(ctx.shape(m)) != 2 for m in masks) or \
+                axis != 1:
+            raise ValueError(f"{ctx.origin}: concatenating along axis {self.axis} inputs with "
+                             "masks (Keras masking) is supported only along the time axis "
+                             "(1) with a (batch, steps) mask on every input")
+        shape = (None, sum(ctx.shape(m)[1] for m in masks))
+        return ctx.op("mask", list(masks), [shape], out_dtypes=["bool"],
+                      attrs={"combine": "concat"})
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
@@ -132,6 +163,9 @@ class Minimum(_Elementwise):
 class Dot(_Merge):
     """Per sample, the dot product of two tensors along `axes` (an int for both, or a pair);
     `normalize=True` L2-normalises both along those axes first (cosine proximity)."""
+
+    def lower_mask(self, ctx, inputs, outputs):
+        return [None]  # Keras 3: Dot's compute_mask returns None
 
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)

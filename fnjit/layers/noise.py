@@ -14,6 +14,8 @@ from .core import refuse_seed
 class _Noise(Layer):
     """One `dropout` op with the noise of the subclass; no weights."""
 
+    supports_masking = True  # Keras 3: the mask passes through
+
     def _check_rate(self, rate):
         if not 0 <= rate < 1:
             raise ValueError(f"{self._what}: rate must be in [0, 1), got {rate!r}")

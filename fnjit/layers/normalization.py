@@ -25,6 +25,8 @@ class BatchNormalization(Layer):
     [gamma, beta, moving_mean, moving_variance]; the moving statistics are non-trainable and
     updated by every training step. A layer with trainable=False runs in inference mode."""
 
+    supports_masking = True  # Keras 3: the mask passes through
+
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",

@@ -152,7 +152,25 @@ class GlobalMaxPooling3D(_GlobalPooling):
 
 
 class GlobalAveragePooling1D(_GlobalPooling):
+    """With a mask (Keras masking), the mean over the unmasked steps
+    (templates/masked_average.j2); its output has no mask, as in Keras 3."""
+
     rank, mode = 1, "avg"
+    supports_masking = True
+
+    def lower_mask(self, ctx, inputs, outputs):
+        return [None]
+
+    def lower(self, ctx, inputs):
+        mask = ctx.masks[0] if ctx.masks else None
+        if mask is None:
+            return super().lower(ctx, inputs)
+        (x,) = inputs
+        if self.data_format != "channels_last":
+            raise ValueError(f"{ctx.origin}: a mask (Keras masking) with "
+                             f"data_format={self.data_format!r} is not supported; use "
+                             "channels_last")
+        return ctx.op("masked_average", [x, mask], [self.compute_output_shape(ctx.shape(x))])
 
 
 class GlobalAveragePooling2D(_GlobalPooling):

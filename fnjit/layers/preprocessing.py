@@ -27,6 +27,8 @@ class Normalization(Layer):
     unadapted Normalization is almost always a forgotten `adapt`): call adapt(), give mean and
     variance, or load or set its weights."""
 
+    supports_masking = True  # Keras 3: the mask passes through
+
     input_rank_fixed = True
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):

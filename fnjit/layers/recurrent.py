@@ -5,9 +5,11 @@ sequence: the input projection of all time steps is one GEMM, the time loop does
 GEMM per step for the recurrent part, and the backward keeps what it needs as saved values.
 A sequence of unknown length (`Input(shape=(None, 8))`) is compiled for the length of the data.
 
-Not supported: masking, stateful=True. `initial_state=` (or Keras 2's `layer([x, h, c])`)
-gives the starting states as inputs of the op; their gradients are those left in the
-backward loop after its first step.
+Masking as Keras 3 (a mask from Embedding(mask_zero=True) or Masking): a masked step leaves
+the states as they were and outputs the previous output, or zeros with zero_output_for_mask
+(templates/_recurrent.j2). Not supported: stateful=True.
+`initial_state=` (or Keras 2's `layer([x, h, c])`) gives the starting states as inputs of
+the op; their gradients are those left in the backward loop after its first step.
 Dropout draws one input mask and one recurrent mask per sequence, shared by the time steps
 and, unlike Keras 3 with recurrent_dropout (four masks), by the gates.
 """
@@ -89,6 +91,12 @@ class _Recurrent(Layer):
             inputs = [inputs] + states
         return super().__call__(inputs, *args, **kwargs)
 
+    supports_masking = True
+
+    def lower_mask(self, ctx, inputs, outputs):
+        """Keras 3: the output sequence keeps the mask (return_sequences), the rest have none."""
+        return [ctx.masks[0] if self.return_sequences else None] + [None] * (len(outputs) - 1)
+
     def _step_activation(self, arg, value):
         name = activations.get(value)
         if name not in STEP_ACTIVATIONS:
@@ -164,8 +172,19 @@ class _Recurrent(Layer):
         u = self.units
         roles = {"gates": (None, steps, self.gates * u)}
         roles.update({r: (None, steps, u) for r in self.state_roles})
-        if not self.return_sequences:
-            roles["seq"] = (None, steps, u)
+        mask = ctx.masks[0] if ctx.masks else None
+        zero_output = mask is not None and self.zero_output_for_mask
+        if zero_output and not self.return_sequences:
+            raise ValueError(f"{ctx.origin}: zero_output_for_mask=True with "
+                             "return_sequences=False and a mask is not supported (Keras 3 "
+                             "then returns zeros as the last output of a sequence whose last "
+                             "step is masked); leave zero_output_for_mask False")
+        if mask is not None and ctx.shape(mask) != (None, steps):
+            raise ValueError(f"{ctx.origin}: its input mask has shape {ctx.shape(mask)}; a "
+                             f"recurrent layer needs one of shape (batch, {steps}), one per "
+                             "time step")
+        if not self.return_sequences or zero_output:
+            roles["seq"] = (None, steps, u)  # the states after each step
         if dropout > 0:
             roles["mask"] = (None, features)
             roles["xin"] = (None, steps, features)  # the masked input, for d kernel
@@ -175,12 +194,15 @@ class _Recurrent(Layer):
         outs = [y] + ([(None, u)] * self.n_states if self.return_state else [])
         params = [ctx.param(self.kernel), ctx.param(self.recurrent_kernel)]
         params += [ctx.param(self.bias)] if self.use_bias else []
-        return ctx.op(self.kind, [x] + params + states, outs,
-                      saved_shapes=list(roles.values()),
+        return ctx.op(self.kind, [x] + params + states + ([mask] if mask is not None else []),
+                      outs, saved_shapes=list(roles.values()),
                       attrs={**self._attrs(), "dropout": dropout,
                              "recurrent_dropout": recurrent_dropout, "saved": tuple(roles),
-                             # Present only with initial states (inputs after the weights).
-                             **({"initial_state": True} if states else {})})
+                             # Present only with initial states (inputs after the weights),
+                             # and with a mask (the last input).
+                             **({"initial_state": True} if states else {}),
+                             **({"masked": True} if mask is not None else {}),
+                             **({"zero_output": True} if zero_output else {})})
 
     def keras_weight_groups(self):
         """Keras 3 keeps an RNN's weights in its cell (LSTMCell, ...): saved under `cell/vars`,

@@ -12,6 +12,8 @@ from .base import Layer
 
 
 class TimeDistributed(Layer):
+    supports_masking = True  # Keras 3: the mask passes through
+
     def __init__(self, layer, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(layer, Layer):
@@ -70,7 +72,10 @@ class TimeDistributed(Layer):
         (x,) = inputs
         shape = ctx.shape(x)
         steps, factor = shape[1], ctx.batch_factor(x)
-        origin, label, position = ctx.origin, ctx.label, ctx.position
+        origin, label, position, masks = ctx.origin, ctx.label, ctx.position, ctx.masks
+        # The wrapped layer sees each step as a sample: no time mask reaches it (Keras 3 would
+        # pass it only to a layer whose call takes `mask`, none of fnjit's per-step layers).
+        ctx.masks = [None]
         (folded,) = ctx.op("reshape", [x], [(None,) + tuple(shape[2:])],
                            batch_factors=[factor * steps])
         if hasattr(self.layer, "_ordered_nodes"):  # a model: inline it on the folded steps
@@ -79,7 +84,7 @@ class TimeDistributed(Layer):
             ctx.origin = f"{origin} > {self.layer.name} ({type(self.layer).__name__})"
             ctx.label = f"{label} > {type(self.layer).__name__}"
             outs = self.layer.lower(ctx, [folded])
-        ctx.origin, ctx.label, ctx.position = origin, label, position
+        ctx.origin, ctx.label, ctx.position, ctx.masks = origin, label, position, masks
         (y,) = outs
         out_shape = (None, steps) + tuple(ctx.shape(y)[1:])
         return ctx.op("reshape", [y], [out_shape], batch_factors=[factor])

@@ -385,12 +385,50 @@ def _is_legacy_node(node_data):
     return isinstance(node_data, list)
 
 
+def _histories(value):
+    """The layer names a node argument's tensors come from."""
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        return [value["config"]["keras_history"][0]]
+    if isinstance(value, (list, tuple)):
+        return [name for v in value for name in _histories(v)]
+    return []
+
+
+def _mask_ops(config):
+    """The names of the op nodes (keras.src.ops: NotEqual, Any, ...) whose results only feed
+    `mask=` arguments, directly or through each other: Keras 3 writes the masks it computed
+    automatically (Embedding(mask_zero=True)'s x != 0, Masking's any(x != value)) into the
+    config that way. fnjit recomputes those masks from the layers that make them
+    (fnjit/lowering.py), so these nodes and the mask arguments they feed are left out."""
+    uses = {}  # name -> [(consumer, as a mask argument)]
+    for entry in config["layers"]:
+        for node in entry.get("inbound_nodes") or []:
+            if not isinstance(node, dict):
+                continue
+            kwargs = node.get("kwargs") or {}
+            for key, value in [(None, node.get("args", []))] + list(kwargs.items()):
+                for name in _histories(value):
+                    uses.setdefault(name, []).append((entry.get("name"), key == "mask"))
+    ops = {e.get("name") for e in config["layers"]
+           if str(e.get("module", "")).startswith("keras.src.ops")}
+    found = set()
+    while True:
+        more = {name for name in ops - found if uses.get(name) and all(
+            as_mask or consumer in found for consumer, as_mask in uses[name])}
+        if not more:
+            return found
+        found |= more
+
+
 def _functional_from_config(config, custom_objects, safe_mode):
     from ..layers.base import KerasTensor
     from ..models import Model
 
     created, pending, kinds = {}, {}, {}
+    skipped = _mask_ops(config)
     for entry in config["layers"]:
+        if entry.get("name") in skipped:
+            continue
         layer = deserialize_layer(entry, custom_objects, safe_mode)
         name = entry.get("name", layer.name)
         created[name] = layer
@@ -427,7 +465,9 @@ def _functional_from_config(config, custom_objects, safe_mode):
             tensors = [tensor(d[0], d[1], d[2], legacy=True, top=False) for d in node_data]
             return layer(tensors[0] if len(tensors) == 1 else tensors)
         args = revive(node_data.get("args", []))
-        kwargs = {key: revive(value) for key, value in (node_data.get("kwargs") or {}).items()}
+        kwargs = {key: revive(value) for key, value in (node_data.get("kwargs") or {}).items()
+                  if not (key == "mask" and _histories(value) and
+                          set(_histories(value)) <= skipped)}
         tensor_kwargs = ("initial_state",) + tuple(getattr(layer, "tensor_kwargs", ()))
         for key, value in kwargs.items():
             tensors = value if isinstance(value, list) else [value]
