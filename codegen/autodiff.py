@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .ir import Graph, Op
+from .ir import Graph, Op, format_table, printable
 
 
 @dataclass
@@ -95,3 +95,26 @@ def plan_backward(graph: Graph, losses, wrt_inputs=()) -> BackwardPlan:
         if grad_name(i) not in written:
             unreached.append(i)
     return BackwardPlan(seeds, steps, param_grads, unreached, input_grads)
+
+
+def plan_table(graph: Graph, plan: BackwardPlan) -> str:
+    """The backward plan as a table (`fnjit dump --plan`), one row per step in the order the
+    generated backward runs them: the forward op it differentiates (its index in `--ir`), the
+    output gradients it reads (`zeros(v)`: an output no loss depends on, given zeros), the
+    gradient buffers it writes (`t1_g_v (+= g_v)`: a later contribution, written to a temporary
+    and added in) and the inputs it gives no gradient (nothing to differentiate there)."""
+    index = {id(op): i for i, op in enumerate(graph.ops)}
+    rows = [("step", "forward #", "op", "reads", "writes", "no gradient to", "from")]
+    for k, step in enumerate(plan.steps):
+        reads = [g for g in step.dy if g is not None] + [f"zeros({o})" for o in step.zero_dy]
+        writes = [g.target if g.accumulate_into is None else
+                  f"{g.target} (+= {g.accumulate_into})" for g in step.dx if g is not None]
+        skipped = [i for i, g in zip(step.op.inputs, step.dx) if g is None]
+        rows.append((str(k), str(index[id(step.op)]), step.op.kind, ", ".join(reads),
+                     ", ".join(writes), ", ".join(skipped), printable(step.op.label)))
+    seeds = ", ".join(f"{grad_name(v)} = {w} / size" for v, w in plan.seeds)
+    head = [f"seeds:   {seeds}",
+            "params:  " + ", ".join(f"{p} -> {g}" for p, g in plan.param_grads.items()),
+            f"no gradient (no loss depends on them): {', '.join(plan.unreached_params) or '-'}",
+            ""]
+    return "\n".join(head + format_table(rows)) + "\n" + graph.legend("")

@@ -121,9 +121,7 @@ class Graph:
             attrs = " ".join(f"{k}={v}" for k, v in op.attrs)
             rows.append((str(i), op.kind, " ".join(op.inputs), " ".join(outs), attrs,
                          printable(op.label)))
-        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
-        lines.insert(1, "  ".join("-" * w for w in widths))
+        lines = format_table(rows)
         head = [f"inputs:  {', '.join(f'{n}{_fmt_shape(self.shape(n))}' for n in self.inputs)}",
                 f"outputs: {', '.join(self.outputs)}",
                 "params:  " + ", ".join(f"{p.name}{_fmt_shape(p.shape)}"
@@ -150,6 +148,15 @@ class Graph:
             lines.append(f"#   {printable(about)}")
         lines += [f"#   {printable(k, 40).ljust(width)}  {v}" for k, v in rows]
         return "\n".join(lines + ["# " + "-" * 93]) + "\n"
+
+
+def format_table(rows) -> list:
+    """Rows of text cells, the first the header, as lines of aligned columns with a rule under
+    the header (`fnjit dump --ir` and `--plan`)."""
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
 
 
 def _fmt_shape(shape, factor=1):

@@ -1,8 +1,10 @@
 """A compiled program: one graph rendered for a target, loaded, with its buffer layout.
 
-The generated module has up to three entry points, each compiled on first use:
+The generated module has up to four entry points, each compiled on first use:
 
     predict(params, state, *xs) -> outputs
+    predict_batches(params, state, *xs, batch) -> outputs over all samples, `batch` at a time
+        (Keras' predict in one call: no Python between batches, no concatenation after)
     evaluate(params, state, *xs, *ys, *sws, logs) -> reported (inference losses and metrics)
     train_step(params, state, grads, slots, hyper, *xs, *ys, *sws, logs)
         -> (input gradients, reported)
@@ -42,7 +44,7 @@ from .autodiff import plan_backward
 from .ir import Graph
 from .memory import configure_malloc
 from .render import render_module
-from .threads import configure_blas
+from .threads import configure_threads, num_threads
 
 
 class Target:
@@ -58,6 +60,10 @@ class Target:
         driver module whose entries run now), `kernel_modules`, `native` (whether any entry
         runs native) and `loaded` (the driver modules it holds)."""
         raise NotImplementedError
+
+    def pull(self, host):
+        """Bring a host buffer up to date if this target holds a newer copy of it elsewhere
+        (the CUDA target keeps gradients and optimizer slots on the device)."""
 
 
 def _whole_number_setting(name, default) -> int:
@@ -102,11 +108,11 @@ class CpuTarget(Target):
     name = "cpu"
 
     def render(self, graph, **kw):
-        return render_module(graph, module_name=cache.module_name, **kw)
+        return render_module(graph, module_name=cache.module_name, threads=num_threads(), **kw)
 
     def load(self, rendered):
         """Import the kernel modules, then the driver that imports them, tiered."""
-        configure_blas()
+        configure_threads()
         configure_malloc()
         kernels = [cache.load(source) for source in rendered.kernels.values()]
         return TieredDriver(rendered.driver, kernels, rendered.native)
@@ -140,11 +146,13 @@ class TieredDriver:
     def native(self):
         return bool(self.native_entries)
 
-    def __call__(self, entry, args):
+    def __call__(self, entry, args, calls=1):
+        """Run `entry`; `calls`: how many calls of the Python tier this one counts as (a
+        predict over k batches, k)."""
         if entry not in self.native_entries and self.may_go_native:
-            self.calls[entry] += 1
-            calls = self.calls[entry]
-            due = calls > self.native_after or calls == 1 and self._compiled_already(entry)
+            first = entry not in self.calls
+            self.calls[entry] += calls
+            due = self.calls[entry] > self.native_after or first and self._compiled_already(entry)
             if due and _within_budget(self.native_name):
                 if self.compiled is None:
                     self.compiled = cache.load(self.source)
@@ -186,6 +194,13 @@ def _within_budget(name):
 
 TARGETS = {"cpu": CpuTarget()}  # "cuda" joins on first use (it imports numba.cuda)
 TARGET_NAMES = ("cpu", "cuda")
+
+
+def pull_to_host(host):
+    """Bring a host buffer (gradients, optimizer slots) up to date with whatever copy a loaded
+    target holds: call before reading one on the host."""
+    for target in TARGETS.values():
+        target.pull(host)
 
 
 def get_target(name):
@@ -266,6 +281,7 @@ class Program:
         logs = ([minimised] if minimised else []) + [list(terms) for terms in logs]
         plan = plan_backward(graph, [(v, w) for v, w, _ in minimised], wrt_inputs) \
             if losses else None
+        self.plan = plan  # for reading: `fnjit dump --plan` (plan_table)
         self.sample_weights = list(sample_weights)
         self.rendered = self.target.render(
             graph, model_inputs=list(model_inputs), targets=list(targets), logs=logs, plan=plan,
@@ -316,8 +332,8 @@ class Program:
         """Whether any entry point of this program runs native."""
         return self.driver.native
 
-    def _call(self, entry, *args):
-        result = self.driver(entry, args)
+    def _call(self, entry, *args, calls=1):
+        result = self.driver(entry, args, calls) if calls != 1 else self.driver(entry, args)
         tier = (entry, self.driver.native)
         if tier not in self._recorded:  # first call compiled (or loaded) it: vouch for it
             self._recorded.add(tier)
@@ -328,6 +344,18 @@ class Program:
     def predict(self, params, state, xs):
         self.check_indices(xs)
         return self._call("predict", params, state, *xs)
+
+    def predict_batches(self, params, state, xs, batch):
+        """The outputs over all samples of `xs`, computed `batch` samples at a time, in one
+        call of the driver when it has the entry (else one call per batch)."""
+        self.check_indices(xs)
+        n = len(xs[0])
+        if not hasattr(self.module, "predict_batches"):
+            chunks = [self._call("predict", params, state, *(x[b0:b0 + batch] for x in xs))
+                      for b0 in range(0, n, batch)]
+            return tuple(np.concatenate([c[k] for c in chunks]) for k in range(len(chunks[0])))
+        return self._call("predict_batches", params, state, *xs, batch,
+                          calls=max(1, -(-n // batch)))
 
     def _weights(self, sws, xs, dtype):
         """The per-sample weights given, or ones: one array of n per sample-weight input."""
@@ -356,5 +384,7 @@ class Program:
         if self.optimizer != Update():
             raise ValueError("gradients() needs a program compiled with plain SGD (Update())")
         zero = np.zeros((1, max(params.size, 1)), params.dtype)
-        return self.train_step(params, state, grads, zero, np.zeros(4, params.dtype), xs, ys,
-                               logs, sws)[0]
+        result = self.train_step(params, state, grads, zero, np.zeros(4, params.dtype), xs, ys,
+                                 logs, sws)[0]
+        self.target.pull(grads)
+        return result

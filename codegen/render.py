@@ -123,8 +123,9 @@ class Var:
 
 
 class _Renderer:
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, threads=1):
         self.graph = graph
+        self.threads = threads  # of the parallel kernels (codegen/threads.py)
         # The program's float type, for typed constants: from the graph, not from its params
         # (a model may have none).
         self.f = _NP_DTYPE[graph.floatx]
@@ -154,7 +155,7 @@ class _Renderer:
             attrs=SimpleNamespace(**op.attr),
             ins=[self.var(i) for i in op.inputs], outs=[self.var(o) for o in op.outputs],
             saved=[self.var(s) for s in op.saved], dy=dy, dx=dx, f=self.f,
-            training=training or op.force_training,
+            training=training or op.force_training, threads=self.threads,
         )
 
     def comment(self, op, v):
@@ -211,7 +212,7 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPlan | None,
                   optimizer, header: str, module_name, sample_weights=(),
                   seed_weights=None, constraints=(), native: bool = True,
-                  report=(), variant: str = "") -> Rendered:
+                  report=(), variant: str = "", threads: int = 1) -> Rendered:
     """Render a model's generated code. `module_name(source)` names a kernel module.
     `native=False` makes the entry points Python calling the native kernels (as for models
     over NATIVE_ENTRY_MAX_STEPS steps).
@@ -227,12 +228,14 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
     metrics accumulate in Python).
     `variant`: the target's template variant ("" for the CPU; ".cuda": `kind.cuda.j2`,
     `module.cuda.py.j2`, `kernel_module.cuda.py.j2`).
+    `threads`: FNJIT_NUM_THREADS; above 1 the kernels that split into blocks of work are
+    rendered parallel (`op.threads` in templates; _spatial.j2's `jit` and `prange`).
     """
 
     def lib(kind):
         return library(kind, variant)
 
-    r = _Renderer(graph)
+    r = _Renderer(graph, threads)
     log_values = [name for terms in logs for name, _, _ in terms if name is not None] + \
         list(report)
     forward_ops, forward_returns, evaluate_ops = _split_inference(

@@ -88,11 +88,13 @@ def question_answering():
     print("answers to five 35-word questions ending in words 1..5:", guess, "\n")
 
 
-def posts_model(vocabulary_size=50000, num_income_group=10):
+def posts_model(vocabulary_size=50000, num_income_group=10, words=256):
+    """The three-headed posts network (tests/test_guides.py builds it from here; `words`
+    smaller there)."""
     # A single input, embedded (as the notebook writes it: Embedding(256, vocabulary_size),
     # 256 word ids of vocabulary_size dimensions) and processed with Conv1D layers
     posts_input = Input(shape=(None,), dtype='int32', name='posts')
-    embedded_posts = layers.Embedding(256, vocabulary_size)(posts_input)
+    embedded_posts = layers.Embedding(words, vocabulary_size)(posts_input)
     x = layers.Conv1D(128, 5, activation='relu')(embedded_posts)
     x = layers.MaxPooling1D(5)(x)
     x = layers.Conv1D(256, 5, activation='relu')(x)

@@ -66,7 +66,9 @@ def first_example():
           video.predict(frames, verbose=0)[0].argmax(-1), "\n")
 
 
-def headline_model():
+def headline_network():
+    """The guide's headline model, uncompiled (tests/test_guides.py and tests/test_golden.py
+    build it from here)."""
     # Headline input: meant to receive sequences of 100 integers, between 1 and 10000.
     # Note that we can name any layer by passing it a "name" argument.
     main_input = Input(shape=(100,), dtype='int32', name='main_input')
@@ -85,7 +87,11 @@ def headline_model():
     x = Dense(64, activation='relu')(x)
     # And finally we add the main logistic regression layer
     main_output = Dense(1, activation='sigmoid', name='main_output')(x)
-    model = Model(inputs=[main_input, auxiliary_input], outputs=[main_output, auxiliary_output])
+    return Model(inputs=[main_input, auxiliary_input], outputs=[main_output, auxiliary_output])
+
+
+def headline_model():
+    model = headline_network()
     model.summary()
 
     # Synthetic data: a headline does well when it is posted in the second half of the day
@@ -113,7 +119,8 @@ def headline_model():
           "\n")
 
 
-def shared_lstm():
+def shared_lstm_network():
+    """The guide's shared LSTM over two tweets, uncompiled (built from here by the tests)."""
     tweet_a = Input(shape=(280, 256))
     tweet_b = Input(shape=(280, 256))
     # This layer can take as input a matrix and will return a vector of size 64
@@ -127,7 +134,11 @@ def shared_lstm():
     # And add a logistic regression on top
     predictions = Dense(1, activation='sigmoid')(merged_vector)
     # We define a trainable model linking the tweet inputs to the predictions
-    model = Model(inputs=[tweet_a, tweet_b], outputs=predictions)
+    return Model(inputs=[tweet_a, tweet_b], outputs=predictions)
+
+
+def shared_lstm():
+    model = shared_lstm_network()
     model.compile(optimizer='rmsprop',
                   loss='binary_crossentropy',
                   metrics=['accuracy'])

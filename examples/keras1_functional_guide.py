@@ -63,7 +63,9 @@ def first_example():
           "\n")
 
 
-def headline_and_shared_lstm():
+def headline_network():
+    """The guide's headline model (merge, Model(input=, output=)), uncompiled; the builders
+    here are what tests/test_guides.py checks."""
     main_input = Input(shape=(100,), dtype='int32', name='main_input')
     x = Embedding(output_dim=512, input_dim=10000, input_length=100)(main_input)
     lstm_out = LSTM(32)(x)
@@ -76,7 +78,23 @@ def headline_and_shared_lstm():
     x = Dense(64, activation='relu')(x)
     # and finally we add the main logistic regression layer
     main_loss = Dense(1, activation='sigmoid', name='main_output')(x)
-    model = Model(input=[main_input, auxiliary_input], output=[main_loss, auxiliary_loss])
+    return Model(input=[main_input, auxiliary_input], output=[main_loss, auxiliary_loss])
+
+
+def shared_lstm_network():
+    """Two tweets through one LSTM (its weights counted once), uncompiled."""
+    tweet_a = Input(shape=(140, 256))
+    tweet_b = Input(shape=(140, 256))
+    shared_lstm = LSTM(64)
+    encoded_a = shared_lstm(tweet_a)
+    encoded_b = shared_lstm(tweet_b)
+    merged_vector = merge([encoded_a, encoded_b], mode='concat', concat_axis=-1)
+    predictions = Dense(1, activation='sigmoid')(merged_vector)
+    return Model(input=[tweet_a, tweet_b], output=predictions)
+
+
+def headline_and_shared_lstm():
+    model = headline_network()
     model.compile(optimizer='rmsprop', loss='binary_crossentropy', loss_weights=[1., 0.2])
     rng = np.random.default_rng(0)
     headline_data = rng.integers(1, 10000, size=(128, 100))
@@ -86,14 +104,7 @@ def headline_and_shared_lstm():
               {'main_output': labels, 'aux_output': labels}, nb_epoch=3, batch_size=32,
               verbose=2)
 
-    tweet_a = Input(shape=(140, 256))
-    tweet_b = Input(shape=(140, 256))
-    shared_lstm = LSTM(64)
-    encoded_a = shared_lstm(tweet_a)
-    encoded_b = shared_lstm(tweet_b)
-    merged_vector = merge([encoded_a, encoded_b], mode='concat', concat_axis=-1)
-    predictions = Dense(1, activation='sigmoid')(merged_vector)
-    model = Model(input=[tweet_a, tweet_b], output=predictions)
+    model = shared_lstm_network()
     print(f"shared LSTM on two tweets: {model.count_params():,} parameters\n")
 
     # The concept of layer "node", with the Keras 1 convolution.
@@ -107,8 +118,9 @@ def headline_and_shared_lstm():
     assert conv.get_input_shape_at(1) == (None, 3, 64, 64)
 
 
-def inception_and_residual():
-    input_img = Input(shape=(3, 256, 256))
+def inception_module(size=256):
+    """The inception module on (3, size, size) images: (input, output) tensors."""
+    input_img = Input(shape=(3, size, size))
     tower_1 = Convolution2D(64, 1, 1, border_mode='same', activation='relu')(input_img)
     tower_1 = Convolution2D(64, 3, 3, border_mode='same', activation='relu')(tower_1)
     tower_2 = Convolution2D(64, 1, 1, border_mode='same', activation='relu')(input_img)
@@ -116,6 +128,11 @@ def inception_and_residual():
     tower_3 = MaxPooling2D((3, 3), strides=(1, 1), border_mode='same')(input_img)
     tower_3 = Convolution2D(64, 1, 1, border_mode='same', activation='relu')(tower_3)
     output = merge([tower_1, tower_2, tower_3], mode='concat', concat_axis=1)
+    return input_img, output
+
+
+def inception_and_residual():
+    input_img, output = inception_module()
     model = Model(input_img, output)
     print(f"inception module: {input_img.shape} -> {output.shape}, "
           f"{model.count_params():,} parameters")
@@ -129,7 +146,9 @@ def inception_and_residual():
     print(f"residual connection: {x.shape} -> {z.shape}\n")
 
 
-def shared_vision_model():
+def shared_vision_network():
+    """One vision model applied to two digits: (vision_model, classification_model),
+    uncompiled."""
     # first, define the vision modules
     digit_input = Input(shape=(1, 27, 27))
     x = Convolution2D(64, 3, 3)(digit_input)
@@ -146,7 +165,11 @@ def shared_vision_model():
     out_b = vision_model(digit_b)
     concatenated = merge([out_a, out_b], mode='concat')
     out = Dense(1, activation='sigmoid')(concatenated)
-    classification_model = Model([digit_a, digit_b], out)
+    return vision_model, Model([digit_a, digit_b], out)
+
+
+def shared_vision_model():
+    _, classification_model = shared_vision_network()
     classification_model.summary()
 
     # The head adds one score per image (logit = u(a) + v(b)), so it cannot represent "the same
@@ -173,7 +196,8 @@ def shared_vision_model():
           f"(base rate {max(test_big.mean(), 1 - test_big.mean()):.3f})\n")
 
 
-def visual_and_video_question_answering(size, frames):
+def vision_network(size):
+    """The guide's Sequential vision model on (3, size, size) images."""
     # first, let's define a vision model using a Sequential model.
     vision_model = Sequential()
     vision_model.add(Convolution2D(64, 3, 3, activation='relu', border_mode='same',
@@ -188,7 +212,12 @@ def visual_and_video_question_answering(size, frames):
     vision_model.add(Convolution2D(256, 3, 3, activation='relu'))
     vision_model.add(MaxPooling2D((2, 2)))
     vision_model.add(Flatten())
+    return vision_model
 
+
+def question_answering_networks(vision_model, size, frames):
+    """The visual QA model and the video QA model (`frames` frames) over `vision_model`:
+    (vqa_model, video_qa_model, per-frame encodings, video encoding)."""
     # now let's get a tensor with the output of our vision model:
     image_input = Input(shape=(3, size, size))
     encoded_image = vision_model(image_input)
@@ -205,7 +234,6 @@ def visual_and_video_question_answering(size, frames):
     output = Dense(1000, activation='softmax')(merged)
     # this is our final model:
     vqa_model = Model(input=[image_input, question_input], output=output)
-    print(f"visual QA at {size}x{size}: {vqa_model.count_params():,} parameters")
 
     video_input = Input(shape=(frames, 3, size, size))
     # this is our video encoded via the previously trained vision_model (weights are reused)
@@ -220,7 +248,14 @@ def visual_and_video_question_answering(size, frames):
     merged = merge([encoded_video, encoded_video_question], mode='concat')
     output = Dense(1000, activation='softmax')(merged)
     video_qa_model = Model(input=[video_input, video_question_input], output=output)
-    print(f"video QA, {frames} frames: {video_input.shape} -> frames "
+    return vqa_model, video_qa_model, encoded_frame_sequence, encoded_video
+
+
+def visual_and_video_question_answering(size, frames):
+    vqa_model, video_qa_model, encoded_frame_sequence, encoded_video = \
+        question_answering_networks(vision_network(size), size, frames)
+    print(f"visual QA at {size}x{size}: {vqa_model.count_params():,} parameters")
+    print(f"video QA, {frames} frames: {video_qa_model.inputs[0].shape} -> frames "
           f"{encoded_frame_sequence.shape} -> {encoded_video.shape}; "
           f"{video_qa_model.count_params():,} parameters")
 

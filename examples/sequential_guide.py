@@ -100,13 +100,9 @@ def compilation_and_training():
     print()
 
 
-def mlp_softmax():
-    # Generate dummy data (label: the largest of the first ten features)
-    x_train = np.random.random((1000, 20))
-    y_train = keras.utils.to_categorical(np.argmax(x_train[:, :10], axis=1), num_classes=10)
-    x_test = np.random.random((100, 20))
-    y_test = keras.utils.to_categorical(np.argmax(x_test[:, :10], axis=1), num_classes=10)
-
+def mlp_softmax_model():
+    """The guide's MLP for multi-class softmax classification (tests/test_guides.py builds it
+    here)."""
     model = Sequential()
     # Dense(64) is a fully-connected layer with 64 hidden units.
     # in the first layer, you must specify the expected input data shape:
@@ -116,7 +112,17 @@ def mlp_softmax():
     model.add(Dense(64, activation='relu'))
     model.add(Dropout(0.5))
     model.add(Dense(10, activation='softmax'))
+    return model
 
+
+def mlp_softmax():
+    # Generate dummy data (label: the largest of the first ten features)
+    x_train = np.random.random((1000, 20))
+    y_train = keras.utils.to_categorical(np.argmax(x_train[:, :10], axis=1), num_classes=10)
+    x_test = np.random.random((100, 20))
+    y_test = keras.utils.to_categorical(np.argmax(x_test[:, :10], axis=1), num_classes=10)
+
+    model = mlp_softmax_model()
     sgd = SGD(lr=0.01, decay=1e-6, momentum=0.9, nesterov=True)
     model.compile(loss='categorical_crossentropy',
                   optimizer=sgd,

@@ -12,7 +12,7 @@ ELEMENTWISE = ("relu", "sigmoid", "tanh", "elu", "selu", "softplus", "softsign",
                "exponential", "swish", "gelu", "leaky_relu")
 ALIASES = {"silu": "swish", None: "linear"}
 # Activations an op may apply to its own output and differentiate from that output alone
-# (templates/activation.j2, FROM_OUTPUT): a convolution fuses these (templates/conv.j2).
+# (templates/_activations.j2, FROM_OUTPUT): a convolution fuses these (templates/conv.j2).
 FUSED = ("relu", "sigmoid", "tanh")
 NAMES = ("linear", "softmax") + ELEMENTWISE + tuple(a for a in ALIASES if a)
 

@@ -1,6 +1,6 @@
 """The `fnjit` command line.
 
-    fnjit dump path/to/script.py:model [--out DIR] [--ir] [--kind train|predict]
+    fnjit dump path/to/script.py:model [--out DIR] [--ir | --plan] [--kind train|predict]
     fnjit dump package.module:model
     fnjit export path/to/script.py:model DIR
     fnjit cache dir | info | prune [--max-mb MB] | clear
@@ -51,7 +51,18 @@ def dump(args):
     if args.out:  # an importable directory: the same files as `fnjit export`
         print(model.export_source(args.out))
         return
-    text = model.generated_ir(args.kind) if args.ir else model.generated_source(args.kind)
+    if args.plan:
+        if args.kind == "predict":
+            raise SystemExit("fnjit dump: --plan is the training program's backward; the "
+                             "predict program has none (drop --kind predict)")
+        try:
+            text = model.generated_plan()
+        except ValueError as e:
+            raise SystemExit(f"fnjit dump --plan: {e}") from None
+    elif args.ir:
+        text = model.generated_ir(args.kind)
+    else:
+        text = model.generated_source(args.kind)
     sys.stdout.write(text)
 
 
@@ -71,7 +82,8 @@ def main(argv=None):
         prog="fnjit", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="fnjit: the Keras functional API, compiled. Commands:\n\n"
         "  dump TARGET   print the code generated for a model (TARGET is\n"
-        "                path/to/script.py:model or package.module:model; --ir for the IR)\n"
+        "                path/to/script.py:model or package.module:model; --ir for the IR,\n"
+        "                --plan for the backward plan)\n"
         "  export TARGET DIR  write the model's code, weights and run.py into DIR: a\n"
         "                program that needs only numpy and numba\n"
         "  cache ACTION  the on-disk code cache: dir, info, prune, clear\n\n"
@@ -81,7 +93,12 @@ def main(argv=None):
     d = sub.add_parser("dump", help="print the generated source (or IR) of a model")
     d.add_argument("target", help="path/to/script.py:model or package.module:model")
     d.add_argument("--out", help="write the code as an importable directory (as export)")
-    d.add_argument("--ir", action="store_true", help="print the lowered IR as a table")
+    shown = d.add_mutually_exclusive_group()
+    shown.add_argument("--ir", action="store_true", help="print the lowered IR as a table")
+    shown.add_argument("--plan", action="store_true",
+                       help="print the backward plan as a table: for each forward op, in the "
+                       "order the generated backward runs them, the gradient buffers it reads "
+                       "and writes")
     d.add_argument("--kind", choices=["train", "predict"], default=None,
                    help="which program (default: train if the model is compiled)")
     e = sub.add_parser("export", help="write a model's code, weights and run.py into a "

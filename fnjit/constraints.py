@@ -11,8 +11,6 @@ built-in constraints compute the same formula with numpy.
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from . import registry
@@ -119,20 +117,7 @@ def deserialize(config, custom_objects=None):
 def get(identifier):
     """None, a name ("max_norm", "NonNeg"...), a config dict, a class, an instance or a
     callable of one numpy array."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        if identifier not in _BY_NAME:
-            raise ValueError(f"unknown constraint {identifier!r}; choose one of "
-                             f"{sorted(_BY_NAME)}")
-        return _BY_NAME[identifier]()
-    if inspect.isclass(identifier) and issubclass(identifier, Constraint):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"cannot interpret {identifier!r} as a constraint")
+    return registry.get(identifier, Constraint, _BY_NAME, deserialize, "constraint")
 
 
 def lowered(constraint, shape):

@@ -170,6 +170,7 @@ FUNCTIONS = {
     "greater": _compare(np.greater), "greater_equal": _compare(np.greater_equal),
     "less": _compare(np.less), "less_equal": _compare(np.less_equal),
     "negative": _unary(np.negative), "exp": _unary(np.exp), "log": _unary(np.log),
+    "log1p": _unary(np.log1p),
     "sqrt": _unary(np.sqrt), "abs": _unary(np.abs), "square": _unary(np.square),
     "sign": _unary(np.sign), "tanh": _unary(np.tanh), "sigmoid": _unary(_sigmoid),
     "softplus": _unary(lambda x: np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))),

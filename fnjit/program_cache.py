@@ -7,6 +7,7 @@ constraints and optimizer update.
 from __future__ import annotations
 
 from . import backend, constraints, losses
+from .codegen.autodiff import plan_table
 from .codegen.ir import printable
 from .codegen.program import Program
 from .lowering import concrete_input_shapes, lower_model, lower_penalties
@@ -163,3 +164,13 @@ class ProgramCache:
         self._ensure_graph()
         kind = kind or ("train" if self.compiled else "predict")
         return self._program(kind).graph.table()
+
+    def generated_plan(self):
+        """The backward plan of the training program as a table: for each forward op, in the
+        order the generated backward runs them, the gradient buffers it reads and writes."""
+        self._ensure_graph()
+        if not self.compiled:
+            raise ValueError(f"model {self.name!r} is not compiled: only the training program "
+                             "has a backward plan (compile it with a loss)")
+        program = self._program("train")
+        return plan_table(program.graph, program.plan)

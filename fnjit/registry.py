@@ -1,8 +1,10 @@
 """Keras 3's config form of small objects (regularizers, constraints): serialize to
-{"module", "class_name", "config", "registered_name"} and back, one implementation for each
-family's `serialize`/`deserialize`."""
+{"module", "class_name", "config", "registered_name"} and back, and `get` from any of the forms
+an argument may take; one implementation for each family's `serialize`/`deserialize`/`get`."""
 
 from __future__ import annotations
+
+import inspect
 
 
 def serialize(obj, base, classes, module, what):
@@ -30,3 +32,23 @@ def deserialize(config, by_name, classes, what, custom_objects=None):
         raise ValueError(f"unknown {what} {name!r}; choose one of "
                          f"{sorted(c.__name__ for c in classes)} or pass it in custom_objects")
     return cls.from_config(dict(config.get("config") or {}))
+
+
+def get(identifier, base, by_name, deserialize, what, aliases=None):
+    """The object of family `base` that `identifier` names: None; a name (or one of `aliases`,
+    name -> factory); a config dict; a class; an instance or a callable (returned as is)."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        if aliases and identifier in aliases:
+            return aliases[identifier]()
+        if identifier not in by_name:
+            raise ValueError(f"unknown {what} {identifier!r}; choose one of {sorted(by_name)}")
+        return by_name[identifier]()
+    if inspect.isclass(identifier) and issubclass(identifier, base):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"cannot interpret {identifier!r} as a {what}")

@@ -13,7 +13,6 @@ per-output losses). A callable of one tensor written with K functions is a regul
 
 from __future__ import annotations
 
-import inspect
 import numbers
 
 import numpy as np
@@ -149,22 +148,9 @@ def deserialize(config, custom_objects=None):
 def get(identifier):
     """None, a name ("l1", "l2", "l1_l2", "L1L2", "orthogonal_regularizer"...), a config dict,
     a class, an instance or a callable of one tensor."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        if identifier == "l1_l2":  # Keras 2's l1_l2(): both factors 0.01 (as Keras' docs say)
-            return L1L2(l1=0.01, l2=0.01)
-        if identifier not in _BY_NAME:
-            raise ValueError(f"unknown regularizer {identifier!r}; choose one of "
-                             f"{sorted(_BY_NAME)}")
-        return _BY_NAME[identifier]()
-    if inspect.isclass(identifier) and issubclass(identifier, Regularizer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"cannot interpret {identifier!r} as a regularizer")
+    # Keras 2's l1_l2(): both factors 0.01 (as Keras' docs say)
+    return registry.get(identifier, Regularizer, _BY_NAME, deserialize, "regularizer",
+                        aliases={"l1_l2": lambda: L1L2(l1=0.01, l2=0.01)})
 
 
 __all__ = ["L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserialize", "get",

@@ -81,6 +81,8 @@ AUDIT = {
         "batch_input_shape": "test_saving.py::test_keras2_json_config_loads",
         "activity_regularizer": "test_regularizers.py::"
                                 "test_penalties_join_evaluate_and_train_on_batch_losses",
+        "weights": ARGS + "test_keras2_initial_weights_and_keras1_input_length",
+        "input_length": ARGS + "test_keras2_initial_weights_and_keras1_input_length",
     },
     "InputLayer": {
         "shape": "test_guides.py::test_first_example_dense_network_and_models_are_callable",

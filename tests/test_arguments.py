@@ -211,3 +211,36 @@ def test_model_checkpoint_initial_value_threshold(small, tmp_path):
                                        initial_value_threshold=threshold)
         m.fit(xs, ys, epochs=1, verbose=0, callbacks=[cb])
         assert path.exists() == saved
+
+
+def test_identity_initializer_by_name_and_gain():
+    """'identity' (Keras' initializer): gain times the (rectangular) identity; only 2-D."""
+    layer, _ = _build("Dense", (3,), (2,), "float32", kernel_initializer="identity")
+    np.testing.assert_array_equal(layer.kernel.value, [[1, 0, 0], [0, 1, 0]])
+    init = initializers.get({"class_name": "Identity", "config": {"gain": 2.5}})
+    np.testing.assert_array_equal(init((2, 2)), [[2.5, 0], [0, 2.5]])
+    assert initializers.serialize(init) == {"class_name": "Identity", "config": {"gain": 2.5}}
+    with pytest.raises(ValueError, match=r"Identity initializer.*shape \(2, 2, 3\) of rank 3"):
+        _build("Conv1D", (3, 2), (4, 2), "float32", kernel_initializer="identity")
+
+
+def test_keras2_initial_weights_and_keras1_input_length():
+    """Keras 2's `weights=` sets a layer's weights once it is built (every layer, also inside
+    TimeDistributed and a traced call); Keras 1's input_length with input_dim is the steps of
+    the input shape. Both were once dropped without a word."""
+    k, b = np.arange(6.0).reshape(3, 2), np.array([0.5, -1.0])
+    dense = layers.Dense(2, weights=[k, b])
+    x = keras.Input((3,))
+    model = keras.Model(x, dense(x))
+    np.testing.assert_allclose(model.predict(np.eye(3), verbose=0), k + b, rtol=1e-6)
+    wrapped = layers.TimeDistributed(layers.Dense(2, weights=[k, b]))
+    seq = keras.Input((4, 3))
+    wrapped(seq)
+    np.testing.assert_allclose(wrapped.get_weights()[0], k)
+    with pytest.raises(ValueError):
+        layers.Dense(2, weights=[k])(keras.Input((3,)))  # one array for two weights
+    lstm = layers.LSTM(3, input_dim=4, input_length=5)
+    model = keras.Sequential([lstm])
+    assert model.input_shape == (None, 5, 4)
+    with pytest.raises(ValueError, match="input_length=5 .*goes with input_dim"):
+        layers.LSTM(3, input_length=5)

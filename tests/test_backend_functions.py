@@ -29,6 +29,7 @@ CASES = [
     (lambda x, y, p: K.sign(x) * y, lambda x, y, p: np.sign(x) * y),
     (lambda x, y, p: K.softplus(x), lambda x, y, p: np.log1p(np.exp(x))),
     (lambda x, y, p: K.softsign(x), lambda x, y, p: x / (1 + np.abs(x))),
+    (lambda x, y, p: ops.log1p(p), lambda x, y, p: np.log1p(p)),
     (lambda x, y, p: K.hard_sigmoid(2 * x), lambda x, y, p: np.clip(2 * x / 6 + 0.5, 0, 1)),
     (lambda x, y, p: K.switch(K.greater(x, y), x * y, y - x),
      lambda x, y, p: np.where(x > y, x * y, y - x)),

@@ -110,3 +110,17 @@ def test_batchnorm_weights_defaults_and_summary():
     assert "Non-trainable params: 8" in lines
     with pytest.raises(ValueError, match="non-batch axis"):
         layers.BatchNormalization(axis=0)(x)
+
+
+def test_keras1_and_2_arguments_are_refused_where_they_change_the_numbers():
+    """renorm, a virtual batch, an adjustment and Keras 1's mode 1/2 change what the layer
+    computes: refused by name, not dropped; at their neutral values (and renorm_momentum,
+    fused, which change nothing here) accepted."""
+    for legacy, value in (("renorm", True), ("renorm_clipping", {"rmax": 3.0}),
+                          ("virtual_batch_size", 8), ("adjustment", lambda shape: (1, 0)),
+                          ("mode", 2)):
+        with pytest.raises(ValueError, match=rf"BatchNormalization: {legacy}=.*not supported"):
+            layers.BatchNormalization(**{legacy: value})
+    bn = layers.BatchNormalization(renorm=False, renorm_clipping=None, renorm_momentum=0.9,
+                                   fused=True, virtual_batch_size=None, adjustment=None, mode=0)
+    assert bn.get_config() == layers.BatchNormalization(name=bn.name).get_config()

@@ -70,3 +70,32 @@ def test_conv_transpose_config_and_errors():
         layers.Conv1DTranspose(2, 3, dilation_rate=2)
     with pytest.raises(ValueError, match="padding"):
         layers.Conv1DTranspose(2, 3, padding="causal")
+
+
+def test_conv_transpose_applies_its_activation_regularizers_and_constraints():
+    """The activation follows the transposed op (its template has no fused epilogue), and the
+    weight options reach the weights, as for Conv2D (they were once dropped silently)."""
+    from fnjit import constraints, regularizers
+
+    x = keras.Input(shape=(3, 4, 2))
+    relu = layers.Conv2DTranspose(3, 2, strides=2, activation="relu")
+    opts = layers.Conv2DTranspose(2, 2, kernel_regularizer=regularizers.L2(0.3),
+                                  bias_regularizer=regularizers.L1(0.2),
+                                  kernel_constraint=constraints.NonNeg())
+    model = keras.Model(x, [relu(x), opts(x)])
+    relu.set_weights([rng.normal(size=w.shape) for w in relu.weights])
+    a = rng.normal(size=(2, 3, 4, 2))
+    got, _ = outputs_checking_gradients(model, [a])
+    linear = _conv_transpose(a, *relu.get_weights(), (2, 2), (0, 0), (6, 8))
+    assert (linear < 0).any()
+    np.testing.assert_allclose(got, np.maximum(linear, 0), rtol=1e-7, atol=1e-10)
+    kernel, bias = opts.weights
+    assert isinstance(kernel.regularizer, regularizers.L2) and \
+        isinstance(bias.regularizer, regularizers.L1)
+    assert isinstance(kernel.constraint, constraints.NonNeg)
+    for make in (lambda v: layers.Conv2DTranspose(v, 2), lambda v: layers.SeparableConv2D(v, 2),
+                 lambda v: layers.DepthwiseConv2D(2, depth_multiplier=v)):
+        for bad in (0, -1, 1.5, True, "2", float("nan")):
+            with pytest.raises(ValueError, match=r"must be a positive int"):
+                make(bad)
+        assert make(np.int64(2)) is not None

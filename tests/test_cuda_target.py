@@ -117,12 +117,14 @@ def assert_trains_as_on_the_cpu(build, optimizer, loss, metrics, x, y, **compile
         before = _flat(m.predict(x, verbose=0))
         evaluated = _flat(m.evaluate(x, y, verbose=0))
         history = m.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history
-        runs[target] = before, evaluated, history, m.get_weights(), _flat(m.predict(x, verbose=0))
+        after = _flat(m.predict(x, verbose=0))
+        runs[target] = before, evaluated, history, m.get_weights(), after
     cpu, gpu = runs["cpu"], runs["cuda"]
     np.testing.assert_allclose(gpu[0], cpu[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(gpu[1], cpu[1], rtol=1e-5)
-    for key in cpu[2]:
-        np.testing.assert_allclose(gpu[2][key], cpu[2][key], rtol=1e-5)
+    assert len(gpu[2]) == len(cpu[2])
+    for a, b in zip(gpu[2].values(), cpu[2].values()):  # in order: layer names differ
+        np.testing.assert_allclose(a, b, rtol=1e-5)
     for a, b in zip(gpu[3], cpu[3]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(gpu[4], cpu[4], rtol=1e-4, atol=1e-6)
@@ -363,6 +365,27 @@ def test_conv_on_both_targets(case):
     assert_same_on_both_targets(_one_layer(layer, shape), [x])
 
 
+DEPTHWISE = {
+    "depthwise_multiplier": (layers.DepthwiseConv2D(2, depth_multiplier=2), (4, 3, 2)),
+    "depthwise_same_strided_no_bias": (layers.DepthwiseConv2D(3, strides=2, padding="same",
+                                                              use_bias=False), (5, 5, 2)),
+    "depthwise_dilated": (layers.DepthwiseConv2D(2, dilation_rate=2), (5, 5, 1)),
+    "depthwise1d": (layers.DepthwiseConv1D(3, depth_multiplier=2, padding="same"), (5, 2)),
+    # Xception's: depthwise, then the pointwise 1x1 convolution (conv.cuda.j2)
+    "separable_same": (layers.SeparableConv2D(3, 3, padding="same", use_bias=False), (4, 4, 2)),
+    "separable_relu": (layers.SeparableConv2D(2, 2, depth_multiplier=2, activation="relu"),
+                       (4, 3, 2)),
+}
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("case", sorted(DEPTHWISE))
+def test_depthwise_conv_on_both_targets(case):
+    layer, shape = DEPTHWISE[case]
+    x = np.random.default_rng(16).normal(size=(2,) + shape)
+    assert_same_on_both_targets(_one_layer(layer, shape), [x])
+
 POOLS = {
     "max": (layers.MaxPooling2D(2), (4, 5, 2)),
     "max_same_overlapping": (layers.MaxPooling2D(3, strides=2, padding="same"), (5, 5, 1)),
@@ -490,3 +513,92 @@ def test_recurrent_dropout_is_refused_on_cuda(argument):
     m.compile("sgd", "mse", target="cuda")
     with pytest.raises(ValueError, match=f"{argument}=0.5.*target 'cuda'"):
         m.fit(np.zeros((2, 4, 2), "float32"), np.zeros((2, 3), "float32"), verbose=0)
+
+
+# ---- what crosses the bus ---------------------------------------------------------------------
+
+def _count_copies(monkeypatch):
+    """Counts host -> device ("in") and device -> host ("out") copies: cuda.to_device and the
+    device arrays' copy methods (a copy inside to_device is not counted twice)."""
+    from numba import cuda
+    counts = {"in": 0, "out": 0}
+    inside = []
+
+    def counted(direction, fn):
+        def call(*args, **kwargs):
+            if not inside:
+                counts[direction] += 1
+            inside.append(True)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                inside.pop()
+        return call
+    device_array = type(cuda.device_array(1))
+    monkeypatch.setattr(cuda, "to_device", counted("in", cuda.to_device))
+    monkeypatch.setattr(device_array, "copy_to_device",
+                        counted("in", device_array.copy_to_device))
+    monkeypatch.setattr(device_array, "copy_to_host", counted("out", device_array.copy_to_host))
+    return counts
+
+
+@pytest.mark.cudasim
+@needs_cuda
+def test_copies_per_train_step(monkeypatch):
+    """Once the buffers are resident, a train step moves in the batch (x, y, the sample
+    weights) and the step's hyper-parameters, and out the logs and the params (the host's
+    weights stay current); gradients and optimizer slots stay on the device. A predict after
+    it moves x in and the outputs out: the params the step left on the device are used."""
+    x, y = _data()
+    m = _mlp()
+    m.compile("adam", "categorical_crossentropy", target="cuda")
+    m.train_on_batch(x[:4], y[:4])
+    m.predict(x[:4], verbose=0)
+    counts = _count_copies(monkeypatch)
+    m.train_on_batch(x[:4], y[:4])
+    assert counts == {"in": 4, "out": 2}
+    counts.update({"in": 0, "out": 0})
+    m.predict(x[:4], verbose=0)
+    assert counts == {"in": 1, "out": 1}
+    counts.update({"in": 0, "out": 0})
+    m.set_weights([w + 1 for w in m.get_weights()])  # a host write goes in once
+    m.predict(x[:4], verbose=0)
+    m.predict(x[:4], verbose=0)
+    assert counts == {"in": 3, "out": 2}
+
+
+@pytest.mark.cudasim
+@needs_cuda
+def test_optimizer_slots_left_on_the_device_are_saved_current():
+    """The slots stay on the device between steps; saving the optimizer's state pulls them."""
+    import h5py
+
+    from fnjit.saving import optimizer_state
+    x, y = _data()
+    saved = {}
+    for target in ("cpu", "cuda"):
+        m = _mlp()
+        if target == "cpu":
+            weights = m.get_weights()
+        else:
+            m.set_weights(weights)
+        m.compile("adam", "categorical_crossentropy", target=target)
+        m.fit(x, y, epochs=1, batch_size=5, shuffle=False, verbose=0)
+        with h5py.File(f"{target}.h5", "w", driver="core", backing_store=False) as f:
+            optimizer_state.write(f, m)
+            group = f["optimizer/vars"]
+            saved[target] = [np.array(group[k]) for k in sorted(group, key=int)]
+    assert len(saved["cuda"]) == len(saved["cpu"]) > 2
+    for a, b in zip(saved["cuda"], saved["cpu"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
+    assert any(np.abs(a).max() > 0 for a in saved["cuda"][2:]), "no moment was saved"
+
+
+@pytest.mark.cudasim
+@needs_cuda
+def test_softmax_over_another_axis_is_refused_on_cuda():
+    m = _one_layer(layers.Softmax(axis=1), (3, 4))
+    m.compile("sgd", "mse", target="cuda")
+    with pytest.raises(ValueError, match="softmax over an axis other than the last has no "
+                                         "kernel for this target"):
+        m.predict(np.zeros((2, 3, 4), "float32"), verbose=0)

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import fnjit as keras
 from fnjit import backend, layers
 
@@ -47,6 +49,13 @@ def test_cli_dump_prints_source_and_ir(tmp_path):
                          cwd=EXAMPLE.parent.parent.parent)
     assert ir.returncode == 0, ir.stderr
     assert "dense" in ir.stdout and "softmax" in ir.stdout and "inputs:" in ir.stdout
+    plan = subprocess.run(cmd + ["--plan"], capture_output=True, text=True, timeout=300,
+                          cwd=EXAMPLE.parent.parent.parent)
+    assert plan.returncode == 0, plan.stderr
+    assert "step  forward #  op" in plan.stdout and "g_w0_kernel" in plan.stdout
+    refused = subprocess.run(cmd + ["--plan", "--kind", "predict"], capture_output=True,
+                             text=True, timeout=300, cwd=EXAMPLE.parent.parent.parent)
+    assert refused.returncode != 0 and "predict program has none" in refused.stderr
     written = subprocess.run(cmd + ["--out", str(tmp_path)], capture_output=True, text=True,
                              timeout=300)
     assert written.returncode == 0, written.stderr
@@ -74,3 +83,64 @@ def test_cli_errors_are_clear():
                          capture_output=True, text=True, timeout=300,
                          cwd=EXAMPLE.parent.parent.parent)
     assert bad.returncode != 0 and "has no attribute 'nothing'" in bad.stderr
+
+
+def _plan_rows(text):
+    """The rows of a `--plan` table as {column: cell} dicts, cut at the header rule's columns."""
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("step "))
+    rule = lines[at + 1]
+    spans, start = [], 0
+    for dashes in rule.split("  "):
+        spans.append((start, start + len(dashes)))
+        start += len(dashes) + 2
+    cut = [[line[a:b].strip() for a, b in spans] for line in lines[at:]]
+    rows = []
+    for cells in cut[2:]:
+        if not cells[0].isdigit():
+            break
+        rows.append(dict(zip(cut[0], cells)))
+    return rows
+
+
+def test_backward_plan_runs_the_forward_in_reverse_and_skips_what_reaches_no_loss():
+    a = keras.Input(shape=(4,), name="a")
+    b = keras.Input(shape=(5,), name="b")
+    h = layers.Dense(3, name="first")(a)
+    out = layers.Dense(2, name="second")(layers.Add()([h, h]))  # h fans out: two contributions
+    side = layers.Dense(1, name="side")(b)
+    model = keras.Model([a, b], [out, side])
+    model.compile("sgd", {"second": "mse"})  # `side` has no loss: nothing reaches it
+    text = model.generated_plan()
+    ir = model.generated_ir("train")
+    rows = _plan_rows(text)
+    # The forward ops, as --ir numbers them: find the two Dense ops on the loss path.
+    forward = {r["from"]: r["forward #"] for r in rows}
+    second, first = forward["layer 4 Dense"], forward["layer 1 Dense"]
+    assert f"{second}  dense" in ir and f"{first}  dense" in ir
+    order = [r["from"] for r in rows]
+    assert order.index("layer 4 Dense") < order.index("layer 2 Add") < \
+        order.index("layer 1 Dense")  # the second Dense's backward runs before the first's
+    assert [int(r["forward #"]) for r in rows] == sorted(
+        (int(r["forward #"]) for r in rows), reverse=True)
+    by_layer = {r["from"]: r for r in rows}
+    assert by_layer["layer 4 Dense"]["writes"] == "g_v1, g_w2_kernel, g_w3_bias"
+    assert by_layer["layer 4 Dense"]["reads"] == "g_v2"
+    # The fan-out: the first contribution writes g_v0, the second a temporary added into it.
+    assert by_layer["layer 2 Add"]["writes"] == "g_v0, t1_g_v0 (+= g_v0)"
+    # The model's input and the targets get no gradient; the first Dense writes its weights'.
+    assert by_layer["layer 1 Dense"] == {**by_layer["layer 1 Dense"], "reads": "g_v0",
+                                         "writes": "g_w0_kernel, g_w1_bias",
+                                         "no gradient to": "x0"}
+    assert by_layer["loss and metrics of output 0"]["no gradient to"] == "y0"
+    # The Dense on `b` reaches no loss: no backward step, its weights listed as gradient-free.
+    assert "layer 5 Dense" not in order
+    assert "no gradient (no loss depends on them): w4_kernel, w5_bias\n" in text
+    assert "#   w4_kernel" in text and "weight 'side/kernel'" in text  # the legend names them
+
+
+def test_backward_plan_needs_a_training_program():
+    x = keras.Input(shape=(3,))
+    model = keras.Model(x, layers.Dense(2)(x))
+    with pytest.raises(ValueError, match="not compiled.*compile it with a loss"):
+        model.generated_plan()

@@ -101,3 +101,33 @@ def test_export_refuses_a_file_as_directory(tmp_path):
     f.write_text("x")
     with pytest.raises(NotADirectoryError, match="not a directory"):
         model.export_source(f)
+
+
+def test_exported_one_input_model_predicts_in_batches(tmp_path):
+    """A one-input model's run.predict takes one array, batches it (10 samples at batch 4:
+    a short last batch) and refuses no samples (run here by this interpreter: the venv test
+    above shows that nothing but numpy and numba is needed)."""
+    keras.utils.set_random_seed(4)
+    x_in = keras.Input((3,))
+    model = keras.Model(x_in, layers.Dense(2, activation="tanh")(x_in))
+    x = np.random.default_rng(1).normal(size=(10, 3)).astype("float32")
+    out = model.export_source(tmp_path / "one")
+    np.save(tmp_path / "x.npy", x)
+    script = textwrap.dedent(f"""
+        import sys
+        import numpy as np
+        sys.path.insert(0, {str(out)!r})
+        import run
+        p = run.predict(np.load({str(tmp_path / "x.npy")!r}), batch_size=4)
+        np.save({str(tmp_path / "p.npy")!r}, p)
+        try:
+            run.predict(np.zeros((0, 3), np.float32))
+        except ValueError as e:
+            print("refused", e)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "refused predict: no samples" in proc.stdout
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), model.predict(x, verbose=0),
+                               rtol=1e-6, atol=1e-7)

@@ -21,17 +21,17 @@ from pathlib import Path
 
 import pytest
 
-import fnjit as keras
 from fnjit import backend as K
 from fnjit import layers
-from fnjit.layers import LSTM, Conv2D, Dense, Embedding, Input
-from fnjit.models import Model, Sequential
+from fnjit.layers import Conv2D, Dense
+from fnjit.models import Sequential
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("FNJIT_UPDATE_GOLDEN") == "1"
 
 # Builders written once, in the examples, where the guides' programs define them.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+import functional_api_guide as guide  # noqa: E402
 import functional_api_models as guide_models  # noqa: E402
 import mnist_mlp  # noqa: E402
 import sequential_convnet_lstm as guide_sequential  # noqa: E402
@@ -57,29 +57,14 @@ def lstm_classifier():
 
 def headline():
     """The guide's headline model: two inputs, two outputs, loss weights."""
-    main_input = Input(shape=(100,), dtype="int32", name="main_input")
-    x = Embedding(output_dim=512, input_dim=10000, input_length=100)(main_input)
-    lstm_out = LSTM(32)(x)
-    auxiliary_output = Dense(1, activation="sigmoid", name="aux_output")(lstm_out)
-    auxiliary_input = Input(shape=(5,), name="aux_input")
-    x = keras.layers.concatenate([lstm_out, auxiliary_input])
-    x = Dense(64, activation="relu")(x)
-    x = Dense(64, activation="relu")(x)
-    x = Dense(64, activation="relu")(x)
-    main_output = Dense(1, activation="sigmoid", name="main_output")(x)
-    model = Model(inputs=[main_input, auxiliary_input], outputs=[main_output, auxiliary_output])
+    model = guide.headline_network()
     model.compile(optimizer="rmsprop", loss="binary_crossentropy", loss_weights=[1., 0.2])
     return model
 
 
 def siamese_shared_lstm():
     """The guide's shared LSTM: one layer, two calls (two nodes), one set of weights."""
-    tweet_a = Input(shape=(280, 256))
-    tweet_b = Input(shape=(280, 256))
-    shared_lstm = LSTM(64)
-    merged = keras.layers.concatenate([shared_lstm(tweet_a), shared_lstm(tweet_b)], axis=-1)
-    predictions = Dense(1, activation="sigmoid")(merged)
-    model = Model(inputs=[tweet_a, tweet_b], outputs=predictions)
+    model = guide.shared_lstm_network()
     model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
     return model
 

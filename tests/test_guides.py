@@ -32,11 +32,7 @@ from fnjit.layers import (
     Activation,
     Conv2D,
     Dense,
-    Dropout,
-    Embedding,
-    Flatten,
     Input,
-    MaxPooling2D,
     TimeDistributed,
 )
 from fnjit.models import Model, Sequential
@@ -44,8 +40,14 @@ from fnjit.models import Model, Sequential
 # The "How to use the functional API" models are built by the example program itself, so that
 # the guide's code is written once and what the example prints is what is checked here.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+import functional_api_dlwp as guide_dlwp  # noqa: E402
+import functional_api_guide as guide_api  # noqa: E402
 import functional_api_models as guide_models  # noqa: E402
+import keras1_functional_guide as guide_keras1  # noqa: E402
+import merge_two_branch_mnist as guide_two_branch  # noqa: E402
 import sequential_convnet_lstm as guide_sequential  # noqa: E402
+import sequential_guide as guide_seq  # noqa: E402
+import visual_question_answering as guide_vqa  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -201,20 +203,7 @@ def headline_data(r, n=32):
 
 def test_headline_model():
     r = rng()
-    # Headline input: meant to receive sequences of 100 integers, between 1 and 10000.
-    main_input = Input(shape=(100,), dtype='int32', name='main_input')
-    x = Embedding(output_dim=512, input_dim=10000, input_length=100)(main_input)
-    lstm_out = LSTM(32)(x)
-    auxiliary_output = Dense(1, activation='sigmoid', name='aux_output')(lstm_out)
-    auxiliary_input = Input(shape=(5,), name='aux_input')
-    x = keras.layers.concatenate([lstm_out, auxiliary_input])
-    # We stack a deep densely-connected network on top
-    x = Dense(64, activation='relu')(x)
-    x = Dense(64, activation='relu')(x)
-    x = Dense(64, activation='relu')(x)
-    # And finally we add the main logistic regression layer
-    main_output = Dense(1, activation='sigmoid', name='main_output')(x)
-    model = Model(inputs=[main_input, auxiliary_input], outputs=[main_output, auxiliary_output])
+    model = guide_api.headline_network()
     check_summary(model, 5_200_610, HEADLINE_TABLE)
 
     headline, additional, labels = headline_data(r)
@@ -234,20 +223,9 @@ def test_headline_model():
 
 def test_keras1_headline_model_with_merge():
     # 003: merge([...], mode='concat'), Model(input=, output=), nb_epoch.
-    from fnjit.layers import merge
 
     r = rng()
-    main_input = Input(shape=(100,), dtype='int32', name='main_input')
-    x = Embedding(output_dim=512, input_dim=10000, input_length=100)(main_input)
-    lstm_out = LSTM(32)(x)
-    auxiliary_loss = Dense(1, activation='sigmoid', name='aux_output')(lstm_out)
-    auxiliary_input = Input(shape=(5,), name='aux_input')
-    x = merge([lstm_out, auxiliary_input], mode='concat')
-    x = Dense(64, activation='relu')(x)
-    x = Dense(64, activation='relu')(x)
-    x = Dense(64, activation='relu')(x)
-    main_loss = Dense(1, activation='sigmoid', name='main_output')(x)
-    model = Model(input=[main_input, auxiliary_input], output=[main_loss, auxiliary_loss])
+    model = guide_keras1.headline_network()
     assert model.count_params() == 5_200_610
     model.compile(optimizer='rmsprop', loss='binary_crossentropy', loss_weights=[1., 0.2])
     headline, additional, labels = headline_data(r)
@@ -271,15 +249,7 @@ def tweets(r, n, steps):
 
 def test_shared_lstm_tweets():
     r = rng()
-    tweet_a = Input(shape=(280, 256))
-    tweet_b = Input(shape=(280, 256))
-    # This layer can take as input a matrix and will return a vector of size 64
-    shared_lstm = LSTM(64)
-    encoded_a = shared_lstm(tweet_a)
-    encoded_b = shared_lstm(tweet_b)
-    merged_vector = keras.layers.concatenate([encoded_a, encoded_b], axis=-1)
-    predictions = Dense(1, activation='sigmoid')(merged_vector)
-    model = Model(inputs=[tweet_a, tweet_b], outputs=predictions)
+    model = guide_api.shared_lstm_network()
     model.compile(optimizer='rmsprop', loss='binary_crossentropy', metrics=['accuracy'])
     # One LSTM's weights (82,176), counted once, and the logistic regression.
     check_summary(model, 82_305, [("InputLayer", (None, 280, 256), 0),
@@ -291,17 +261,8 @@ def test_shared_lstm_tweets():
 
 
 def test_keras1_shared_lstm_tweets_with_merge():
-    from fnjit.layers import merge
-
     r = rng()
-    tweet_a = Input(shape=(140, 256))
-    tweet_b = Input(shape=(140, 256))
-    shared_lstm = LSTM(64)
-    encoded_a = shared_lstm(tweet_a)
-    encoded_b = shared_lstm(tweet_b)
-    merged_vector = merge([encoded_a, encoded_b], mode='concat', concat_axis=-1)
-    predictions = Dense(1, activation='sigmoid')(merged_vector)
-    model = Model(input=[tweet_a, tweet_b], output=predictions)
+    model = guide_keras1.shared_lstm_network()
     model.compile(optimizer='rmsprop', loss='binary_crossentropy', metrics=['accuracy'])
     assert model.count_params() == 82_305
     data_a, data_b, labels = tweets(r, 8, 140)
@@ -357,38 +318,6 @@ def test_keras1_layer_nodes_convolution2d_border_mode():
 # 000 / 003: visual question answering, and 003's video question answering
 # --------------------------------------------------------------------------------------------
 
-def vision_model_keras2(size):
-    # First, let's define a vision model using a Sequential model.
-    vision_model = Sequential()
-    vision_model.add(Conv2D(64, (3, 3), activation='relu', padding='same',
-                            input_shape=(size, size, 3)))
-    vision_model.add(Conv2D(64, (3, 3), activation='relu'))
-    vision_model.add(MaxPooling2D((2, 2)))
-    vision_model.add(Conv2D(128, (3, 3), activation='relu', padding='same'))
-    vision_model.add(Conv2D(128, (3, 3), activation='relu'))
-    vision_model.add(MaxPooling2D((2, 2)))
-    vision_model.add(Conv2D(256, (3, 3), activation='relu', padding='same'))
-    vision_model.add(Conv2D(256, (3, 3), activation='relu'))
-    vision_model.add(Conv2D(256, (3, 3), activation='relu'))
-    vision_model.add(MaxPooling2D((2, 2)))
-    vision_model.add(Flatten())
-    return vision_model
-
-
-def vqa_keras2(size=224):
-    vision_model = vision_model_keras2(size)
-    # Now let's get a tensor with the output of our vision model:
-    image_input = Input(shape=(size, size, 3))
-    encoded_image = vision_model(image_input)
-    question_input = Input(shape=(100,), dtype='int32')
-    embedded_question = Embedding(input_dim=10000, output_dim=256,
-                                  input_length=100)(question_input)
-    encoded_question = LSTM(256)(embedded_question)
-    merged = keras.layers.concatenate([encoded_question, encoded_image])
-    output = Dense(1000, activation='softmax')(merged)
-    return Model(inputs=[image_input, question_input], outputs=output)
-
-
 VISION_PARAMS = 1_792 + 36_928 + 73_856 + 147_584 + 295_168 + 2 * 590_080  # 1,735,488
 QUESTION_PARAMS = 2_560_000 + 525_312  # Embedding(10000, 256), LSTM(256) on 256
 
@@ -402,7 +331,7 @@ def vqa_data(r, n, image_shape):
 
 def test_visual_question_answering():
     r = rng()
-    vqa_model = vqa_keras2()
+    _, vqa_model = guide_vqa.build()
     # 224 -> 224, 222, 111 -> 111, 109, 54 -> 54, 52, 50, 25: 25 * 25 * 256 = 160,000 features
     check_summary(vqa_model, VISION_PARAMS + QUESTION_PARAMS + 160_256 * 1000 + 1000, [
         ("InputLayer", (None, 224, 224, 3), 0), ("InputLayer", (None, 100), 0),
@@ -413,57 +342,10 @@ def test_visual_question_answering():
     del vqa_model
 
     # Train the same code on 32x32 images (25 * 25 -> 1 * 1 spatial features), two samples.
-    small = vqa_keras2(32)
+    _, small = guide_vqa.build(32)
     small.compile(optimizer='sgd', loss='categorical_crossentropy')  # the guide stops here
     images, questions, answers = vqa_data(r, 2, (32, 32, 3))
     check_learns(small, [images, questions], answers, epochs=3, at_most=0.9973)
-
-
-def keras1_vision_model(size):
-    from fnjit.layers import Convolution2D
-
-    # first, let's define a vision model using a Sequential model.
-    vision_model = Sequential()
-    vision_model.add(Convolution2D(64, 3, 3, activation='relu', border_mode='same',
-                                   input_shape=(3, size, size)))
-    vision_model.add(Convolution2D(64, 3, 3, activation='relu'))
-    vision_model.add(MaxPooling2D((2, 2)))
-    vision_model.add(Convolution2D(128, 3, 3, activation='relu', border_mode='same'))
-    vision_model.add(Convolution2D(128, 3, 3, activation='relu'))
-    vision_model.add(MaxPooling2D((2, 2)))
-    vision_model.add(Convolution2D(256, 3, 3, activation='relu', border_mode='same'))
-    vision_model.add(Convolution2D(256, 3, 3, activation='relu'))
-    vision_model.add(Convolution2D(256, 3, 3, activation='relu'))
-    vision_model.add(MaxPooling2D((2, 2)))
-    vision_model.add(Flatten())
-    return vision_model
-
-
-def keras1_vqa_and_video_qa(vision_model, size, frames):
-    from fnjit.layers import merge
-
-    # now let's get a tensor with the output of our vision model:
-    image_input = Input(shape=(3, size, size))
-    encoded_image = vision_model(image_input)
-    question_input = Input(shape=(100,), dtype='int32')
-    embedded_question = Embedding(input_dim=10000, output_dim=256,
-                                  input_length=100)(question_input)
-    encoded_question = LSTM(256)(embedded_question)
-    merged = merge([encoded_question, encoded_image], mode='concat')
-    output = Dense(1000, activation='softmax')(merged)
-    vqa_model = Model(input=[image_input, question_input], output=output)
-
-    # Video QA: the trained vision model on every frame (weights are reused).
-    video_input = Input(shape=(frames, 3, size, size))
-    encoded_frame_sequence = TimeDistributed(vision_model)(video_input)
-    encoded_video = LSTM(256)(encoded_frame_sequence)
-    question_encoder = Model(input=question_input, output=encoded_question)
-    video_question_input = Input(shape=(100,), dtype='int32')
-    encoded_video_question = question_encoder(video_question_input)
-    merged = merge([encoded_video, encoded_video_question], mode='concat')
-    output = Dense(1000, activation='softmax')(merged)
-    video_qa_model = Model(input=[video_input, video_question_input], output=output)
-    return vqa_model, video_qa_model
 
 
 def test_keras1_visual_and_video_question_answering():
@@ -472,13 +354,14 @@ def test_keras1_visual_and_video_question_answering():
     # At the guide's size: the vision model and its TimeDistributed form over 100 frames
     # (the 330 million weights of the whole VQA and video QA models are not allocated here:
     # test_visual_question_answering counts the VQA model at 224x224).
-    vision_model = keras1_vision_model(224)
+    vision_model = guide_keras1.vision_network(224)
     assert vision_model.count_params() == VISION_PARAMS
     frames = TimeDistributed(vision_model)(Input(shape=(100, 3, 224, 224)))
     assert frames.shape == (None, 100, 160_000)
 
     # The guide's code on 3 frames of 32x32 (1 * 1 * 256 features per frame), two samples.
-    vqa_model, video_qa_model = keras1_vqa_and_video_qa(keras1_vision_model(32), 32, 3)
+    vqa_model, video_qa_model, _, _ = guide_keras1.question_answering_networks(
+        guide_keras1.vision_network(32), 32, 3)
     assert vqa_model.count_params() == VISION_PARAMS + QUESTION_PARAMS + 512 * 1000 + 1000
     lstm_on_frames = 4 * 256 * (256 + 256 + 1)
     assert video_qa_model.count_params() == \
@@ -626,26 +509,15 @@ def test_multiple_outputs():
 
 def test_two_branch_mnist():
     rng()
-    from fnjit.layers.merge import concatenate
-    left_input = Input(shape=(784, ), name='left_input')
-    left_branch = Dense(32, input_dim=784, name='left_branch')(left_input)
-    right_input = Input(shape=(784,), name='right_input')
-    right_branch = Dense(32, input_dim=784, name='right_branch')(right_input)
-    x = concatenate([left_branch, right_branch])
-    predictions = Dense(10, activation='softmax', name='main_output')(x)
-    model = Model(inputs=[left_input, right_input], outputs=predictions)
+    model = guide_two_branch.two_branch_model()
     check_summary(model, 50_890, [
         ("InputLayer", (None, 784), 0), ("InputLayer", (None, 784), 0),
         ("Dense", (None, 32), 25_120), ("Dense", (None, 32), 25_120),
         ("Concatenate", (None, 64), 0), ("Dense", (None, 10), 650)])
     model.compile(optimizer='rmsprop', loss='categorical_crossentropy', metrics=['accuracy'])
-    (x_train, y_train), _ = keras.datasets.digits.load_data()
-    x_train = x_train[:64].astype("float32") / 16
-    idx = np.minimum((np.arange(28) * 8) // 28, 7)  # 8x8 -> 28x28, as the guide's 784 inputs
-    left = x_train[:, idx][:, :, idx].reshape(-1, 784)
-    right = x_train.transpose(0, 2, 1)[:, idx][:, :, idx].reshape(-1, 784)
-    targets = keras.utils.to_categorical(y_train[:64], 10)
-    check_learns(model, [left, right], targets, at_most=0.7364)
+    # Real digits, 8x8 scans upsampled to the guide's 784 inputs: the image and its transpose.
+    ([left, right], targets), _ = guide_two_branch.load_data()
+    check_learns(model, [left[:64], right[:64]], targets[:64], at_most=0.7364)
 
 
 def test_merge_with_a_function_as_mode():
@@ -741,27 +613,9 @@ def test_question_answering_variable_length():
     assert longer.shape == (3, 500)
 
 
-def posts_model(vocabulary_size=50000, num_income_group=10, words=256):
-    posts_input = keras.Input(shape=(None,), dtype='int32', name='posts')
-    embedded_posts = layers.Embedding(words, vocabulary_size)(posts_input)  # as the guide
-    x = layers.Conv1D(128, 5, activation='relu')(embedded_posts)
-    x = layers.MaxPooling1D(5)(x)
-    x = layers.Conv1D(256, 5, activation='relu')(x)
-    x = layers.Conv1D(256, 5, activation='relu')(x)
-    x = layers.MaxPooling1D(5)(x)
-    x = layers.Conv1D(256, 5, activation='relu')(x)
-    x = layers.Conv1D(256, 5, activation='relu')(x)
-    x = layers.GlobalMaxPooling1D()(x)
-    x = layers.Dense(128, activation='relu')(x)
-    age_prediction = layers.Dense(1, name='age')(x)
-    income_prediction = layers.Dense(num_income_group, activation='softmax', name='income')(x)
-    gender_prediction = layers.Dense(1, activation='sigmoid', name='gender')(x)
-    return Model(posts_input, [age_prediction, income_prediction, gender_prediction])
-
-
 def test_three_headed_posts_model_with_conv1d():
     r = rng()
-    model = posts_model()
+    model = guide_dlwp.posts_model()
     conv_params = 5 * 50000 * 128 + 128 + 5 * 128 * 256 + 256 + 3 * (5 * 256 * 256 + 256)
     check_summary(model, 256 * 50000 + conv_params + 256 * 128 + 128 + 129 + 1290 + 129, [
         ("InputLayer", (None, None), 0), ("Embedding", (None, None, 50000), 12_800_000),
@@ -775,7 +629,7 @@ def test_three_headed_posts_model_with_conv1d():
 
     # The same code with 16-wide word vectors, trained on posts of 300 words (the shortest
     # length that survives two pools of 5 and six valid convolutions of 5 is 269).
-    model = posts_model(vocabulary_size=16, words=64)
+    model = guide_dlwp.posts_model(vocabulary_size=16, words=64)
     model.compile(optimizer='rmsprop',
                   loss={'age': 'mse', 'income': 'categorical_crossentropy',
                         'gender': 'binary_crossentropy'},
@@ -899,28 +753,14 @@ def test_xception_shared_base_on_two_inputs():
 # 003: the Keras 1 guide's graph examples (channels first, as its (3, 256, 256) inputs)
 # --------------------------------------------------------------------------------------------
 
-def keras1_inception(size):
-    from fnjit.layers import Convolution2D, merge
-
-    input_img = Input(shape=(3, size, size))
-    tower_1 = Convolution2D(64, 1, 1, border_mode='same', activation='relu')(input_img)
-    tower_1 = Convolution2D(64, 3, 3, border_mode='same', activation='relu')(tower_1)
-    tower_2 = Convolution2D(64, 1, 1, border_mode='same', activation='relu')(input_img)
-    tower_2 = Convolution2D(64, 5, 5, border_mode='same', activation='relu')(tower_2)
-    tower_3 = MaxPooling2D((3, 3), strides=(1, 1), border_mode='same')(input_img)
-    tower_3 = Convolution2D(64, 1, 1, border_mode='same', activation='relu')(tower_3)
-    output = merge([tower_1, tower_2, tower_3], mode='concat', concat_axis=1)
-    return input_img, output
-
-
 def test_keras1_inception_module():
     K.set_image_data_format('channels_first')
     r = rng()
-    input_img, output = keras1_inception(256)
+    input_img, output = guide_keras1.inception_module(256)
     assert output.shape == (None, 192, 256, 256)
     assert Model(input=input_img, output=output).count_params() == \
         3 * 256 + 64 * (9 * 64 + 1) + 64 * (25 * 64 + 1)  # 140,160
-    input_img, output = keras1_inception(12)
+    input_img, output = guide_keras1.inception_module(12)
     pooled = layers.GlobalAveragePooling2D()(output)
     model = Model(input=input_img, output=Dense(1, activation='sigmoid')(pooled))
     model.compile(optimizer='sgd', loss='binary_crossentropy')
@@ -952,23 +792,9 @@ def test_keras1_residual_connection():
 
 
 def test_keras1_shared_vision_model():
-    from fnjit.layers import Convolution2D, merge
-
     K.set_image_data_format('channels_first')
-    digit_input = Input(shape=(1, 27, 27))
-    x = Convolution2D(64, 3, 3)(digit_input)
-    x = Convolution2D(64, 3, 3)(x)
-    x = MaxPooling2D((2, 2))(x)
-    out = Flatten()(x)
-    vision_model = Model(digit_input, out)
-    digit_a = Input(shape=(1, 27, 27))
-    digit_b = Input(shape=(1, 27, 27))
-    out_a = vision_model(digit_a)
-    out_b = vision_model(digit_b)
-    concatenated = merge([out_a, out_b], mode='concat')
-    out = Dense(1, activation='sigmoid')(concatenated)
-    classification_model = Model([digit_a, digit_b], out)
-    assert out_a.shape == (None, 64 * 11 * 11)
+    vision_model, classification_model = guide_keras1.shared_vision_network()
+    assert vision_model.output_shape == (None, 64 * 11 * 11)
     assert classification_model.count_params() == 640 + 36_928 + 2 * 7744 + 1  # 53,057
 
     # On real digits (8x8 scans upsampled to 27x27). The head adds one score per image, so it
@@ -1074,12 +900,7 @@ def test_mlp_softmax_with_sgd_decay_momentum_nesterov():
     r = rng()
     x_train = r.random((256, 20))
     y_train = keras.utils.to_categorical(np.argmax(x_train[:, :10], 1), num_classes=10)
-    model = Sequential()
-    model.add(Dense(64, activation='relu', input_dim=20))
-    model.add(Dropout(0.5))
-    model.add(Dense(64, activation='relu'))
-    model.add(Dropout(0.5))
-    model.add(Dense(10, activation='softmax'))
+    model = guide_seq.mlp_softmax_model()
     check_summary(model, 6_154)
     sgd = SGD(lr=0.01, decay=1e-6, momentum=0.9, nesterov=True)
     model.compile(loss='categorical_crossentropy', optimizer=sgd, metrics=['accuracy'])

@@ -11,18 +11,10 @@ import numpy as np
 import pytest
 
 import fnjit as keras
-from fnjit import backend as K
 from fnjit import layers
 
 rng = np.random.default_rng(7)
 
-
-@pytest.fixture
-def float64():
-    old = K.floatx()
-    K.set_floatx("float64")
-    yield
-    K.set_floatx(old)
 
 
 def two_outputs(optimizer="sgd", **compile_kw):
@@ -208,8 +200,8 @@ def test_bad_weights_are_refused():
         model.evaluate(x, [y1, y2], sample_weight=np.ones(3), verbose=0)
     with pytest.raises(ValueError, match=r"sample_weight \(output 'o1'\).*shape \(4,\)"):
         model.fit(x, [y1, y2], sample_weight=np.ones((4, 2)), verbose=0)
-    with pytest.raises(ValueError, match="sample_weight.*finite"):
-        model.train_on_batch(x, [y1, y2], sample_weight=np.array([1, np.nan, 1, 1]))
+    with pytest.raises(ValueError, match=r"sample_weight.*finite, found \[nan inf\]"):
+        model.train_on_batch(x, [y1, y2], sample_weight=np.array([1, np.nan, 2, np.inf]))
     with pytest.raises(ValueError, match="sample_weight has 3 arrays.*2 outputs"):
         model.test_on_batch(x, [y1, y2], sample_weight=[np.ones(4)] * 3)
     with pytest.raises(ValueError, match=r"sample_weight names unknown output\(s\) \['nope'\]"):

@@ -147,3 +147,33 @@ def test_huber_default_delta_is_one():
     d = np.abs(y_pred - y_true)
     want = np.mean(np.where(d <= 1.0, 0.5 * d * d, d - 0.5))
     np.testing.assert_allclose(losses.Huber()(y_true, y_pred), want, rtol=1e-6)
+
+
+def test_eager_categorical_losses_smoothing_focal_defaults_and_logits():
+    """Categorical label smoothing spreads over the classes (4 here, the batch is 6);
+    categorical focal crossentropy's defaults are alpha=0.25, gamma=2, from_logits applies a
+    softmax first (numpy formulas of Keras 3's documentation)."""
+    from fnjit import losses
+
+    rng = np.random.default_rng(11)
+    t = np.eye(4)[rng.integers(0, 4, 6)]
+    logits = rng.normal(size=(6, 4))
+    p = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    smoothed = t * 0.9 + 0.1 / 4
+    np.testing.assert_allclose(losses.categorical_crossentropy(t, p, label_smoothing=0.1),
+                               -(smoothed * np.log(p)).sum(-1), rtol=1e-6)
+
+    def focal(q, alpha=0.25, gamma=2.0):
+        return (-alpha * (1 - q) ** gamma * t * np.log(q)).sum(-1)
+
+    np.testing.assert_allclose(losses.categorical_focal_crossentropy(t, p), focal(p), rtol=1e-6)
+    np.testing.assert_allclose(losses.categorical_focal_crossentropy(t, logits, from_logits=True),
+                               focal(p), rtol=1e-6)
+
+
+def test_a_loss_refuses_an_unknown_reduction_naming_the_choices():
+    from fnjit import losses
+
+    with pytest.raises(ValueError, match=r"invalid reduction 'bogus'.*'sum_over_batch_size'.*"
+                                         r"'none'"):
+        losses.MeanSquaredError(reduction="bogus")

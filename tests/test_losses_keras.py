@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fnjit
-from fnjit import Input, Model, backend, layers
+from fnjit import Input, Model, layers
 from fnjit import losses as L
 
 EPS = 1e-7
@@ -105,13 +105,6 @@ CASES = {
         lambda t, p: focal_categorical(smooth(t, 0.2, 4), softmax(p), 2.0, 0.25)),
 }
 
-
-@pytest.fixture
-def float64():
-    old = backend.floatx()
-    backend.set_floatx("float64")
-    yield
-    backend.set_floatx(old)
 
 
 def model_for(activation):

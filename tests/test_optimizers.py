@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import fnjit
-from fnjit import backend
 from fnjit.optimizers import schedules
 
 STEPS = 5
@@ -127,13 +126,6 @@ class Reference:
 
 
 # ---- the model and its gradient -------------------------------------------------------------
-
-@pytest.fixture
-def float64():
-    old = backend.floatx()
-    backend.set_floatx("float64")
-    yield
-    backend.set_floatx(old)
 
 
 def linear_model():

@@ -243,22 +243,25 @@ def test_dropout_and_recurrent_dropout_masks_exactly(float64, kind):
     scaled by 1 / (1 - dropout), the same at every step) and a recurrent one multiplying h in
     the recurrent product. The masks of a step are recovered from its loss (the one candidate
     pair among all 2^10 whose numpy loss matches), then the step's gradient must be that of the
-    numpy recurrence with those masks (finite differences)."""
+    numpy recurrence with those masks (finite differences), for the layer's weights and, through
+    the input gradient, for a Dense before it (identity at the start, so the masks are found
+    from the data as given)."""
     from fnjit import optimizers, utils
 
     n, t, d, u, rate, rrate, lr = 2, 3, 3, 2, 0.3, 0.2, 0.1
     layer = (layers.LSTM if kind == "lstm" else layers.GRU)(u, dropout=rate,
                                                            recurrent_dropout=rrate)
     x = Input(shape=(t, d))
-    model = Model(x, layer(x))
+    before = layers.Dense(d, use_bias=False)  # set to the identity below
+    model = Model(x, layer(before(x)))
     model.compile(optimizers.SGD(learning_rate=lr), "mse")
     data_rng = np.random.default_rng(5)
     data, target = data_rng.normal(size=(n, t, d)), data_rng.normal(size=(n, u))
-    w0 = weights(layer)
+    w0 = weights(layer) + [np.eye(d)]
     reference = np_lstm if kind == "lstm" else np_gru
 
     def loss_of(ws, mask, rmask):
-        h = reference(data * mask[:, None, :], *ws, rmask=rmask)[1]
+        h = reference((data @ ws[-1]) * mask[:, None, :], *ws[:-1], rmask=rmask)[1]
         return np.mean((h - target) ** 2)
 
     scale, rscale = 1 / (1 - rate), 1 / (1 - rrate)
@@ -267,7 +270,8 @@ def test_dropout_and_recurrent_dropout_masks_exactly(float64, kind):
                   for bits in itertools.product([0.0, 1.0], repeat=n * (d + u))]
     kept, rkept = [], []
     for seed in range(10):
-        layer.set_weights(w0)
+        layer.set_weights(w0[:-1])
+        before.set_weights(w0[-1:])
         utils.set_random_seed(seed)
         loss = model.fit(data, target, batch_size=n, shuffle=False, verbose=0).history["loss"][0]
         matches = [c for c in candidates if abs(loss_of(w0, *c) - loss) <= 1e-10 * loss]
@@ -278,7 +282,7 @@ def test_dropout_and_recurrent_dropout_masks_exactly(float64, kind):
         if seed:
             continue
         eps = 1e-6
-        for i, (w, after) in enumerate(zip(w0, layer.get_weights())):
+        for i, (w, after) in enumerate(zip(w0, layer.get_weights() + before.get_weights())):
             num = np.zeros_like(w)
             for j in range(w.size):
                 for sign in (1, -1):
@@ -289,6 +293,7 @@ def test_dropout_and_recurrent_dropout_masks_exactly(float64, kind):
     # 60 input and 40 recurrent draws: kept about 1 - rate of the time (not rate).
     assert abs(np.mean(kept) - (1 - rate)) < 0.25
     assert abs(np.mean(rkept) - (1 - rrate)) < 0.25
-    layer.set_weights(w0)  # and inference draws no mask
+    layer.set_weights(w0[:-1])  # and inference draws no mask
+    before.set_weights(w0[-1:])
     assert model.test_on_batch(data, target) == pytest.approx(
         loss_of(w0, np.ones((n, d)), 1.0), rel=1e-12)

@@ -168,9 +168,8 @@ class Layer:
         return out
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
-                 batch_size=None, batch_input_shape=None, activity_regularizer=None, **kwargs):
-        for legacy in ("weights", "input_length"):
-            kwargs.pop(legacy, None)
+                 batch_size=None, batch_input_shape=None, activity_regularizer=None,
+                 weights=None, input_length=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword arguments "
                             f"{sorted(kwargs)}")
@@ -189,17 +188,33 @@ class Layer:
         self.built = False
         # Sequential reads these from its first layer.
         if input_dim is not None and input_shape is None:
-            input_shape = (input_dim,)
+            # Keras 1: LSTM(32, input_dim=64, input_length=10) takes (10, 64) per sample.
+            input_shape = (input_dim,) if input_length is None else (input_length, input_dim)
+        elif input_length is not None:
+            raise ValueError(f"{type(self).__name__}: input_length={input_length!r} (Keras 1) "
+                             "goes with input_dim; give input_shape=(steps, features)")
         if batch_input_shape is not None:
             batch_size, input_shape = batch_input_shape[0], batch_input_shape[1:]
         self._input_shape_arg = tuple(input_shape) if input_shape is not None else None
         self._batch_size_arg = batch_size
+        # Keras 2's initial weights (a list as get_weights returns), set once the layer is built.
+        self._initial_weights = list(weights) if weights is not None else None
         # Its penalty on each output, divided by the batch size, joins the loss (lowering.py).
         self.activity_regularizer = regularizers.get(activity_regularizer)
 
     # ---- to override -------------------------------------------------------------------
     def build(self, input_shape):
         """Create the weights, given the input shape(s) (batch dimension None)."""
+
+    def _build_once(self, input_shape):
+        """build(input_shape) unless built, then Keras 2's initial weights (`weights=`)."""
+        if self.built:
+            return
+        self.build(input_shape)
+        self.built = True
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
 
     def compute_output_shape(self, input_shape):
         if _has_call(self):  # a custom layer: its `call` traced on symbolic inputs
@@ -437,8 +452,7 @@ class Layer:
         shapes = tensors[0].shape if single else [t.shape for t in tensors]
         self._call_single = single
         if not self.built:
-            self.build(shapes)
-            self.built = True
+            self._build_once(shapes)
             self._built_input_shapes = [t.shape for t in tensors]
         elif getattr(self, "_built_input_shapes", None) is None:  # built by a direct build()
             self._built_input_shapes = [t.shape for t in tensors]

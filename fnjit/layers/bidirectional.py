@@ -34,7 +34,7 @@ class Bidirectional(Layer):
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None,
                  **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(weights=weights, **kwargs)
         from .recurrent import _Recurrent
 
         for what, value in (("layer", layer), ("backward_layer", backward_layer)):
@@ -64,19 +64,13 @@ class Bidirectional(Layer):
         self.merge_mode = merge_mode
         self.return_sequences = self.forward_layer.return_sequences
         self.return_state = self.forward_layer.return_state
-        self._initial_weights = list(weights) if weights else None
 
     def build(self, input_shape):
         for layer in (self.forward_layer, self.backward_layer):
-            if not layer.built:
-                layer.build(input_shape)
-                layer.built = True
+            layer._build_once(input_shape)
             for w in layer._weights:
                 if not w.path.startswith(self.name + "/"):
                     w.path = f"{self.name}/{w.path}"
-        if self._initial_weights is not None:
-            self.set_weights(self._initial_weights)
-            self._initial_weights = None
 
     def compute_output_shape(self, input_shape):
         out = self.forward_layer.compute_output_shape(input_shape)

@@ -96,6 +96,21 @@ class _BaseConv(Layer):
     def _lower_channels_last(self, ctx, x):
         raise NotImplementedError
 
+    def _add_bias(self, size):
+        """The bias weight (size,), or None without use_bias."""
+        self.bias = self.add_weight("bias", (size,), self.bias_initializer,
+                                    **self._options("bias")) if self.use_bias else None
+
+    def _conv_op(self, ctx, x, kind, kernel, channels, use_bias, **attrs):
+        """Op `kind` (conv, depthwise_conv) over channels_last `x` with `kernel` (and the bias
+        where `use_bias`) and this layer's geometry, giving `channels` output channels."""
+        shape = ctx.shape(x)
+        spatial = shape[1:-1]
+        params = [ctx.param(kernel)] + ([ctx.param(self.bias)] if use_bias else [])
+        return ctx.op(kind, [x] + params,
+                      [(shape[0],) + self._output_spatial(spatial) + (channels,)],
+                      attrs={**self._geometry(spatial), "use_bias": use_bias, **attrs})[0]
+
     def _fused_activation(self):
         """The activation the convolution op applies to its own output, or None (then an
         activation op follows it)."""
@@ -144,34 +159,29 @@ class _Conv(_BaseConv):
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
                          use_bias, bias_initializer, **kwargs)
         self._set_options(options)
-        if filters is None or int(filters) != filters or filters <= 0:
-            raise ValueError(f"{self._what}: filters must be a positive int, got {filters!r}")
+        self.filters = cu.positive_int(filters, "filters", self._what)
         if groups != 1:
             raise ValueError(f"{self._what}: groups={groups!r} is not supported yet (only 1)")
-        self.filters = int(filters)
         self.groups = 1
         self.kernel_initializer = initializers.get(kernel_initializer)
 
     def _out_channels(self, in_channels):
         return self.filters
 
+    def _kernel_shape(self, in_channels):
+        return self.kernel_size + (in_channels, self.filters)
+
     def build(self, input_shape):
         _, channels = self._check_input(input_shape)
         self.compute_output_shape(input_shape)
-        self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.filters),
+        self.kernel = self.add_weight("kernel", self._kernel_shape(channels),
                                       self.kernel_initializer, **self._options("kernel"))
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                    **self._options("bias")) if self.use_bias else None
+        self._add_bias(self.filters)
 
     def _lower_channels_last(self, ctx, x):
-        shape = ctx.shape(x)
-        spatial = shape[1:-1]
-        out = self._output_spatial(spatial)
-        params = [ctx.param(self.kernel)] + ([ctx.param(self.bias)] if self.use_bias else [])
         fused = self._fused_activation()
-        return ctx.op("conv", [x] + params, [(shape[0],) + out + (self.filters,)],
-                      attrs={**self._geometry(spatial), "use_bias": self.use_bias,
-                             **({"activation": fused} if fused else {})})[0]
+        return self._conv_op(ctx, x, "conv", self.kernel, self.filters, self.use_bias,
+                             **({"activation": fused} if fused else {}))
 
     def _fused_activation(self):
         """relu, sigmoid or tanh run in the conv op, on each block of output rows while it is

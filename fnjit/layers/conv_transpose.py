@@ -59,13 +59,13 @@ class _ConvTranspose(_Conv):
         return {"strides": self.strides, "dilation": (1,) * self.rank, "pad": tuple(pads),
                 "transpose": True}
 
-    def build(self, input_shape):
-        _, channels = self._check_input(input_shape)
-        self.compute_output_shape(input_shape)
-        self.kernel = self.add_weight("kernel", self.kernel_size + (self.filters, channels),
-                                      self.kernel_initializer)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) \
-            if self.use_bias else None
+    def _kernel_shape(self, in_channels):
+        return self.kernel_size + (self.filters, in_channels)
+
+    def _fused_activation(self):
+        """None: the transposed op has no fused epilogue (templates/conv.j2 runs it as the
+        convolution's backward), so an activation op follows it."""
+        return None
 
     def get_config(self):
         config = super().get_config()

@@ -4,6 +4,7 @@ argument spellings."""
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 from .. import backend
@@ -25,6 +26,14 @@ def normalize_tuple(value, rank, what, layer, allow_zero=False):
     if any(v < low for v in value):
         raise ValueError(f"{layer}: every entry of {what} must be >= {low}, got {value!r}")
     return value
+
+
+def positive_int(value, what, layer):
+    """`value` (filters, depth_multiplier) as a positive int, or a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
+            not float(value).is_integer() or value <= 0:
+        raise ValueError(f"{layer}: {what} must be a positive int, got {value!r}")
+    return int(value)
 
 
 def normalize_padding(value, layer, allow_causal=False):

@@ -48,10 +48,8 @@ class _DepthwiseConv(_BaseConv):
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
                          use_bias, bias_initializer, **kwargs)
         self._set_options(options)
-        if int(depth_multiplier) != depth_multiplier or depth_multiplier <= 0:
-            raise ValueError(f"{self._what}: depth_multiplier must be a positive int, got "
-                             f"{depth_multiplier!r}")
-        self.depth_multiplier = int(depth_multiplier)
+        self.depth_multiplier = cu.positive_int(depth_multiplier, "depth_multiplier",
+                                                self._what)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
 
     def _out_channels(self, in_channels):
@@ -63,18 +61,11 @@ class _DepthwiseConv(_BaseConv):
         self.kernel = self.add_weight("kernel", self.kernel_size +
                                       (channels, self.depth_multiplier),
                                       self.depthwise_initializer, **self._options("depthwise"))
-        self.bias = self.add_weight("bias", (channels * self.depth_multiplier,),
-                                    self.bias_initializer, **self._options("bias")) \
-            if self.use_bias else None
+        self._add_bias(channels * self.depth_multiplier)
 
     def _lower_channels_last(self, ctx, x):
-        shape = ctx.shape(x)
-        spatial = shape[1:-1]
-        out = self._output_spatial(spatial)
-        params = [ctx.param(self.kernel)] + ([ctx.param(self.bias)] if self.use_bias else [])
-        return ctx.op("depthwise_conv", [x] + params,
-                      [(shape[0],) + out + (shape[-1] * self.depth_multiplier,)],
-                      attrs={**self._geometry(spatial), "use_bias": self.use_bias})[0]
+        return self._conv_op(ctx, x, "depthwise_conv", self.kernel,
+                             ctx.shape(x)[-1] * self.depth_multiplier, self.use_bias)
 
     def get_config(self):
         return {**super().get_config(), "depth_multiplier": self.depth_multiplier,
@@ -111,13 +102,9 @@ class _SeparableConv(_BaseConv):
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
                          use_bias, bias_initializer, **kwargs)
         self._set_options(options)
-        if filters is None or int(filters) != filters or filters <= 0:
-            raise ValueError(f"{self._what}: filters must be a positive int, got {filters!r}")
-        if int(depth_multiplier) != depth_multiplier or depth_multiplier <= 0:
-            raise ValueError(f"{self._what}: depth_multiplier must be a positive int, got "
-                             f"{depth_multiplier!r}")
-        self.filters = int(filters)
-        self.depth_multiplier = int(depth_multiplier)
+        self.filters = cu.positive_int(filters, "filters", self._what)
+        self.depth_multiplier = cu.positive_int(depth_multiplier, "depth_multiplier",
+                                                self._what)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
 
@@ -134,16 +121,13 @@ class _SeparableConv(_BaseConv):
         self.pointwise_kernel = self.add_weight(
             "pointwise_kernel", (1,) * self.rank + (mid, self.filters),
             self.pointwise_initializer, **self._options("pointwise"))
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                    **self._options("bias")) if self.use_bias else None
+        self._add_bias(self.filters)
 
     def _lower_channels_last(self, ctx, x):
         shape = ctx.shape(x)
-        spatial = shape[1:-1]
-        out = self._output_spatial(spatial)
-        (mid,) = ctx.op("depthwise_conv", [x, ctx.param(self.depthwise_kernel)],
-                        [(shape[0],) + out + (shape[-1] * self.depth_multiplier,)],
-                        attrs={**self._geometry(spatial), "use_bias": False})
+        out = self._output_spatial(shape[1:-1])
+        mid = self._conv_op(ctx, x, "depthwise_conv", self.depthwise_kernel,
+                            shape[-1] * self.depth_multiplier, use_bias=False)
         params = [ctx.param(self.pointwise_kernel)] + \
             ([ctx.param(self.bias)] if self.use_bias else [])
         return ctx.op("conv", [mid] + params, [(shape[0],) + out + (self.filters,)],

@@ -158,9 +158,7 @@ def call_inside_trace(layer, inputs, args, kwargs):
     ctx = tensors[0]._ctx
     single = not isinstance(inputs, (list, tuple))
     shapes = tensors[0].shape if single else [t.shape for t in tensors]
-    if not layer.built:
-        layer.build(shapes)
-        layer.built = True
+    layer._build_once(shapes)
     from .base import _has_call
 
     if not _has_call(layer):

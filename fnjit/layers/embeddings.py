@@ -19,7 +19,7 @@ class Embedding(Layer):
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
                  weights=None, lora_rank=None, input_length=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(weights=weights, **kwargs)
         for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if value is None or int(value) != value or value <= 0:
                 raise ValueError(f"Embedding {self.name!r}: {arg} must be a positive int, "
@@ -32,7 +32,6 @@ class Embedding(Layer):
         self.output_dim = int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.mask_zero = bool(mask_zero)
-        self._initial_weights = weights
 
     supports_masking = True  # Keras 3: its compute_mask is its own (a mask reaching it ends)
 
@@ -56,9 +55,6 @@ class Embedding(Layer):
                                           self.embeddings_initializer,
                                           regularizer=self.embeddings_regularizer,
                                           constraint=self.embeddings_constraint)
-        if self._initial_weights is not None:
-            self.set_weights(list(self._initial_weights))
-            self._initial_weights = None
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)

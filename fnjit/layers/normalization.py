@@ -8,6 +8,13 @@ from .. import initializers
 from .base import Layer
 from .normalization_args import build_gamma_beta, channel_axis, positive_epsilon
 
+# Keras 1 and 2 arguments, accepted at the value that computes what this layer does and refused
+# at any other (renorm=True, a virtual batch, an adjustment or Keras 1's mode=1/2 change the
+# numbers). These have no effect here as in Keras: renorm_momentum without renorm, `fused` (an
+# implementation choice).
+_LEGACY = {"renorm": False, "renorm_clipping": None, "virtual_batch_size": None,
+           "adjustment": None, "mode": 0}
+_LEGACY_NO_EFFECT = ("renorm_momentum", "fused")
 _INITIALIZERS = ("beta_initializer", "gamma_initializer", "moving_mean_initializer",
                  "moving_variance_initializer")
 
@@ -25,8 +32,15 @@ class BatchNormalization(Layer):
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
                  gamma_constraint=None, synchronized=False, **kwargs):
-        for legacy in ("renorm", "renorm_clipping", "renorm_momentum", "fused",
-                       "virtual_batch_size", "adjustment", "mode"):
+        for legacy, neutral in _LEGACY.items():
+            value = kwargs.pop(legacy, neutral)
+            same = value is None if neutral is None else \
+                isinstance(value, (bool, int)) and value == neutral
+            if not same:
+                raise ValueError(f"BatchNormalization: {legacy}={value!r} (Keras 1 or 2) is "
+                                 f"not supported: only {legacy}={neutral!r}, the computation "
+                                 "Keras 3 has")
+        for legacy in _LEGACY_NO_EFFECT:
             kwargs.pop(legacy, None)
         super().__init__(**kwargs)
         if isinstance(axis, (list, tuple)):

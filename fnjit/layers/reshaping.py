@@ -23,6 +23,14 @@ def _pairs(value, rank, what, layer):
     return tuple(cu.normalize_tuple(v, 2, what, layer, allow_zero=True) for v in value)
 
 
+def _known_shape(layer, shape):
+    """`shape`, whose non-batch dimensions a template needs known (a ValueError otherwise)."""
+    if any(d is None for d in shape[1:]):
+        raise ValueError(f"{layer._what}: all non-batch dimensions of its input must be known, "
+                         f"got {shape}")
+    return shape
+
+
 class _Window(Layer):
     """The output is a window onto the input, shifted by `offset` and zero outside it. The
     amounts are kept as Keras keeps them, under the name of the argument (`padding` or
@@ -51,10 +59,7 @@ class _Window(Layer):
 
     def lower(self, ctx, inputs):
         (x,) = inputs
-        shape = ctx.shape(x)
-        if any(d is None for d in shape[1:]):
-            raise ValueError(f"{self._what}: all non-batch dimensions of its input must be "
-                             f"known, got {shape}")
+        shape = _known_shape(self, ctx.shape(x))
         offset = tuple(self.sign * before for before, _ in self._amounts)
         return ctx.op("pad", [x], [self.compute_output_shape(shape)],
                       attrs={"offset": offset, "data_format": self.data_format})
@@ -127,10 +132,7 @@ class _UpSampling(Layer):
 
     def lower(self, ctx, inputs):
         (x,) = inputs
-        shape = ctx.shape(x)
-        if any(d is None for d in shape[1:]):
-            raise ValueError(f"{type(self).__name__} {self.name!r}: all non-batch dimensions "
-                             f"of its input must be known, got {shape}")
+        shape = _known_shape(self, ctx.shape(x))
         return ctx.op("upsample", [x], [self.compute_output_shape(shape)],
                       attrs={"data_format": self.data_format})
 

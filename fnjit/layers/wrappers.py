@@ -36,9 +36,7 @@ class TimeDistributed(Layer):
 
     def build(self, input_shape):
         inner = self._inner_shape(input_shape)
-        if not self.layer.built:
-            self.layer.build(inner)
-            self.layer.built = True
+        self.layer._build_once(inner)
 
     def compute_output_shape(self, input_shape):
         out = self.layer.compute_output_shape(self._inner_shape(input_shape))

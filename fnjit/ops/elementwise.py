@@ -118,6 +118,11 @@ def log(x):
     return _unary("log", x)
 
 
+def log1p(x):
+    """log(1 + x), exact for small x (keras.ops.log1p)."""
+    return _unary("log1p", x)
+
+
 def sqrt(x):
     return _unary("sqrt", x)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..codegen.program import pull_to_host
+
 
 def _order(optimizer, n_weights):
     """[(slot row, weight index)] in the order Keras 3 creates the optimizer's variables."""
@@ -42,6 +44,7 @@ def write(h5file, model):
     values = _head(opt)
     slots = getattr(model, "_slots", None)
     if slots is not None and model._store is not None:
+        pull_to_host(slots)  # the cuda target keeps them on the device between steps
         views = _views(model)
         weights = model.trainable_weights
         for row, i in _order(opt, len(weights)):

@@ -1,0 +1,94 @@
+"""FNJIT_NUM_THREADS: the parallel kernels (convolution, pooling) honour it and give the
+numbers of one thread; a setting that is not a whole number >= 1 within Numba's threads is
+refused by name. (Whether two threads pay is measured by bench/, never by a test.)"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fnjit
+from codegen import threads
+
+FNJIT_PATH = str(Path(fnjit.__file__).resolve().parent.parent)
+
+# A conv (relu, bias), max pooling, a second conv and average pooling: every parallel kernel,
+# forward and backward; one SGD step from fixed weights, then predict.
+SCRIPT = """
+import json, sys
+import numba
+import numpy as np
+import fnjit as keras
+from fnjit import layers
+x = keras.Input(shape=(12, 12, 2))
+h = layers.Conv2D(6, 3, activation="relu")(x)
+h = layers.MaxPooling2D(2)(h)
+h = layers.Conv2D(4, 2, padding="same")(h)
+h = layers.AveragePooling2D(2)(h)
+model = keras.Model(x, layers.Dense(1)(layers.Flatten()(h)))
+model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+rng = np.random.default_rng(0)
+model.set_weights([rng.normal(size=w.shape).astype(np.float32) * 0.3
+                   for w in model.get_weights()])
+xs = rng.normal(size=(9, 12, 12, 2)).astype(np.float32)
+ys = rng.normal(size=(9, 1)).astype(np.float32)
+model.train_on_batch(xs, ys)
+(program,) = model._programs.values()
+print(json.dumps({"threads": numba.get_num_threads(),
+                  "parallel": "numba.prange" in program.source,
+                  "weights": [w.tolist() for w in model.get_weights()],
+                  "predict": model.predict(xs, verbose=0).tolist()}))
+"""
+
+
+def run(cache_dir, **env_extra):
+    env = {k: v for k, v in os.environ.items() if k != "FNJIT_NUM_THREADS"}
+    env.update(PYTHONPATH=FNJIT_PATH, FNJIT_CACHE_DIR=str(cache_dir), **env_extra)
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
+                          env=env, timeout=900, cwd=Path(FNJIT_PATH).parent)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_two_threads_run_the_parallel_kernels_with_the_numbers_of_one(tmp_path):
+    one = run(tmp_path, NUMBA_NUM_THREADS="2")
+    two = run(tmp_path, NUMBA_NUM_THREADS="2", FNJIT_NUM_THREADS="2")
+    assert one["parallel"] is False and two["parallel"] is True
+    assert two["threads"] == 2
+    # Threads change only the order of the kernel gradient's sums over blocks of samples.
+    for a, b in zip(one["weights"] + [one["predict"]], two["weights"] + [two["predict"]]):
+        np.testing.assert_allclose(np.array(b), np.array(a), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "two", "1.5", ""])
+def test_a_bad_thread_count_is_refused_by_name(bad, monkeypatch):
+    monkeypatch.setenv("FNJIT_NUM_THREADS", bad)
+    with pytest.raises(ValueError, match=f"FNJIT_NUM_THREADS must be a whole number >= 1, "
+                                         f"got {bad!r}"):
+        threads.num_threads()
+
+
+def test_more_threads_than_numba_has_are_refused(monkeypatch):
+    import numba
+
+    monkeypatch.setenv("FNJIT_NUM_THREADS", str(numba.config.NUMBA_NUM_THREADS + 1))
+    with pytest.raises(ValueError, match="FNJIT_NUM_THREADS=.* is more than the .* threads "
+                                         "Numba has"):
+        threads.num_threads()
+
+
+def test_one_thread_is_the_default(monkeypatch):
+    monkeypatch.delenv("FNJIT_NUM_THREADS", raising=False)
+    assert threads.num_threads() == 1
+    monkeypatch.setenv("FNJIT_NUM_THREADS", "1")
+    assert threads.num_threads() == 1
+
+
+def test_a_bad_blas_thread_count_is_refused_by_name(monkeypatch):
+    monkeypatch.setenv("FNJIT_BLAS_THREADS", "0")
+    with pytest.raises(ValueError, match="FNJIT_BLAS_THREADS must be a whole number >= 1"):
+        threads._count_setting("FNJIT_BLAS_THREADS", 1)
