@@ -50,9 +50,9 @@ from guide_models import MODELS, torch_tensors, torch_training  # noqa: E402
 LIBS = ("fnjit", "torch", "keras", "base")  # base: fnjit from --base (A/B of two checkouts)
 BATCH = 32
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-               "FNJIT_BLAS_THREADS", "XLA_FLAGS")
+               "FNJIT_BLAS_THREADS", "FNJIT_NUM_THREADS", "XLA_FLAGS")
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              "NUMBA_NUM_THREADS": "1", "FNJIT_BLAS_THREADS": "1",
+              "NUMBA_NUM_THREADS": "1", "FNJIT_BLAS_THREADS": "1", "FNJIT_NUM_THREADS": "1",
               "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
 # wall: what a user waits for. cpu: this process's CPU time, for A/B comparisons on a busy
 # machine at 1 thread (a call preempted by other processes does not count their time).
@@ -236,6 +236,12 @@ def measure_model(model, threads, libs, cfg):
     for lib in libs:
         parent, child = ctx.Pipe()
         saved, env = dict(os.environ), thread_env(threads)
+        if threads == "default" and lib in ("fnjit", "base"):
+            # fnjit's defaults are one thread; --fnjit-threads / --fnjit-blas-threads try others.
+            for var, n in (("FNJIT_NUM_THREADS", cfg.fnjit_threads),
+                           ("FNJIT_BLAS_THREADS", cfg.fnjit_blas_threads)):
+                if n:
+                    env[var] = str(n)
         # Steady state: native entry points from the first call, so that the warm-up compiles
         # them (by default they go native on their 65th call: cold_start measures that tier).
         env["FNJIT_NATIVE_AFTER"] = "0"
@@ -431,6 +437,10 @@ def main():
                     "--libs fnjit,base --base DIR compares two versions, interleaved")
     ap.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                     help="cpu: process CPU time, for A/B runs at --threads 1 on a busy machine")
+    ap.add_argument("--fnjit-threads", type=int, help="FNJIT_NUM_THREADS of fnjit (and base) "
+                    "in the 'default' mode: threads of the convolution and pooling kernels")
+    ap.add_argument("--fnjit-blas-threads", type=int, help="FNJIT_BLAS_THREADS of fnjit (and "
+                    "base) in the 'default' mode: threads of the BLAS its kernels call")
     ap.add_argument("--max-load", type=float, default=0.3)
     ap.add_argument("--json", help="also write the figures here")
     cfg = ap.parse_args()

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's fnjit, installed or not
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ["FNJIT_TARGET"] = "cuda"  # the guide models compile for the default target
 
-from guide_models import LR, MODELS, RHO  # noqa: E402
+from guide_models import MODELS, torch_tensors, torch_training  # noqa: E402
 
 import fnjit as keras  # noqa: E402
 
@@ -65,25 +65,21 @@ def time_torch(spec, size, batch, repeat, device):
         return None, "PyTorch is not installed"
     if device == "cuda" and not torch.cuda.is_available():
         return None, "PyTorch sees no CUDA device"
-    net, loss_fn = spec.torch_net(torch, size)
-    net = net.to(device)
-    opt = torch.optim.RMSprop(net.parameters(), lr=LR, alpha=RHO, eps=1e-7)
+    net, loss_fn, opt = torch_training(spec, torch, size)
+    net = net.to(device)  # in place: the optimizer keeps its parameters
     xs, ys = spec.data(batch, np.random.default_rng(0), size)
-
-    def tensor(a):
-        t = torch.from_numpy(a)
-        return (t.long() if a.dtype.kind in "iu" else t).to(device)
+    txs, tys = torch_tensors(spec, torch, xs, ys)
 
     def train():  # as fnjit's call: the batch moves in, the loss comes out
         opt.zero_grad()
-        loss = loss_fn(net(*[tensor(x) for x in xs]), [tensor(y) for y in ys])
+        loss = loss_fn(net(*[t.to(device) for t in txs]), [t.to(device) for t in tys])
         loss.backward()
         opt.step()
         loss.item()
 
     def predict():
         with torch.no_grad():
-            out = net(*[tensor(x) for x in xs])
+            out = net(*[t.to(device) for t in txs])
             [o.cpu().numpy() for o in (out if isinstance(out, tuple) else (out,))]
     if device == "cuda":
         def synced(fn):

@@ -2,10 +2,10 @@
 for PyTorch with the same weight shapes, optimizer (RMSprop, Keras' defaults) and loss.
 
 Each model: `build(keras)` -> a compiled model, `torch_net(torch)` -> (module, loss function
-of (outputs, targets)), `data(n, rng)` -> (inputs list, targets list), `fit_samples`. Each takes
-`size=`, a dict overriding the guide's sizes (`SMOKE`: the same models small enough for numba's
-CUDA simulator, bench/cuda_check.py --smoke); without it, the guide's sizes.
+of (outputs, targets)), `data(n, rng)` -> (inputs list, targets list), `fit_samples`.
 `torch_training` and `torch_tensors` set up PyTorch's side the same way for every caller.
+Each takes `size=`, a dict overriding the guide's sizes (`SMOKE`: the same models small enough
+for numba's CUDA simulator, bench/cuda_check.py --smoke); without it, the guide's sizes.
 """
 
 from __future__ import annotations
@@ -255,7 +255,8 @@ class Siamese:
             _, (ha, _) = m.lstm(a)
             _, (hb, _) = m.lstm(b)
             return torch.sigmoid(m.out(torch.cat([ha[-1], hb[-1]], 1)))
-        return _torch_module(torch, forward, lstm=nn.LSTM(s["chars"], s["units"], batch_first=True),
+        return _torch_module(torch, forward,
+                             lstm=nn.LSTM(s["chars"], s["units"], batch_first=True),
                              out=nn.Linear(2 * s["units"], 1)), _bce(torch)
 
     @staticmethod

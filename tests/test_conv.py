@@ -138,6 +138,45 @@ def test_conv_family_forward_and_gradients():
     check_gradients(model, [a, af, a1], max_checks=500)
 
 
+def test_wide_receptive_rows_inside_and_across_the_border():
+    """A field row of kw * cin >= 16 elements is copied as one run when it lies inside the
+    input (templates/conv.j2, im2col/col2im), element by element across the border: 'same'
+    padding with strides and dilation, causal padding, a convolution over a convolution
+    (its input gradient is col2im's runs) and a transposed convolution (col2im in its
+    forward), against numpy, and finite differences."""
+    x = Input(shape=(7, 6, 8))
+    x1 = Input(shape=(9, 6))
+    convs = [Conv2D(3, 3, strides=2, padding="same", activation="relu"),
+             Conv2D(2, (2, 3), dilation_rate=(2, 1), padding="same"),
+             Conv2D(2, 2)]
+    pointwise, on_top = Conv2D(8, 1), Conv2D(2, 3, padding="same")
+    conv1 = Conv1D(2, 3, padding="causal")
+    transposed = layers.Conv2DTranspose(2, 3, padding="same")
+    model = Model([x, x1], [c(x) for c in convs] + [conv1(x1), transposed(x),
+                                                    on_top(pointwise(x))])
+    randomize(model)
+    a = rng.normal(size=(2, 7, 6, 8))
+    a1 = rng.normal(size=(2, 9, 6))
+    outs = predict64(model, [a, a1])
+    w = [c.get_weights() for c in convs]
+    want = [np.maximum(np_conv2d(a, w[0][0], (2, 2), "same") + w[0][1], 0),
+            np_conv2d(a, w[1][0], (1, 1), "same", (2, 1)) + w[1][1],
+            np_conv2d(a, w[2][0]) + w[2][1],
+            np_conv1d(a1, conv1.get_weights()[0], 1, "causal") + conv1.get_weights()[1]]
+    for got, ref in zip(outs[:4], want, strict=True):
+        np.testing.assert_allclose(got, ref, rtol=1e-7, atol=1e-9)
+    # The transposed convolution with unit strides is the convolution with the kernel flipped
+    # and its channel axes exchanged ('same' keeps the size).
+    tk, tb = transposed.get_weights()
+    flipped = tk[::-1, ::-1].transpose(0, 1, 3, 2)
+    np.testing.assert_allclose(outs[4], np_conv2d(a, flipped, (1, 1), "same") + tb,
+                               rtol=1e-7, atol=1e-9)
+    (pk, pb), (ok, ob) = pointwise.get_weights(), on_top.get_weights()
+    np.testing.assert_allclose(outs[5], np_conv2d(np_conv2d(a, pk) + pb, ok, (1, 1), "same")
+                               + ob, rtol=1e-7, atol=1e-9)
+    check_gradients(model, [a, a1], max_checks=400)
+
+
 def test_activations_the_conv_op_applies_itself():
     """relu, sigmoid and tanh run inside the conv op (templates/conv.j2: per block of output
     rows, differentiated from the output alone): with and without bias, channels_first, a

@@ -602,3 +602,23 @@ def test_softmax_over_another_axis_is_refused_on_cuda():
     with pytest.raises(ValueError, match="softmax over an axis other than the last has no "
                                          "kernel for this target"):
         m.predict(np.zeros((2, 3, 4), "float32"), verbose=0)
+
+
+@pytest.mark.cudasim
+@needs_cuda
+def test_xception_training_program_builds_for_cuda():
+    """Every op of Xception (SeparableConv2D's depthwise and pointwise convolutions,
+    BatchNormalization, pooling, Add) has a CUDA kernel: its training program renders and
+    loads for target cuda. (One step at 71x71 is hours in the simulator; the ops are compared
+    with the cpu target one by one above.)"""
+    from fnjit import applications
+    base = applications.Xception(weights=None, include_top=False, input_shape=(71, 71, 3),
+                                 pooling="avg")
+    x = keras.Input((71, 71, 3))
+    model = keras.Model(x, layers.Dense(1, activation="sigmoid")(base(x)))
+    model.compile("rmsprop", "binary_crossentropy", target="cuda")
+    source = model.generated_source("train")
+    for kernel in ("depthwise_conv_forward", "depthwise_conv_backward_kernel", "conv_forward",
+                   "batchnorm", "rmsprop_update"):
+        assert kernel in source
+

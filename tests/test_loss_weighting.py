@@ -230,3 +230,19 @@ def test_loss_weights_and_weighted_metrics_survive_a_keras_file(tmp_path):
     loaded = keras.models.load_model(tmp_path / "m.keras")
     got = loaded.evaluate(x, [y1, y2], sample_weight=w, verbose=0, return_dict=True)
     assert got == pytest.approx(want, rel=1e-6) and list(got) == list(want)
+
+
+def test_compiled_metrics_after_a_stateful_one_are_still_reported(float64):
+    """metrics=[AUC, mae, mse] on one output: the stateful AUC is accumulated in Python, the
+    two after it are compiled into the step; each against numpy. (fnjit lists the stateful
+    metrics after the compiled ones; Keras 3 on JAX sorts the names.)"""
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(1, activation="sigmoid")])
+    model.compile("sgd", "binary_crossentropy",
+                  metrics=[keras.metrics.AUC(name="auc"), "mae", "mse"])
+    x = rng.normal(size=(8, 3))
+    y = np.array([[0], [1], [1], [0], [1], [0], [1], [0]], float)
+    p = model.predict(x, verbose=0)
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert list(logs) == ["loss", "mae", "mse", "auc"]
+    assert logs["mae"] == pytest.approx(np.abs(p - y).mean(), rel=1e-9)
+    assert logs["mse"] == pytest.approx(((p - y) ** 2).mean(), rel=1e-9)

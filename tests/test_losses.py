@@ -177,3 +177,59 @@ def test_a_loss_refuses_an_unknown_reduction_naming_the_choices():
     with pytest.raises(ValueError, match=r"invalid reduction 'bogus'.*'sum_over_batch_size'.*"
                                          r"'none'"):
         losses.MeanSquaredError(reduction="bogus")
+
+
+def _signs(t):
+    return 2 * t - 1  # {0, 1} labels as the hinges' {-1, 1}
+
+
+def _unit(x):
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def _bce(t, p):
+    q = np.clip(p, EPS, 1 - EPS)
+    return -(t * np.log(q) + (1 - t) * np.log(1 - q))
+
+
+def _focal_weight(t, p, gamma=2.0):
+    return (1 - (t * p + (1 - t) * (1 - p))) ** gamma
+
+
+# name, arguments, labels ("binary", "onehot" or "positive"), predictions ("prob" or "logit"),
+# the per-sample value in numpy (Keras 3's formulas; checked against keras.losses on these arrays)
+EAGER = [
+    ("hinge", {}, "binary", "prob", lambda t, p: np.maximum(1 - _signs(t) * p, 0).mean(-1)),
+    ("squared_hinge", {}, "binary", "prob",
+     lambda t, p: (np.maximum(1 - _signs(t) * p, 0) ** 2).mean(-1)),
+    ("categorical_hinge", {}, "onehot", "prob",
+     lambda t, p: np.maximum(((1 - t) * p).max(-1) - (t * p).sum(-1) + 1, 0)),
+    ("poisson", {}, "binary", "prob", lambda t, p: (p - t * np.log(p + EPS)).mean(-1)),
+    ("kl_divergence", {}, "onehot", "prob", lambda t, p: (
+        np.clip(t, EPS, 1) * np.log(np.clip(t, EPS, 1) / np.clip(p, EPS, 1))).sum(-1)),
+    ("cosine_similarity", {}, "positive", "prob", lambda t, p: -(_unit(t) * _unit(p)).sum(-1)),
+    ("mean_absolute_percentage_error", {}, "positive", "prob",
+     lambda t, p: 100 * (np.abs(t - p) / np.abs(t)).mean(-1)),
+    ("mean_squared_logarithmic_error", {}, "binary", "prob",
+     lambda t, p: ((np.log(p + 1) - np.log(t + 1)) ** 2).mean(-1)),
+    ("binary_crossentropy", {"from_logits": True}, "binary", "logit",
+     lambda t, x: (np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))).mean(-1)),
+    ("binary_focal_crossentropy", {}, "binary", "prob",
+     lambda t, p: (_focal_weight(t, p) * _bce(t, p)).mean(-1)),
+    ("binary_focal_crossentropy", {"apply_class_balancing": True}, "binary", "prob",
+     lambda t, p: ((t * 0.25 + (1 - t) * 0.75) * _focal_weight(t, p) * _bce(t, p)).mean(-1)),
+]
+
+
+@pytest.mark.parametrize("name,kwargs,labels,preds,want", EAGER,
+                         ids=[f"{e[0]}{'-' if e[1] else ''}{'-'.join(e[1])}" for e in EAGER])
+def test_eager_loss_functions_against_numpy(name, kwargs, labels, preds, want):
+    """keras.losses.<name>(y_true, y_pred) on numpy arrays, one value per sample."""
+    from fnjit import losses
+
+    rng = np.random.default_rng(6)
+    t = {"binary": rng.integers(0, 2, (5, 4)).astype(float),
+         "onehot": np.eye(4)[rng.integers(0, 4, 5)],
+         "positive": rng.uniform(0.5, 2.0, (5, 4))}[labels]
+    p = rng.normal(size=(5, 4)) * 3 if preds == "logit" else rng.uniform(0.05, 0.95, (5, 4))
+    np.testing.assert_allclose(getattr(losses, name)(t, p, **kwargs), want(t, p), rtol=1e-6)

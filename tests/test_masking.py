@@ -291,12 +291,37 @@ def test_zero_output_for_mask_without_return_sequences_is_refused():
         model.predict(IDS, verbose=0)
 
 
-def test_softmax_and_attention_refuse_a_mask():
+def test_softmax_refuses_a_mask():
     ids = Input((6,), dtype="int32")
     e = layers.Embedding(10, 4, mask_zero=True)(ids)
-    for out in (layers.Softmax()(e), layers.MultiHeadAttention(2, 2)(e, e)):
-        with pytest.raises(ValueError, match="carries a mask"):
-            Model(ids, out).predict(IDS, verbose=0)
+    with pytest.raises(ValueError, match="carries a mask"):
+        Model(ids, layers.Softmax()(e)).predict(IDS, verbose=0)
+
+
+def test_attention_with_keras_masks_hides_padding_and_has_gradients():
+    """MultiHeadAttention and Attention build their attention mask from the inputs' masks
+    (Keras 3; the values against Keras are in tests/parity/test_masking.py): the output at an
+    unmasked query does not change when a masked value step's embedding changes, an
+    Attention's masked query rows are zero; finite-difference gradients through both."""
+    ids = Input((6,), dtype="int32")
+    emb = layers.Embedding(10, 4, mask_zero=True)
+    e = emb(ids)
+    model = Model(ids, [layers.MultiHeadAttention(2, 3)(e, e), layers.Attention()([e, e])])
+    a, b = predict64(model, [IDS])
+    assert np.all(b[~MASK] == 0) and np.all(b[MASK] != 0)
+    table = emb.get_weights()[0]
+    emb.set_weights([np.concatenate([table[:1] + 5.0, table[1:]])])  # the padding's vector
+    a2, b2 = predict64(model, [IDS])
+    keep = MASK[:3]  # the rows with some kept step (row 3 is all padding)
+    np.testing.assert_allclose(a2[:3][keep], a[:3][keep], rtol=1e-12)
+    np.testing.assert_allclose(b2[:3][keep], b[:3][keep], rtol=1e-12)
+    # Gradients with unmasked queries and without the all-padding row: a row of scores with
+    # every step masked is x - 1e9 (as Keras computes it), where float64 keeps too few digits
+    # of x for finite differences.
+    x = Input((6, 4))
+    grad_model = Model([x, ids], [layers.MultiHeadAttention(2, 3)(x, e),
+                                  layers.Attention()([x, e])])
+    check_gradients(grad_model, [rng.normal(size=(3, 6, 4)), IDS[:3]], max_checks=60)
 
 
 def test_a_masked_model_on_target_cuda_is_refused_naming_masking(monkeypatch):

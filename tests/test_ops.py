@@ -152,3 +152,10 @@ def test_input_that_reaches_no_loss_has_a_zero_gradient():
     grads_alone, (ga_alone,) = check_gradients(alone, [da])
     np.testing.assert_array_equal(grads, grads_alone)
     np.testing.assert_array_equal(ga, ga_alone)
+
+
+def test_an_out_of_range_index_is_named_by_its_first_position():
+    x = Input(shape=(2,))
+    model = Model(x, layers.Embedding(5, 2)(x))
+    with pytest.raises(ValueError, match=r"index 7\.0 at position \(0, 1\).*\[0, 5\)"):
+        model.predict(np.array([[1.0, 7.0], [9.0, 2.0]]), verbose=0)

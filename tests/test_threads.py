@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import fnjit
-from codegen import threads
+from fnjit.codegen import threads
 
 FNJIT_PATH = str(Path(fnjit.__file__).resolve().parent.parent)
 

@@ -6,8 +6,11 @@ moved by `transpose`, the masked softmax of templates/softmax.j2 (an `attention_
 the causal mask), `dropout` on the attention weights in training; the additive scores are
 elementwise ops and a reduce (fnjit/ops/).
 
-Masks from Keras masking (query_mask / value_mask / key_mask, an Attention's `mask=`) are not
-supported: refused by name. `attention_mask=` and `use_causal_mask=True` are.
+Keras masking: the masks of the inputs (Embedding(mask_zero=True), Masking upstream) are used as
+Keras 3 fills in query_mask / value_mask / key_mask (an Attention's `mask=`): AND-ed into the
+attention mask (`keras_mask_scores`), an Attention's masked query rows zeroed; the output keeps
+the query's mask. Those arguments given explicitly as tensors are refused by name;
+`attention_mask=` and `use_causal_mask=True` are supported.
 """
 
 from __future__ import annotations
@@ -30,6 +33,28 @@ def _mask_shape(layer, mask_shape, t, s):
     if tuple(mask_shape[1:]) != (t, s):
         raise ValueError(f"{layer._what}: attention_mask must have shape (batch, {t}, {s}) "
                          f"(batch, query steps, key steps), got {tuple(mask_shape)}")
+
+
+def keras_mask_scores(ctx, query_mask, value_masks, t, s, explicit=None):
+    """The (n, t, s) attention mask (1.0 where allowed) Keras 3 builds from the Keras masks of
+    the inputs (Embedding(mask_zero=True), Masking): the query's mask (n, t) along the rows,
+    the value's and key's (n, s) along the columns, AND-ed with an `explicit` attention mask
+    (nonzero where allowed). None when no input has a mask."""
+    from .custom import float_mask
+
+    parts = [ops.expand_dims(float_mask(ctx, query_mask), -1)] if query_mask is not None \
+        else []
+    parts += [ops.expand_dims(float_mask(ctx, m), 1) for m in value_masks if m is not None]
+    if not parts:
+        return explicit
+    auto = parts[0]
+    for part in parts[1:]:
+        auto = auto * part
+    if tuple(auto.shape[1:]) != (t, s):
+        auto = ops.broadcast_to(auto, (None, t, s))
+    if explicit is not None:
+        auto = auto * ops.SymbolicTensor(ctx, explicit)
+    return auto.value
 
 
 def masked_softmax(ctx, scores, heads, mask=None, causal=False):
@@ -61,6 +86,7 @@ class MultiHeadAttention(Layer):
     value_dim) and bias, output kernel (heads, value_dim, *output_shape) and bias."""
 
     tensor_kwargs = ("key", "attention_mask")  # call arguments a saved config may bind tensors to
+    supports_masking = True  # Keras 3: the output keeps the query's mask
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
                  output_shape=None, attention_axes=None, kernel_initializer="glorot_uniform",
@@ -118,8 +144,9 @@ class MultiHeadAttention(Layer):
         for arg, mask in (("query_mask", query_mask), ("value_mask", value_mask),
                           ("key_mask", key_mask)):
             if mask is not None:
-                raise ValueError(f"{self._what}: {arg} is not supported (Keras masking is not "
-                                 "compiled yet); pass attention_mask= instead")
+                raise ValueError(f"{self._what}: {arg} is not supported as an argument; the "
+                                 "inputs' own masks (Embedding(mask_zero=True), Masking) are "
+                                 "used, or pass attention_mask=")
         tensors = [query, value]
         kwargs = {}
         if key is not None:
@@ -221,9 +248,6 @@ class MultiHeadAttention(Layer):
         return ctx.op("dense", [x] + params, [out_shape], attrs=attrs)[0]
 
     def lower(self, ctx, inputs):
-        # Keras 3 turns the masks of query and value into an attention mask: not compiled.
-        self.refuse_masks(ctx, "attention layers do not take masks from Keras masking yet; "
-                          "pass attention_mask= built from the padding instead")
         options = ctx.node.call_options if ctx.node is not None else self._options
         q, v, k, m = self._split([ctx.shape(i) for i in inputs], options)
         query, value = inputs[0], inputs[1]
@@ -231,6 +255,11 @@ class MultiHeadAttention(Layer):
         mask = inputs[-1] if options["mask"] else None
         h, kd, vd = self.num_heads, self.key_dim, self.value_dim
         t, s = q[1], v[1]
+        # Keras 3: the Keras masks of query, value and key (query_mask, value_mask, key_mask,
+        # filled in from the inputs) join the attention mask; the output keeps the query's.
+        masks = list(ctx.masks) + [None] * 3
+        mask = keras_mask_scores(ctx, masks[0], [masks[1]] + ([masks[2]] if options["key"]
+                                                              else []), t, s, mask)
         qp = self._project(ctx, query, "query", (None, t, h, kd))
         kp = self._project(ctx, key, "key", (None, s, h, kd))
         vp = self._project(ctx, value, "value", (None, s, h, vd))
@@ -286,8 +315,8 @@ class _BaseAttention(Layer):
     def __call__(self, inputs, mask=None, training=None, return_attention_scores=False,
                  use_causal_mask=False):
         if mask is not None:
-            raise ValueError(f"{self._what}: mask= is not supported (Keras masking is not "
-                             "compiled yet)")
+            raise ValueError(f"{self._what}: mask= is not supported as an argument; the "
+                             "inputs' own masks (Embedding(mask_zero=True), Masking) are used")
         if not isinstance(inputs, (list, tuple)) or len(inputs) not in (2, 3):
             raise ValueError(f"{self._what} must be called on a list [query, value] or [query, "
                              f"value, key], got {inputs!r}")
@@ -332,18 +361,30 @@ class _BaseAttention(Layer):
         raise NotImplementedError
 
     def lower(self, ctx, inputs):
-        # Keras 3 turns the masks of query and value into an attention mask: not compiled.
-        self.refuse_masks(ctx, "attention layers do not take masks from Keras masking yet; "
-                          "pass attention_mask= built from the padding instead")
         options = ctx.node.call_options if ctx.node is not None else self._options
         q, v, k = self._split([ctx.shape(i) for i in inputs])
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) > 2 else value
         scores = self._scores(ops.SymbolicTensor(ctx, query), ops.SymbolicTensor(ctx, key))
-        weights = masked_softmax(ctx, scores.value, 1, None, options["causal"])
+        # Keras 3 (mask=[query_mask, value_mask], filled in from the inputs' Keras masks): the
+        # value's mask hides columns of the scores, the query's zeroes rows of the output.
+        masks = list(ctx.masks) + [None] * 2
+        scores_mask = keras_mask_scores(ctx, None, [masks[1]], q[1], v[1])
+        weights = masked_softmax(ctx, scores.value, 1, scores_mask, options["causal"])
         dropped = dropout(ctx, weights, self.dropout)
         y = matmul(ctx, dropped, value, q[1], v[1], v[-1], (None, q[1], v[-1]))
+        if masks[0] is not None:
+            from .custom import float_mask
+
+            y = (ops.SymbolicTensor(ctx, y) * ops.expand_dims(float_mask(ctx, masks[0]),
+                                                              -1)).value
         return [y, weights] if options["scores"] else [y]
+
+    supports_masking = True
+
+    def lower_mask(self, ctx, inputs, outputs):
+        """Keras 3: the output keeps the query's mask; the scores have none."""
+        return [ctx.masks[0]] + [None] * (len(outputs) - 1)
 
     def get_config(self):
         return {**super().get_config(), "dropout": self.dropout, "seed": self.seed}

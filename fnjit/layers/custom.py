@@ -53,10 +53,16 @@ def float_masks(ctx, single):
     are float); one, or a list for a list input; None when no input has one."""
     if all(m is None for m in ctx.masks):
         return None
-    syms = [None if m is None else ops.SymbolicTensor(ctx, ctx.op(
-        "mask_weight", [m], [ctx.shape(m)], attrs={"normalize": False})[0])
-        for m in ctx.masks]
+    syms = [float_mask(ctx, m) for m in ctx.masks]
     return syms[0] if single else syms
+
+
+def float_mask(ctx, mask):
+    """One mask (a bool IR value, or None) as a symbolic float tensor of 1.0 and 0.0."""
+    if mask is None:
+        return None
+    return ops.SymbolicTensor(ctx, ctx.op("mask_weight", [mask], [ctx.shape(mask)],
+                                          attrs={"normalize": False})[0])
 
 
 def bool_mask(ctx, value):

@@ -385,6 +385,10 @@ def _is_legacy_node(node_data):
     return isinstance(node_data, list)
 
 
+# The call arguments Keras 3 fills in with the inputs' automatic masks.
+_MASK_ARGS = ("mask", "query_mask", "value_mask", "key_mask")
+
+
 def _histories(value):
     """The layer names a node argument's tensors come from."""
     if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
@@ -408,7 +412,7 @@ def _mask_ops(config):
             kwargs = node.get("kwargs") or {}
             for key, value in [(None, node.get("args", []))] + list(kwargs.items()):
                 for name in _histories(value):
-                    uses.setdefault(name, []).append((entry.get("name"), key == "mask"))
+                    uses.setdefault(name, []).append((entry.get("name"), key in _MASK_ARGS))
     ops = {e.get("name") for e in config["layers"]
            if str(e.get("module", "")).startswith("keras.src.ops")}
     found = set()
@@ -466,7 +470,7 @@ def _functional_from_config(config, custom_objects, safe_mode):
             return layer(tensors[0] if len(tensors) == 1 else tensors)
         args = revive(node_data.get("args", []))
         kwargs = {key: revive(value) for key, value in (node_data.get("kwargs") or {}).items()
-                  if not (key == "mask" and _histories(value) and
+                  if not (key in _MASK_ARGS and _histories(value) and
                           set(_histories(value)) <= skipped)}
         tensor_kwargs = ("initial_state",) + tuple(getattr(layer, "tensor_kwargs", ()))
         for key, value in kwargs.items():

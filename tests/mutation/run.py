@@ -47,12 +47,14 @@ CORE_TESTS = ["tests/test_ops.py", "tests/test_training.py"]
 # part -> [(file pattern, the tests that cover it, the definitions mutated (None: all))]
 PARTS = {
     "codegen": [
-        ("codegen/cache.py", ["tests/test_cache.py"], None),
-        ("codegen/threads.py", ["tests/test_defaults.py"], None),
+        ("codegen/cache.py", ["tests/test_cache.py", "tests/test_cache_bounds.py"], None),
+        ("codegen/threads.py", ["tests/test_defaults.py", "tests/test_threads.py"], None),
         ("codegen/atomic.py", ["tests/test_saving.py", "tests/test_cache.py"], None),
         ("codegen/memory.py", ["tests/test_memory.py"], None),
         ("codegen/cuda_target.py", None, None),  # part cuda (tests None: not mutated here)
-        ("codegen/*.py", CORE_TESTS + ["tests/test_dump.py", "tests/test_python_entries.py",
+        # test_golden: names and layout of the generated text, which no number shows
+        ("codegen/*.py", CORE_TESTS + ["tests/test_golden.py", "tests/test_dump.py",
+                                       "tests/test_python_entries.py",
                                        "tests/test_tiering.py", "tests/test_batchnorm.py",
                                        "tests/test_noise_layers.py"], None),
     ],

@@ -146,6 +146,9 @@ LAYERS = [
     case("UpSampling3D", dict(size=2, data_format="channels_first"), (2, 2, 1, 2)),
     # embedding and recurrent
     case("Embedding", dict(input_dim=7, output_dim=3), (4,), int_inputs=7),
+    # Masking here masks nothing (no step of the Dense's output is all zeros); masked steps,
+    # mask_zero and what the masks do downstream: tests/parity/test_masking.py
+    case("Masking", dict(mask_value=0.0), X2),
     case("SimpleRNN", dict(units=3), SEQ),
     case("SimpleRNN", dict(units=3, activation="relu", return_sequences=True,
                            go_backwards=True), SEQ),

@@ -192,3 +192,38 @@ def test_masked_models_cross_between_keras_and_fnjit_files(tmp_path):
         other = second.models.load_model(path)
         close(other.predict(data, verbose=0), model.predict(data, verbose=0), OUTPUT_RTOL,
               f"a {first.__name__} file loaded in {second.__name__}")
+
+
+def attention_on_padding(lib):
+    """MultiHeadAttention and Attention on Embedding(mask_zero=True) sequences: Keras 3 builds
+    the attention mask from the inputs' masks (and zeroes Attention's masked query rows)."""
+    q_ids = lib.Input((6,), dtype="int32")
+    v_ids = lib.Input((5,), dtype="int32")
+    emb = lib.layers.Embedding(12, 4, mask_zero=True)
+    q, v = emb(q_ids), emb(v_ids)
+    a = lib.layers.MultiHeadAttention(2, 3)(q, v)
+    b = lib.layers.Attention()([q, v])
+    c = lib.layers.MultiHeadAttention(2, 2)(q, q, use_causal_mask=True)
+    s = lib.layers.Concatenate()([a, b, c])
+    s = lib.layers.LSTM(3)(s)  # the query's mask reaches it through the attention outputs
+    return lib.Model([q_ids, v_ids], lib.layers.Dense(2)(s))
+
+
+def test_attention_with_keras_masks_matches_keras():
+    keras.utils.set_random_seed(0)
+    kmodel, fmodel = attention_on_padding(keras), attention_on_padding(fnjit)
+    w0 = initial_weights(kmodel)
+    kmodel.set_weights(w0)
+    fmodel.set_weights(w0)
+    data = [PADDED, PADDED[::-1, :5].copy()]
+    close(fmodel.predict(data, verbose=0), kmodel.predict(data, verbose=0), OUTPUT_RTOL,
+          "attention with Keras masks: predictions")
+    y = rng.normal(size=(5, 2)).astype("float32")
+    kmodel.compile(keras_optimizer("SGD", learning_rate=0.1), "mse")
+    fmodel.compile(fnjit_optimizer("SGD", learning_rate=0.1), "mse")
+    for step in range(STEPS):
+        close(float(fmodel.train_on_batch(data, y)), float(kmodel.train_on_batch(data, y)),
+              OUTPUT_RTOL, f"attention with Keras masks: loss of step {step}")
+    for w, start, kw, fw in zip(kmodel.weights, w0, kmodel.get_weights(), fmodel.get_weights()):
+        close(fw, kw, WEIGHT_RTOL, f"attention with Keras masks: weight {w.path}",
+              scale=max(float(np.max(np.abs(kw - start))), 1e-6))
