@@ -4,17 +4,8 @@ FNJIT_BLAS_THREADS
 setting the thread count of the BLAS that generated code calls (read back by threadpoolctl).
 The cache settings (FNJIT_CACHE_DIR, its default, `fnjit cache clear`) are in test_cache.py."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-
-import fnjit
-
-FNJIT_PATH = str(Path(fnjit.__file__).resolve().parent.parent)
+from fresh_process import run_script
 
 SCRIPT = """
 import json, os
@@ -43,14 +34,9 @@ print(json.dumps({"floatx": backend.floatx(), "format": backend.image_data_forma
 """
 
 
-def fresh_process(cache_dir, **env_extra):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("FNJIT_BLAS_THREADS", "FNJIT_NATIVE_AFTER")}
-    env.update(PYTHONPATH=FNJIT_PATH, FNJIT_CACHE_DIR=str(cache_dir), **env_extra)
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                          env=env, timeout=300, cwd=Path(FNJIT_PATH).parent)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def fresh_process(cache_dir, **env):
+    return run_script(SCRIPT, cache_dir, unset=("FNJIT_BLAS_THREADS", "FNJIT_NATIVE_AFTER"),
+                      **env)
 
 
 def test_defaults_without_any_setting(tmp_path):

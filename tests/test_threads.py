@@ -2,19 +2,11 @@
 numbers of one thread; a setting that is not a whole number >= 1 within Numba's threads is
 refused by name. (Whether two threads pay is measured by bench/, never by a test.)"""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from fresh_process import run_script
 
-import fnjit
 from fnjit.codegen import threads
-
-FNJIT_PATH = str(Path(fnjit.__file__).resolve().parent.parent)
 
 # A conv (relu, bias), max pooling, a second conv and average pooling: every parallel kernel,
 # forward and backward; one SGD step from fixed weights, then predict.
@@ -45,13 +37,8 @@ print(json.dumps({"threads": numba.get_num_threads(),
 """
 
 
-def run(cache_dir, **env_extra):
-    env = {k: v for k, v in os.environ.items() if k != "FNJIT_NUM_THREADS"}
-    env.update(PYTHONPATH=FNJIT_PATH, FNJIT_CACHE_DIR=str(cache_dir), **env_extra)
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                          env=env, timeout=900, cwd=Path(FNJIT_PATH).parent)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def run(cache_dir, **env):
+    return run_script(SCRIPT, cache_dir, unset=("FNJIT_NUM_THREADS",), timeout=900, **env)
 
 
 def test_two_threads_run_the_parallel_kernels_with_the_numbers_of_one(tmp_path):

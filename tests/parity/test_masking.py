@@ -31,6 +31,17 @@ PADDED = np.array([[4, 9, 2, 0, 0, 0],
                    [11, 0, 0, 0, 0, 0]], dtype="int32")
 
 
+def same_start(build):
+    """(Keras model, fnjit model, w0): made by `build`, both set to w0, Keras' perturbed
+    initial weights."""
+    keras.utils.set_random_seed(0)
+    kmodel, fmodel = build(keras), build(fnjit)
+    w0 = initial_weights(kmodel)
+    kmodel.set_weights(w0)
+    fmodel.set_weights(w0)
+    return kmodel, fmodel, w0
+
+
 def classifier(lib, cell):
     ids = lib.Input((6,), dtype="int32")
     e = lib.layers.Embedding(12, 4, mask_zero=True)(ids)
@@ -86,11 +97,7 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_masked_model_matches_keras(name):
     build, x, loss, y = CASES[name]
-    keras.utils.set_random_seed(0)
-    kmodel, fmodel = build(keras), build(fnjit)
-    w0 = initial_weights(kmodel)
-    kmodel.set_weights(w0)
-    fmodel.set_weights(w0)
+    kmodel, fmodel, w0 = same_start(build)
     close(fmodel.predict(x, verbose=0), kmodel.predict(x, verbose=0), OUTPUT_RTOL,
           f"{name}: predictions")
     for opt, kwargs in OPTIMIZERS.items():
@@ -161,11 +168,7 @@ def custom_layers(lib):
 
 
 def test_custom_layer_masks_match_keras():
-    keras.utils.set_random_seed(0)
-    kmodel, fmodel = custom_layers(keras), custom_layers(fnjit)
-    w0 = initial_weights(kmodel)
-    kmodel.set_weights(w0)
-    fmodel.set_weights(w0)
+    kmodel, fmodel, w0 = same_start(custom_layers)
     close(fmodel.predict(PADDED, verbose=0), kmodel.predict(PADDED, verbose=0), OUTPUT_RTOL,
           "custom layers with masks: predictions")
 
@@ -210,11 +213,7 @@ def attention_on_padding(lib):
 
 
 def test_attention_with_keras_masks_matches_keras():
-    keras.utils.set_random_seed(0)
-    kmodel, fmodel = attention_on_padding(keras), attention_on_padding(fnjit)
-    w0 = initial_weights(kmodel)
-    kmodel.set_weights(w0)
-    fmodel.set_weights(w0)
+    kmodel, fmodel, w0 = same_start(attention_on_padding)
     data = [PADDED, PADDED[::-1, :5].copy()]
     close(fmodel.predict(data, verbose=0), kmodel.predict(data, verbose=0), OUTPUT_RTOL,
           "attention with Keras masks: predictions")
