@@ -52,8 +52,10 @@ PARTS = {
         ("codegen/atomic.py", ["tests/test_saving.py", "tests/test_cache.py"], None),
         ("codegen/memory.py", ["tests/test_memory.py"], None),
         ("codegen/cuda_target.py", None, None),  # part cuda (tests None: not mutated here)
-        # test_golden: names and layout of the generated text, which no number shows
-        ("codegen/*.py", CORE_TESTS + ["tests/test_golden.py", "tests/test_dump.py",
+        # test_golden: names and layout of the generated text, which no number shows;
+        # test_time_distributed: values of several rows per sample (ir.Value.batch_factor)
+        ("codegen/*.py", CORE_TESTS + ["tests/test_golden.py", "tests/test_time_distributed.py",
+                                       "tests/test_dump.py",
                                        "tests/test_python_entries.py",
                                        "tests/test_tiering.py", "tests/test_batchnorm.py",
                                        "tests/test_noise_layers.py"], None),
