@@ -228,10 +228,14 @@ def test_adamw_is_adam_with_weight_decay_0_004(float64):
         fnjit.optimizers.AdamW(weight_decay=None)
 
 
-def test_exclude_from_weight_decay_by_name(float64):
+@pytest.mark.parametrize("by", ["var_names", "var_list"])
+def test_exclude_from_weight_decay(float64, by):
     optimizer = fnjit.optimizers.SGD(0.5, weight_decay=0.5)
-    optimizer.exclude_from_weight_decay(var_names=["bias"])
     model = linear_model()
+    if by == "var_names":
+        optimizer.exclude_from_weight_decay(var_names=["bias"])
+    else:
+        optimizer.exclude_from_weight_decay(var_list=[model.layers[-1].bias])
     model.compile(optimizer, "mse")
     x, y = data()
     ws = [w.astype(np.float64) for w in model.get_weights()]
@@ -268,6 +272,10 @@ SCHEDULES = {
                             lambda s: [0.5, 0.25, 0.25 * 0.5 * (1 + math.cos(math.pi / 2)),
                                        0.125, 0.125 * 0.5 * (1 + math.cos(math.pi / 4)),
                                        0.0625][s]),
+    # the defaults t_mul=2, m_mul=1, alpha=0: periods of 2 and 4 steps, the same peak
+    "CosineDecayRestarts_defaults": (dict(initial_learning_rate=0.5, first_decay_steps=2),
+                                     lambda s: 0.5 * 0.5 * (1 + math.cos(math.pi * [
+                                         0, 0.5, 0, 0.25, 0.5, 0.75][s]))),
 }
 
 
