@@ -43,6 +43,8 @@ OPTIMIZER_TESTS = ["tests/test_optimizers.py", "tests/test_training.py", "tests/
                    "-k", "test_optimizers.py or keras_rule or refused or learning_rate or keras1"
                    " or defaults or optimizer_variables"]
 CORE_TESTS = ["tests/test_ops.py", "tests/test_training.py"]
+# test_losses_keras: the loss classes' options (from_logits kernels, label smoothing) in models
+LOSS_TESTS = ["tests/test_losses.py", "tests/test_custom_loss.py", "tests/test_losses_keras.py"]
 
 # part -> [(file pattern, the tests that cover it, the definitions mutated (None: all))]
 PARTS = {
@@ -61,8 +63,7 @@ PARTS = {
                                        "tests/test_noise_layers.py"], None),
     ],
     "optimizers": [("fnjit/optimizers/*.py", OPTIMIZER_TESTS, None)],
-    "losses": [("fnjit/losses.py", ["tests/test_losses.py", "tests/test_custom_loss.py"],
-                None)],
+    "losses": [("fnjit/losses.py", LOSS_TESTS, None)],
     "training_weighting": [
         (path, ["tests/test_training.py", "tests/test_loss_weighting.py", "tests/test_dump.py"],
          definitions) for path, definitions in (
@@ -85,7 +86,7 @@ PARTS = {
     "templates": [
         ("templates/*.cuda*.j2", None, None),  # part cuda (tests None: not mutated here)
         ("templates/optimizers.j2", OPTIMIZER_TESTS, None),
-        ("templates/loss.j2", ["tests/test_losses.py", "tests/test_custom_loss.py"], None),
+        ("templates/loss.j2", LOSS_TESTS, None),
         ("templates/metric.j2", ["tests/test_losses.py", "tests/test_custom_loss.py"], None),
         ("templates/dropout.j2", ["tests/test_noise_layers.py", "tests/test_recurrent.py",
                                   "tests/test_ops.py"], None),
