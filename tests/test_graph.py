@@ -149,6 +149,17 @@ def test_summary_graph_format_has_connected_to_and_thousands():
     assert "Total params: 1,003,001" in text
 
 
+def test_summary_row_of_a_layer_with_several_outputs_lists_their_shapes():
+    """LSTM(return_state=True): a list of shapes, cut to its column as Keras 2 does."""
+    x = Input(shape=(5, 3), name="x")
+    seq, h, _ = layers.LSTM(4, return_state=True, return_sequences=True, name="rnn")(x)
+    model = Model(x, [seq, h])
+    lines = []
+    model.summary(print_fn=lines.append, line_length=120)
+    row = next(line for line in lines if line.startswith("rnn (LSTM)"))
+    assert "[(None, 5, 4), (None, 4)," in row and row.split()[-2:] == ["128", "x[0][0]"]
+
+
 def test_summary_rows_of_a_shared_layer_say_multiple():
     """A layer called on inputs of two shapes prints `multiple` (as Keras 2 and 3), and each row
     counts every weight of its layer."""

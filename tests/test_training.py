@@ -252,3 +252,28 @@ def test_train_test_predict_on_batch_and_fit_verbose_output(capsys):
     assert "Epoch 1/2" in out and "Epoch 2/2" in out and "3/3 ━" in out and "loss:" in out
     model.fit(data, labels, epochs=1, verbose=0)
     assert capsys.readouterr().out == ""
+
+
+def test_a_new_input_shape_mid_training_keeps_the_optimizer_state(float64):
+    """Sequences of another length compile another program over the same weight and optimizer
+    buffers: Adam's moments carry on, as when that program was made before training began."""
+    rng = np.random.default_rng(5)
+    short, long_ = rng.normal(size=(8, 4, 3)), rng.normal(size=(8, 6, 3))
+    y = rng.normal(size=(8, 2))
+
+    def model():
+        keras.utils.set_random_seed(2)
+        inputs = Input((None, 3))
+        pooled = layers.GlobalAveragePooling1D()(layers.Dense(4, activation="tanh")(inputs))
+        m = Model(inputs, layers.Dense(2)(pooled))
+        m.compile(optimizers.Adam(0.1), "mse")
+        return m
+
+    made_first, made_midway = model(), model()
+    made_first.evaluate(long_, y, verbose=0)  # both programs exist before the first step
+    made_first.evaluate(short, y, verbose=0)
+    for m in (made_first, made_midway):
+        for x in (short, short, long_, long_, short):
+            m.train_on_batch(x, y)
+    for a, b in zip(made_first.get_weights(), made_midway.get_weights()):
+        np.testing.assert_array_equal(a, b)
