@@ -106,8 +106,11 @@ PARTS = {
         # The 2-D tests leave the depth axis at 1: the 3-D tests catch mutants there.
         ("templates/*conv.j2", ["tests/test_conv.py", "tests/test_conv3d.py",
                                 "tests/test_conv1d_depthwise.py"], None),
+        # test_golden: the one-thread kernels' text (a parallel=True at one thread is the
+        # same numbers, but a slower compile the golden dumps show)
         ("templates/_spatial.j2", ["tests/test_conv.py", "tests/test_pooling.py",
-                                   "tests/test_conv3d.py", "tests/test_pooling3d.py"], None),
+                                   "tests/test_conv3d.py", "tests/test_pooling3d.py",
+                                   "tests/test_golden.py"], None),
         ("templates/pad.j2", ["tests/test_conv.py", "tests/test_pooling.py",
                               "tests/test_pooling3d.py"], None),
         ("templates/upsample.j2", ["tests/test_pooling.py", "tests/test_conv.py",
