@@ -1,6 +1,7 @@
-"""FNJIT_NUM_THREADS: the parallel kernels (convolution, pooling) honour it and give the
-numbers of one thread; a setting that is not a whole number >= 1 within Numba's threads is
-refused by name. (Whether two threads pay is measured by bench/, never by a test.)"""
+"""FNJIT_NUM_THREADS: the parallel kernels (convolution, pooling, the recurrent time loops)
+honour it and give the numbers of one thread; a setting that is not a whole number >= 1
+within Numba's threads is refused by name. (Whether two threads pay is measured by bench/,
+never by a test.)"""
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from fnjit.codegen import threads
 # A conv (relu, bias), max pooling, a second conv and average pooling: every parallel kernel,
 # forward and backward; one SGD step from fixed weights, then predict.
 SCRIPT = """
-import json, sys
+import json, re, sys
 import numba
 import numpy as np
 import fnjit as keras
@@ -30,10 +31,25 @@ xs = rng.normal(size=(9, 12, 12, 2)).astype(np.float32)
 ys = rng.normal(size=(9, 1)).astype(np.float32)
 model.train_on_batch(xs, ys)
 (program,) = model._programs.values()
+# The recurrent layers (LSTM forward in time, GRU backwards, SimpleRNN), whose time loops split
+# batch rows among the threads.
+r_in = keras.Input(shape=(7, 3))
+r = layers.LSTM(5, return_sequences=True)(r_in)
+r = layers.GRU(4, go_backwards=True, return_sequences=True)(r)
+rnn = keras.Model(r_in, layers.Dense(1)(layers.SimpleRNN(3)(r)))
+rnn.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+rnn.set_weights([rng.normal(size=w.shape).astype(np.float32) * 0.3 for w in rnn.get_weights()])
+rx = rng.normal(size=(9, 7, 3)).astype(np.float32)
+rnn.train_on_batch(rx, rng.normal(size=(9, 1)).astype(np.float32))
+(rnn_program,) = rnn._programs.values()
 print(json.dumps({"threads": numba.get_num_threads(),
                   "parallel": "numba.prange" in program.source,
                   "weights": [w.tolist() for w in model.get_weights()],
-                  "predict": model.predict(xs, verbose=0).tolist()}))
+                  "predict": model.predict(xs, verbose=0).tolist(),
+                  "rnn_split": len(re.findall(r"^ *\\w+_(?:forward|backward)\\w*_rows\\(",
+                                              rnn_program.source, re.M)),
+                  "rnn_weights": [w.tolist() for w in rnn.get_weights()],
+                  "rnn_predict": rnn.predict(rx, verbose=0).tolist()}))
 """
 
 
@@ -49,6 +65,13 @@ def test_two_threads_run_the_parallel_kernels_with_the_numbers_of_one(tmp_path):
     # Threads change only the order of the kernel gradient's sums over blocks of samples.
     for a, b in zip(one["weights"] + [one["predict"]], two["weights"] + [two["predict"]]):
         np.testing.assert_allclose(np.array(b), np.array(a), rtol=1e-5, atol=1e-6)
+    # The recurrent time loops run blocks of batch rows, whose states never meet: the same
+    # numbers bit for bit. Nine calls go through the split: LSTM, GRU and SimpleRNN, each in
+    # the train step's forward and backward and in predict.
+    assert one["rnn_split"] == 0 and two["rnn_split"] == 9
+    for a, b in zip(one["rnn_weights"] + [one["rnn_predict"]],
+                    two["rnn_weights"] + [two["rnn_predict"]]):
+        np.testing.assert_array_equal(np.array(b), np.array(a))
 
 
 @pytest.mark.parametrize("bad", ["0", "-2", "two", "1.5", ""])
