@@ -44,7 +44,11 @@ rnn.set_weights([rng.normal(size=w.shape).astype(np.float32) * 0.3 for w in rnn.
 rx = rng.normal(size=(9, 7, 3)).astype(np.float32)
 rnn.train_on_batch(rx, rng.normal(size=(9, 1)).astype(np.float32))
 (rnn_program,) = rnn._programs.values()
-print(json.dumps({"threads": numba.get_num_threads(),
+try:
+    layer = numba.threading_layer()
+except ValueError:  # no parallel region ran (one thread: nothing rendered parallel)
+    layer = None
+print(json.dumps({"threads": numba.get_num_threads(), "layer": layer,
                   "parallel": "numba.prange" in program.source,
                   "weights": [w.tolist() for w in model.get_weights()],
                   "predict": model.predict(xs, verbose=0).tolist(),
@@ -56,7 +60,8 @@ print(json.dumps({"threads": numba.get_num_threads(),
 
 
 def run(cache_dir, **env):
-    return run_script(SCRIPT, cache_dir, unset=("FNJIT_NUM_THREADS",), timeout=900, **env)
+    return run_script(SCRIPT, cache_dir, unset=("FNJIT_NUM_THREADS", "NUMBA_THREADING_LAYER"),
+                      timeout=900, **env)
 
 
 def test_two_threads_run_the_parallel_kernels_with_the_numbers_of_one(tmp_path):
@@ -64,6 +69,9 @@ def test_two_threads_run_the_parallel_kernels_with_the_numbers_of_one(tmp_path):
     two = run(tmp_path, NUMBA_NUM_THREADS="2", FNJIT_NUM_THREADS="2")
     assert one["parallel"] is False and two["parallel"] is True
     assert two["threads"] == 2
+    # Numba's workqueue layer (its threads sleep between regions), not its default (OpenMP where
+    # installed, whose threads spin), unless NUMBA_THREADING_LAYER says otherwise.
+    assert two["layer"] == "workqueue"
     # Threads change only the order of the kernel gradient's sums over blocks of samples.
     for a, b in zip(one["weights"] + [one["predict"]], two["weights"] + [two["predict"]]):
         np.testing.assert_allclose(np.array(b), np.array(a), rtol=1e-5, atol=1e-6)
