@@ -29,6 +29,7 @@ from types import SimpleNamespace
 import jinja2
 
 from .autodiff import BackwardPlan
+from .fusion import fuse_conv_max_pool
 from .ir import Graph, printable
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -240,6 +241,9 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
         list(report)
     forward_ops, forward_returns, evaluate_ops = _split_inference(
         graph, log_values, list(targets) + list(sample_weights))
+    if not variant:  # the CPU templates (codegen/fusion.py)
+        read_after = {i for op in evaluate_ops for i in op.inputs}
+        forward_ops = fuse_conv_max_pool(graph, forward_ops, set(forward_returns) | read_after)
     phases = {"forward": [(op, r.view(op, False, i)) for i, op in enumerate(forward_ops)],
               "evaluate": [(op, r.view(op, False, i)) for i, op in enumerate(evaluate_ops)]}
     if plan is not None:
