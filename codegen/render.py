@@ -29,6 +29,7 @@ from types import SimpleNamespace
 import jinja2
 
 from .autodiff import BackwardPlan
+from .cache import TemplateCode
 from .ir import Graph, printable
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -40,6 +41,7 @@ _ENV = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
     autoescape=False,
+    bytecode_cache=TemplateCode(),  # compiled templates kept on disk (codegen/cache.py)
 )
 
 # Above this many op steps (forward ops of the longest phase + backward steps), entry points
