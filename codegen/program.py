@@ -44,7 +44,7 @@ from .autodiff import plan_backward
 from .ir import Graph
 from .memory import configure_malloc
 from .render import render_module
-from .threads import configure_threads, num_threads
+from .threads import adapt_threads, configure_threads, num_threads
 
 
 class Target:
@@ -160,6 +160,7 @@ class TieredDriver:
                     cache.acquire(self.compiled)
                 self.native_entries.add(entry)
         module = self.compiled if entry in self.native_entries else self.python
+        adapt_threads()
         return getattr(module, entry)(*args)
 
     def _compiled_already(self, entry):

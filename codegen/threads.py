@@ -1,28 +1,39 @@
 """How many threads generated code may use: its own parallel loops and the BLAS it calls.
 
-FNJIT_NUM_THREADS (default 1) is the number of threads of the kernels whose outer loop splits
-into independent blocks of work large enough to pay for a parallel region (20-40 us each,
-measured): the convolutions (blocks of samples) and pooling (samples). With 1 those kernels
-are rendered with plain loops under `@jit`, exactly as every other kernel; with n > 1 they are
-rendered with `numba.prange` and `parallel=True` (another text, so another compiled copy in
-the cache), and Numba runs them on n threads. The default stays 1: on a busy 2-core machine a
-second thread that is not scheduled stalls the kernel waiting on it, and Numba's parallel
-compile takes longer. Numba's threading layer is its workqueue (threads that sleep between
-regions) unless NUMBA_THREADING_LAYER chooses another: OpenMP's threads spin after a region,
-taking a core another process wanted.
+FNJIT_NUM_THREADS is the number of threads of the kernels whose outer loop splits into
+independent blocks of work large enough to pay for a parallel region (20-40 us each, measured):
+the convolutions (blocks of samples), pooling (samples) and the recurrent time loops (blocks of
+batch rows). With 1 those kernels are rendered with plain loops under `@jit`, exactly as every
+other kernel; with n > 1 they are rendered with `numba.prange` and `parallel=True` (another text,
+so another compiled copy in the cache), and Numba runs them on up to n threads.
+
+Unset, the kernels are rendered for every core this process may run on, and the threads used
+follow the machine's load (`adapt_threads`, at most every half second): as many as the cores
+other processes leave idle, at least one. Measured on the 2-core machine (2026-12-02, CNN train
+step): quiet, two threads took 31 ms against 50 ms for one; with one other busy process, a
+fixed two took 48-55 ms against 42-44 ms for one, because the thread that shares its core with
+the other process holds up the whole parallel region. So a fixed count pays on a quiet machine
+and costs on a busy one; following the load keeps the first and avoids the second. A set
+FNJIT_NUM_THREADS is used as it is. Numba's threading layer is its workqueue (threads that sleep
+between regions) unless NUMBA_THREADING_LAYER chooses another: OpenMP's threads spin after a
+region, taking a core another process wanted.
 
 Numba's `np.dot` calls the OpenBLAS that scipy ships (numpy has its own copy). Its default of
 one thread per core made small GEMMs (batch 32 x 784 x 64) 8x slower on a busy 2-core machine:
 a worker thread that is not scheduled stalls every call (0.47 ms per MLP step with 1 thread
-against 3.9 ms with 2 while other processes ran). One thread is the default;
-FNJIT_BLAS_THREADS sets another count. numpy's own BLAS is left alone.
+against 3.9 ms with 2 while other processes ran), and BLAS threads inside the parallel kernels
+compete with their own threads (the CNN step at FNJIT_NUM_THREADS=2 was no faster with two BLAS
+threads than at one thread). One thread is the default; FNJIT_BLAS_THREADS sets another count.
+numpy's own BLAS is left alone.
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 _DONE = False
+ADAPT_EVERY = 0.5  # seconds between two looks at the machine's load
 
 
 def _count_setting(name, default):
@@ -36,19 +47,91 @@ def _count_setting(name, default):
     return value
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def num_threads() -> int:
-    """Threads of the parallel kernels (FNJIT_NUM_THREADS, default 1). ValueError for a
-    setting that is not a whole number >= 1, or above the threads Numba started with
-    (NUMBA_NUM_THREADS, by default the machine's cores)."""
+    """Threads the parallel kernels are rendered for: FNJIT_NUM_THREADS, or unset the usable
+    cores (within the threads Numba starts, NUMBA_NUM_THREADS). ValueError for a setting that
+    is not a whole number >= 1, or above the threads Numba started with."""
+    import numba
+
+    most = numba.config.NUMBA_NUM_THREADS
+    if "FNJIT_NUM_THREADS" not in os.environ:
+        return max(1, min(usable_cores(), most))
     n = _count_setting("FNJIT_NUM_THREADS", 1)
-    if n > 1:
+    if n > most:
+        raise ValueError(f"FNJIT_NUM_THREADS={n} is more than the {most} threads Numba has "
+                         "(NUMBA_NUM_THREADS, by default the number of cores)")
+    return n
+
+
+def machine_busy_seconds():
+    """CPU seconds the whole machine has been busy (every core, every process) from
+    /proc/stat; None where there is none (the thread count then stays as rendered)."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    return (sum(ticks) - idle) / _TICK
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+class LoadFollower:
+    """Chooses the threads of the parallel kernels from the machine's load: at each look, the
+    cores that other processes kept busy since the last one (the machine's busy time less
+    this process's CPU time, over the wall time between) are taken from the usable cores,
+    within 1 and the rendered count. The clocks are arguments so that a test can drive it."""
+
+    def __init__(self, most, cores, machine=machine_busy_seconds, own=time.process_time,
+                 clock=time.monotonic):
+        self.most, self.cores = most, cores
+        self.machine, self.own, self.clock = machine, own, clock
+        self.threads = most
+        self.last = None  # (wall, machine busy seconds, own CPU seconds) at the last look
+
+    def look(self):
+        busy = self.machine()
+        if busy is None:
+            return self.threads
+        sample = (self.clock(), busy, self.own())
+        if self.last is not None and sample[0] > self.last[0]:
+            wall = sample[0] - self.last[0]
+            others = ((sample[1] - self.last[1]) - (sample[2] - self.last[2])) / wall
+            idle = self.cores - max(0.0, others)
+            self.threads = max(1, min(self.most, int(idle + 0.5)))
+        self.last = sample
+        return self.threads
+
+
+_FOLLOWER = []  # the LoadFollower when the thread count follows the load
+_NEXT_LOOK = [0.0]
+
+
+def adapt_threads():
+    """Before a native call: the parallel kernels' threads for now (see the module's
+    docstring). Costs a clock read between two looks."""
+    if not _FOLLOWER:
+        return
+    now = time.monotonic()
+    if now < _NEXT_LOOK[0]:
+        return
+    _NEXT_LOOK[0] = now + ADAPT_EVERY
+    follower = _FOLLOWER[0]
+    before = follower.threads
+    if follower.look() != before:
         import numba
 
-        most = numba.config.NUMBA_NUM_THREADS
-        if n > most:
-            raise ValueError(f"FNJIT_NUM_THREADS={n} is more than the {most} threads Numba has "
-                             "(NUMBA_NUM_THREADS, by default the number of cores)")
-    return n
+        numba.set_num_threads(follower.threads)
 
 
 def configure_threads():
@@ -66,6 +149,8 @@ def configure_threads():
         if "NUMBA_THREADING_LAYER" not in os.environ:
             numba.config.THREADING_LAYER = "workqueue"
         numba.set_num_threads(threads)
+        if "FNJIT_NUM_THREADS" not in os.environ:
+            _FOLLOWER.append(LoadFollower(threads, usable_cores()))
     try:
         import scipy.linalg.cython_blas  # noqa: F401  (loads the library Numba will call)
         from threadpoolctl import ThreadpoolController

@@ -89,6 +89,17 @@ def channels_first():
 
 MODELS = [mlp, cnn, lstm_classifier, headline, siamese_shared_lstm, shared_layer,
           channels_first]
+# The parallel variants (FNJIT_NUM_THREADS > 1: the convolution and pooling kernels under
+# prange, the recurrent time loops split by batch rows) of one model of each kind.
+TWO_THREADS = [cnn, siamese_shared_lstm]
+CASES = [(build, 1) for build in MODELS] + [(build, 2) for build in TWO_THREADS]
+
+
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch):
+    """The dumps are of the one-thread code unless a case says otherwise: unset, the thread
+    count is the machine's cores (codegen/threads.py), and a dump must not depend on them."""
+    monkeypatch.setenv("FNJIT_NUM_THREADS", "1")
 
 
 def dump(build):
@@ -101,9 +112,15 @@ def dump(build):
                   source)
 
 
-@pytest.mark.parametrize("build", MODELS, ids=[m.__name__ for m in MODELS])
-def test_generated_code_matches_the_golden_dump(build):
-    path = GOLDEN / f"{build.__name__}.txt"
+@pytest.mark.parametrize("build, threads", CASES,
+                         ids=[b.__name__ + ("" if t == 1 else f"-{t}threads") for b, t in CASES])
+def test_generated_code_matches_the_golden_dump(build, threads, monkeypatch):
+    import numba
+
+    if threads > numba.config.NUMBA_NUM_THREADS:
+        pytest.skip(f"Numba runs {numba.config.NUMBA_NUM_THREADS} threads here")
+    monkeypatch.setenv("FNJIT_NUM_THREADS", str(threads))
+    path = GOLDEN / (build.__name__ + ("" if threads == 1 else f"_{threads}_threads") + ".txt")
     text = dump(build)
     if UPDATE:
         GOLDEN.mkdir(exist_ok=True)

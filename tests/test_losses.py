@@ -199,6 +199,11 @@ def _focal_weight(t, p, gamma=2.0):
 # name, arguments, labels ("binary", "onehot" or "positive"), predictions ("prob" or "logit"),
 # the per-sample value in numpy (Keras 3's formulas; checked against keras.losses on these arrays)
 EAGER = [
+    ("mean_squared_error", {}, "positive", "logit", lambda t, p: ((p - t) ** 2).mean(-1)),
+    ("mean_absolute_error", {}, "positive", "logit", lambda t, p: np.abs(p - t).mean(-1)),
+    ("huber", {}, "positive", "logit", lambda t, p: np.where(
+        np.abs(p - t) <= 1, 0.5 * (p - t) ** 2, np.abs(p - t) - 0.5).mean(-1)),
+    ("log_cosh", {}, "positive", "logit", lambda t, p: np.log(np.cosh(p - t)).mean(-1)),
     ("hinge", {}, "binary", "prob", lambda t, p: np.maximum(1 - _signs(t) * p, 0).mean(-1)),
     ("squared_hinge", {}, "binary", "prob",
      lambda t, p: (np.maximum(1 - _signs(t) * p, 0) ** 2).mean(-1)),
@@ -224,12 +229,15 @@ EAGER = [
 @pytest.mark.parametrize("name,kwargs,labels,preds,want", EAGER,
                          ids=[f"{e[0]}{'-' if e[1] else ''}{'-'.join(e[1])}" for e in EAGER])
 def test_eager_loss_functions_against_numpy(name, kwargs, labels, preds, want):
-    """keras.losses.<name>(y_true, y_pred) on numpy arrays, one value per sample."""
+    """keras.losses.<name>(y_true, y_pred) on numpy arrays of a sequence output (3 samples, 5
+    steps, 4 features): one value per sample and step, the last axis reduced (Keras 3 returns
+    shape (3, 5) for each of these)."""
     from fnjit import losses
 
     rng = np.random.default_rng(6)
-    t = {"binary": rng.integers(0, 2, (5, 4)).astype(float),
-         "onehot": np.eye(4)[rng.integers(0, 4, 5)],
-         "positive": rng.uniform(0.5, 2.0, (5, 4))}[labels]
-    p = rng.normal(size=(5, 4)) * 3 if preds == "logit" else rng.uniform(0.05, 0.95, (5, 4))
+    shape = (3, 5, 4)
+    t = {"binary": rng.integers(0, 2, shape).astype(float),
+         "onehot": np.eye(4)[rng.integers(0, 4, shape[:-1])],
+         "positive": rng.uniform(0.5, 2.0, shape)}[labels]
+    p = rng.normal(size=shape) * 3 if preds == "logit" else rng.uniform(0.05, 0.95, shape)
     np.testing.assert_allclose(getattr(losses, name)(t, p, **kwargs), want(t, p), rtol=1e-6)

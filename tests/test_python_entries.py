@@ -31,3 +31,26 @@ def test_python_entries_compute_what_native_entries_compute(monkeypatch):
     np.testing.assert_allclose(python_pred, native_pred, rtol=1e-5)
     for key in native_hist:
         np.testing.assert_allclose(python_hist[key], native_hist[key], rtol=1e-5)
+
+
+def test_predict_per_batch_when_the_driver_has_no_predict_batches_entry(monkeypatch):
+    """A driver without the one-call predict_batches entry (the CUDA target's) runs Keras'
+    predict one batch at a time and joins the batches: one batch, several, an uneven last one,
+    each output (numpy Dense layers from the model's weights as reference)."""
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(3)
+    x = keras.Input(shape=(4,))
+    first = layers.Dense(3, activation="tanh")(x)
+    second = layers.Dense(2)(first)
+    model = keras.Model(x, [first, second])
+    data = np.random.default_rng(1).normal(size=(7, 4)).astype("float32")
+    model.predict(data, verbose=0)  # builds the program
+    (program,) = model._programs.values()
+    for module in program.driver.loaded:
+        monkeypatch.delattr(module, "predict_batches")
+    w1, b1, w2, b2 = model.get_weights()
+    h = np.tanh(data @ w1 + b1)
+    for batch_size in (32, 3, 7):
+        got = model.predict(data, batch_size=batch_size, verbose=0)
+        np.testing.assert_allclose(got[0], h, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got[1], h @ w2 + b2, rtol=1e-5, atol=1e-5)

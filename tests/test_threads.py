@@ -1,6 +1,9 @@
-"""FNJIT_NUM_THREADS: the parallel kernels (convolution, pooling) honour it and give the
-numbers of one thread; a setting that is not a whole number >= 1 within Numba's threads is
-refused by name. (Whether two threads pay is measured by bench/, never by a test.)"""
+"""FNJIT_NUM_THREADS: the parallel kernels (convolution, pooling, the recurrent time loops)
+honour it and give the numbers of one thread; a setting that is not a whole number >= 1
+within Numba's threads is refused by name. (Whether two threads pay is measured by bench/,
+never by a test.)"""
+
+import os
 
 import numpy as np
 import pytest
@@ -11,7 +14,7 @@ from fnjit.codegen import threads
 # A conv (relu, bias), max pooling, a second conv and average pooling: every parallel kernel,
 # forward and backward; one SGD step from fixed weights, then predict.
 SCRIPT = """
-import json, sys
+import json, re, sys
 import numba
 import numpy as np
 import fnjit as keras
@@ -30,10 +33,25 @@ xs = rng.normal(size=(9, 12, 12, 2)).astype(np.float32)
 ys = rng.normal(size=(9, 1)).astype(np.float32)
 model.train_on_batch(xs, ys)
 (program,) = model._programs.values()
+# The recurrent layers (LSTM forward in time, GRU backwards, SimpleRNN), whose time loops split
+# batch rows among the threads.
+r_in = keras.Input(shape=(7, 3))
+r = layers.LSTM(5, return_sequences=True)(r_in)
+r = layers.GRU(4, go_backwards=True, return_sequences=True)(r)
+rnn = keras.Model(r_in, layers.Dense(1)(layers.SimpleRNN(3)(r)))
+rnn.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+rnn.set_weights([rng.normal(size=w.shape).astype(np.float32) * 0.3 for w in rnn.get_weights()])
+rx = rng.normal(size=(9, 7, 3)).astype(np.float32)
+rnn.train_on_batch(rx, rng.normal(size=(9, 1)).astype(np.float32))
+(rnn_program,) = rnn._programs.values()
 print(json.dumps({"threads": numba.get_num_threads(),
                   "parallel": "numba.prange" in program.source,
                   "weights": [w.tolist() for w in model.get_weights()],
-                  "predict": model.predict(xs, verbose=0).tolist()}))
+                  "predict": model.predict(xs, verbose=0).tolist(),
+                  "rnn_split": len(re.findall(r"^ *\\w+_(?:forward|backward)\\w*_rows\\(",
+                                              rnn_program.source, re.M)),
+                  "rnn_weights": [w.tolist() for w in rnn.get_weights()],
+                  "rnn_predict": rnn.predict(rx, verbose=0).tolist()}))
 """
 
 
@@ -42,13 +60,20 @@ def run(cache_dir, **env):
 
 
 def test_two_threads_run_the_parallel_kernels_with_the_numbers_of_one(tmp_path):
-    one = run(tmp_path, NUMBA_NUM_THREADS="2")
+    one = run(tmp_path, NUMBA_NUM_THREADS="2", FNJIT_NUM_THREADS="1")
     two = run(tmp_path, NUMBA_NUM_THREADS="2", FNJIT_NUM_THREADS="2")
     assert one["parallel"] is False and two["parallel"] is True
     assert two["threads"] == 2
     # Threads change only the order of the kernel gradient's sums over blocks of samples.
     for a, b in zip(one["weights"] + [one["predict"]], two["weights"] + [two["predict"]]):
         np.testing.assert_allclose(np.array(b), np.array(a), rtol=1e-5, atol=1e-6)
+    # The recurrent time loops run blocks of batch rows, whose states never meet: the same
+    # numbers bit for bit. Nine calls go through the split: LSTM, GRU and SimpleRNN, each in
+    # the train step's forward and backward and in predict.
+    assert one["rnn_split"] == 0 and two["rnn_split"] == 9
+    for a, b in zip(one["rnn_weights"] + [one["rnn_predict"]],
+                    two["rnn_weights"] + [two["rnn_predict"]]):
+        np.testing.assert_array_equal(np.array(b), np.array(a))
 
 
 @pytest.mark.parametrize("bad", ["0", "-2", "two", "1.5", ""])
@@ -68,11 +93,94 @@ def test_more_threads_than_numba_has_are_refused(monkeypatch):
         threads.num_threads()
 
 
-def test_one_thread_is_the_default(monkeypatch):
+def test_unset_the_kernels_are_rendered_for_every_usable_core(monkeypatch):
+    import numba
+
     monkeypatch.delenv("FNJIT_NUM_THREADS", raising=False)
-    assert threads.num_threads() == 1
+    cores = len(os.sched_getaffinity(0))
+    assert threads.num_threads() == max(1, min(cores, numba.config.NUMBA_NUM_THREADS))
     monkeypatch.setenv("FNJIT_NUM_THREADS", "1")
     assert threads.num_threads() == 1
+
+
+class Clocks:
+    """A machine whose busy time, this process's CPU time and the wall clock a test sets."""
+
+    def __init__(self):
+        self.wall = self.busy = self.own = 0.0
+
+    def advance(self, wall, own, others):
+        """`wall` seconds pass; this process runs `own` CPU seconds, others `others`."""
+        self.wall += wall
+        self.own += own
+        self.busy += own + others
+
+
+def test_the_threads_follow_the_cores_other_processes_leave_idle():
+    c = Clocks()
+    follow = threads.LoadFollower(4, 4, machine=lambda: c.busy, own=lambda: c.own,
+                                  clock=lambda: c.wall)
+    assert follow.look() == 4  # the first look only takes a sample
+    c.advance(1.0, own=3.8, others=0.1)  # a quiet machine: all four
+    assert follow.look() == 4
+    c.advance(0.5, own=1.0, others=1.0)  # others keep two cores busy: two left
+    assert follow.look() == 2
+    c.advance(0.5, own=0.5, others=2.0)  # four busy cores taken: one thread, never none
+    assert follow.look() == 1
+    c.advance(0.5, own=0.5, others=0.3)  # 0.6 of a core: rounds to one taken
+    assert follow.look() == 3
+    c.advance(0.5, own=2.0, others=0.0)  # quiet again, within what was rendered (4)
+    assert follow.look() == 4
+    c.advance(0.0, own=0.0, others=0.0)  # no time passed: the last choice stands
+    assert follow.look() == 4
+
+
+def test_without_a_machine_reading_the_rendered_threads_stay():
+    follow = threads.LoadFollower(2, 2, machine=lambda: None)
+    assert follow.look() == 2 and follow.look() == 2
+
+
+FOLLOW_SCRIPT = """
+import json
+import numba
+import numpy as np
+import fnjit as keras
+from fnjit import layers
+from fnjit.codegen import threads
+threads.ADAPT_EVERY = 0.0  # look before every call
+x = keras.Input(shape=(8, 8, 1))
+h = layers.MaxPooling2D(2)(layers.Conv2D(4, 3, activation="relu")(x))
+model = keras.Model(x, layers.Dense(1)(layers.Flatten()(h)))
+model.compile(optimizer="sgd", loss="mse")
+xs = np.ones((4, 8, 8, 1), np.float32)
+ys = np.ones((4, 1), np.float32)
+model.train_on_batch(xs, ys)
+(program,) = model._programs.values()
+follow = threads._FOLLOWER[0]
+state = {"others": 0.0, "busy": 0.0, "wall": 0.0}
+def machine():  # a machine where other processes keep `others` cores busy
+    state["wall"] += 0.1
+    state["busy"] += 0.1 * state["others"]
+    return state["busy"] + follow.own()
+follow.machine = machine
+follow.clock = lambda: state["wall"]
+seen = []
+for others in (1.0, 0.0, 1.0):
+    state["others"] = others
+    for _ in range(3):
+        model.train_on_batch(xs, ys)
+    seen.append(numba.get_num_threads())
+print(json.dumps({"parallel": "numba.prange" in program.source, "seen": seen}))
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two usable cores")
+def test_unset_the_threads_follow_the_load_in_a_real_process(tmp_path):
+    out = run_script(FOLLOW_SCRIPT, tmp_path, unset=("FNJIT_NUM_THREADS",), timeout=900,
+                     NUMBA_NUM_THREADS="2")
+    assert out["parallel"] is True
+    # Another process busy on one of the two cores: one thread; quiet: two; busy again: one.
+    assert out["seen"] == [1, 2, 1], out
 
 
 def test_a_bad_blas_thread_count_is_refused_by_name(monkeypatch):
