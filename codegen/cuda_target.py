@@ -171,7 +171,7 @@ class CudaTarget(Target):
 
     def load(self, rendered):
         cuda = check_available()
-        kernels = [cache.load(source) for source in rendered.kernels.values()]
+        kernels = cache.load_all(rendered.kernels.values())
         return CudaCalls(cache.load(rendered.driver), kernels, cuda)
 
 

@@ -114,7 +114,7 @@ class CpuTarget(Target):
         """Import the kernel modules, then the driver that imports them, tiered."""
         configure_threads()
         configure_malloc()
-        kernels = [cache.load(source) for source in rendered.kernels.values()]
+        kernels = cache.load_all(rendered.kernels.values())
         return TieredDriver(rendered.driver, kernels, rendered.native)
 
 
@@ -338,8 +338,8 @@ class Program:
         tier = (entry, self.driver.native)
         if tier not in self._recorded:  # first call compiled (or loaded) it: vouch for it
             self._recorded.add(tier)
-            for mod in [self.module] + self.kernel_modules:
-                cache.record_compiled(Path(mod.__file__))
+            cache.record_compiled([Path(mod.__file__) for mod in [self.module]
+                                   + self.kernel_modules])
         return result
 
     def predict(self, params, state, xs):

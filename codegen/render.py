@@ -29,6 +29,7 @@ from types import SimpleNamespace
 import jinja2
 
 from .autodiff import BackwardPlan
+from .cache import TemplateCode
 from .fusion import fuse_conv_max_pool
 from .ir import Graph, printable
 
@@ -41,6 +42,7 @@ _ENV = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
     autoescape=False,
+    bytecode_cache=TemplateCode(),  # compiled templates kept on disk (codegen/cache.py)
 )
 
 # Above this many op steps (forward ops of the longest phase + backward steps), entry points
@@ -210,6 +212,12 @@ def _split_inference(graph, log_values, targets):
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+def _names(code):
+    """The names a kernel's code reads (not the words of its docstring or comments): the kernels
+    it may call."""
+    return {node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name)}
+
+
 def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPlan | None,
                   optimizer, header: str, module_name, sample_weights=(),
                   seed_weights=None, constraints=(), native: bool = True,
@@ -337,24 +345,43 @@ def render_module(graph: Graph, *, model_inputs, targets, logs, plan: BackwardPl
     todo = list(needed)
     while todo:
         kind, fn = todo.pop()
-        for word in set(_WORD.findall(kernels[kind][fn])):
+        for word in _names(kernels[kind][fn]):
             if word in kernels[kind] and (kind, word) not in needed:
                 needed.add((kind, word))
                 todo.append((kind, word))
 
-    # One module per template, named by content: a kernel is compiled once per machine
-    # (Numba's cache) and shared by every model using the same kernels of that template; a new
-    # model only compiles its entry points.
-    kernel_modules = {}  # module name -> source
-    imports = {}  # module name -> functions the driver imports from it
-    for kind, fns in kernels.items():
-        body = "\n\n\n".join(text for fn, text in fns.items() if (kind, fn) in needed)
-        if not body:
-            continue
-        source = _ENV.get_template(f"kernel_module{variant}.py.j2").render(kind=kind, body=body)
+    # One module per kernel function, named by content (its text and the names of the modules
+    # of the kernels it calls, which it imports): a kernel is compiled once per machine (Numba's
+    # cache) and shared by every model that calls it. (One module per template, holding the
+    # kernels a model happened to call, recompiled every kernel of a template whenever a model
+    # called one more or one fewer of them: relu's kernels again for a model that also used
+    # sigmoid.) Callees come first, so a module's imports are loaded before it.
+    kernel_modules = {}  # module name -> source, callees before their callers
+    module_of = {}  # (kind, function name) -> its module's name
+
+    def emit(key, calling=()):
+        if key in module_of:
+            return module_of[key]
+        if key in calling:
+            raise ValueError(f"kernels of templates/{key[0]}.j2 call each other in a cycle: "
+                             f"{[fn for _, fn in calling]}")
+        kind, fn = key
+        text = kernels[kind][fn]
+        callees = sorted(w for w in _names(text) if w != fn and w in kernels[kind])
+        lines = [f"from {emit((kind, w), calling + (key,))} import {w}" for w in callees]
+        source = _ENV.get_template(f"kernel_module{variant}.py.j2").render(
+            kind=kind, imports="\n".join(lines), body=text)
         name = module_name(source)
-        kernel_modules[name] = source
-        imports[name] = sorted(fn for fn in fns if owner[fn] == kind and fn in roots)
+        kernel_modules.setdefault(name, source)
+        module_of[key] = name
+        return name
+
+    for key in sorted(needed):
+        emit(key)
+    imports = {}  # module name -> functions the driver imports from it
+    for (kind, fn), name in module_of.items():
+        if owner[fn] == kind and fn in roots:
+            imports.setdefault(name, []).append(fn)
     block = "".join(f"from {m} import (  # noqa: F401\n" + "".join(f"    {fn},\n" for fn in fns)
                     + ")\n" for m, fns in imports.items() if fns)
     return Rendered(tidy(driver.replace(placeholder + "\n", block, 1), kernels), kernel_modules,

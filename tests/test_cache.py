@@ -172,3 +172,40 @@ def test_an_atomic_write_makes_missing_folders(tmp_path):
     target = tmp_path / "runs" / "exp1" / "weights.h5"  # neither folder exists yet
     write_atomic(target, b"data")
     assert target.read_bytes() == b"data"
+
+
+def test_compiled_templates_are_kept_checksummed_and_a_corrupt_one_recompiled(tmp_path,
+                                                                              monkeypatch):
+    """Jinja's compiled templates are kept in the cache directory (a warm start does not compile
+    them); a stored file whose checksum does not match is not used, and is rewritten."""
+    import jinja2
+
+    from fnjit.codegen import render
+
+    monkeypatch.setenv("FNJIT_CACHE_DIR", str(tmp_path))
+    compiled = []
+
+    class Counting(jinja2.Environment):
+        def compile(self, *args, **kw):
+            compiled.append(args[1] if len(args) > 1 else kw.get("name"))
+            return super().compile(*args, **kw)
+
+    def fresh():
+        return Counting(loader=jinja2.FileSystemLoader(str(render.TEMPLATE_DIR)),
+                        bytecode_cache=cache.TemplateCode())
+
+    text = fresh().get_template("dense.j2").module.kernels(None)
+    assert "dense.j2" in compiled
+    filename = os.path.normpath(os.path.join(render.TEMPLATE_DIR, "dense.j2"))
+    key = cache.TemplateCode().get_cache_key("dense.j2", filename)
+    stored = tmp_path / "templates" / f"{key}.jinja"
+    assert stored.is_file()
+    compiled.clear()
+    assert fresh().get_template("dense.j2").module.kernels(None) == text
+    assert compiled == []  # loaded, not compiled
+    data = bytearray(stored.read_bytes())
+    data[-1] ^= 0xFF
+    stored.write_bytes(bytes(data))
+    assert fresh().get_template("dense.j2").module.kernels(None) == text
+    assert compiled == ["dense.j2"]  # the corrupt file was not used
+    assert stored.read_bytes() != bytes(data)  # and was rewritten

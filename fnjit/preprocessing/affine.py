@@ -12,7 +12,6 @@ numbers on square images).
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 FILL_MODES = ("constant", "nearest", "reflect", "wrap")
 
@@ -56,6 +55,8 @@ def apply_affine_transform(x, theta=0, tx=0, ty=0, shear=0, zx=1, zy=1, row_axis
     centre = np.array([n / 2 - 0.5 for n in rows_cols])
     offset = centre - m[:2, :2] @ centre + m[:2, 2]
     images = np.moveaxis(x, channel_axis, 0)
+    from scipy import ndimage  # here, not at import: `import fnjit` pays ~0.1 s less
+
     out = np.stack([ndimage.affine_transform(image, m[:2, :2], offset, order=order,
                                              mode=fill_mode, cval=cval) for image in images])
     return np.moveaxis(out, 0, channel_axis)
