@@ -7,16 +7,18 @@ batch rows). With 1 those kernels are rendered with plain loops under `@jit`, ex
 other kernel; with n > 1 they are rendered with `numba.prange` and `parallel=True` (another text,
 so another compiled copy in the cache), and Numba runs them on up to n threads.
 
-Unset, the kernels are rendered for every core this process may run on, and the threads used
-follow the machine's load (`adapt_threads`, at most every half second): as many as the cores
-other processes leave idle, at least one. Measured on the 2-core machine (2026-12-02, CNN train
-step): quiet, two threads took 31 ms against 50 ms for one; with one other busy process, a
-fixed two took 48-55 ms against 42-44 ms for one, because the thread that shares its core with
-the other process holds up the whole parallel region. So a fixed count pays on a quiet machine
-and costs on a busy one; following the load keeps the first and avoids the second. A set
-FNJIT_NUM_THREADS is used as it is. Numba's threading layer is its workqueue (threads that sleep
-between regions) unless NUMBA_THREADING_LAYER chooses another: OpenMP's threads spin after a
-region, taking a core another process wanted.
+The default is 1. `FNJIT_NUM_THREADS=auto` renders the kernels for every core this process
+may run on and lets the threads used follow the machine's load (`adapt_threads`, at most every
+half second): as many as the cores other processes leave idle, at least one. Measured on the
+2-core machine (2026-12-02, CNN train step, wall time): quiet, two threads took 31 ms against
+50 ms for one; with one other busy process, a fixed two took 48-55 ms against 42-44 ms for one
+(the thread sharing its core with the other process holds up the whole parallel region), and
+`auto` 36-43 ms against 35-42 ms. It is not the default because the quiet benchmark of the same
+day (bench/bench_guides.py) found it slower on the recurrent models (headline 8.6 against 6.2
+ms, the LSTM 0.92 against 0.66 ms) and its gain on the CNN inconsistent (1.12x), and because
+Numba's parallel compile doubles a convolution model's cold start. Numba's threading layer is
+its workqueue (threads that sleep between regions) unless NUMBA_THREADING_LAYER chooses
+another: OpenMP's threads spin after a region, taking a core another process wanted.
 
 Numba's `np.dot` calls the OpenBLAS that scipy ships (numpy has its own copy). Its default of
 one thread per core made small GEMMs (batch 32 x 784 x 64) 8x slower on a busy 2-core machine:
@@ -55,14 +57,20 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def follows_load() -> bool:
+    """Whether the thread count follows the machine's load (FNJIT_NUM_THREADS=auto)."""
+    return os.environ.get("FNJIT_NUM_THREADS", "").strip().lower() == "auto"
+
+
 def num_threads() -> int:
-    """Threads the parallel kernels are rendered for: FNJIT_NUM_THREADS, or unset the usable
-    cores (within the threads Numba starts, NUMBA_NUM_THREADS). ValueError for a setting that
-    is not a whole number >= 1, or above the threads Numba started with."""
+    """Threads the parallel kernels are rendered for: FNJIT_NUM_THREADS (default 1), or with
+    `auto` the usable cores (within the threads Numba starts, NUMBA_NUM_THREADS). ValueError
+    for a setting that is neither `auto` nor a whole number >= 1, or above the threads Numba
+    started with."""
     import numba
 
     most = numba.config.NUMBA_NUM_THREADS
-    if "FNJIT_NUM_THREADS" not in os.environ:
+    if follows_load():
         return max(1, min(usable_cores(), most))
     n = _count_setting("FNJIT_NUM_THREADS", 1)
     if n > most:
@@ -149,7 +157,7 @@ def configure_threads():
         if "NUMBA_THREADING_LAYER" not in os.environ:
             numba.config.THREADING_LAYER = "workqueue"
         numba.set_num_threads(threads)
-        if "FNJIT_NUM_THREADS" not in os.environ:
+        if follows_load():
             _FOLLOWER.append(LoadFollower(threads, usable_cores()))
     try:
         import scipy.linalg.cython_blas  # noqa: F401  (loads the library Numba will call)

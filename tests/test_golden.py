@@ -97,8 +97,8 @@ CASES = [(build, 1) for build in MODELS] + [(build, 2) for build in TWO_THREADS]
 
 @pytest.fixture(autouse=True)
 def one_thread(monkeypatch):
-    """The dumps are of the one-thread code unless a case says otherwise: unset, the thread
-    count is the machine's cores (codegen/threads.py), and a dump must not depend on them."""
+    """The dumps are of the one-thread code unless a case says otherwise, whatever the
+    environment of the test run sets (`auto` would render for the machine's cores)."""
     monkeypatch.setenv("FNJIT_NUM_THREADS", "1")
 
 

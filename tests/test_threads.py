@@ -101,14 +101,17 @@ def test_more_threads_than_numba_has_are_refused(monkeypatch):
         threads.num_threads()
 
 
-def test_unset_the_kernels_are_rendered_for_every_usable_core(monkeypatch):
+def test_one_thread_is_the_default_and_auto_renders_for_every_usable_core(monkeypatch):
     import numba
 
     monkeypatch.delenv("FNJIT_NUM_THREADS", raising=False)
+    assert threads.num_threads() == 1 and not threads.follows_load()
+    monkeypatch.setenv("FNJIT_NUM_THREADS", "auto")
     cores = len(os.sched_getaffinity(0))
     assert threads.num_threads() == max(1, min(cores, numba.config.NUMBA_NUM_THREADS))
+    assert threads.follows_load()
     monkeypatch.setenv("FNJIT_NUM_THREADS", "1")
-    assert threads.num_threads() == 1
+    assert threads.num_threads() == 1 and not threads.follows_load()
 
 
 class Clocks:
@@ -183,9 +186,9 @@ print(json.dumps({"parallel": "numba.prange" in program.source, "seen": seen}))
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two usable cores")
-def test_unset_the_threads_follow_the_load_in_a_real_process(tmp_path):
+def test_with_auto_the_threads_follow_the_load_in_a_real_process(tmp_path):
     out = run_script(FOLLOW_SCRIPT, tmp_path, unset=("FNJIT_NUM_THREADS",), timeout=900,
-                     NUMBA_NUM_THREADS="2")
+                     NUMBA_NUM_THREADS="2", FNJIT_NUM_THREADS="auto")
     assert out["parallel"] is True
     # Another process busy on one of the two cores: one thread; quiet: two; busy again: one.
     assert out["seen"] == [1, 2, 1], out
