@@ -461,7 +461,9 @@ def test_masks_with_dropout_carry_the_previous_output_in_training(cls):
             if not MASK[b, t]:
                 np.testing.assert_array_equal(out[b, t], prev)
             prev = out[b, t]
-    assert np.any(out[0, :3] != 0)
+    # Not all zeros: a row whose dropout mask drops all three input features stays at zero
+    # (zero biases, h0 = 0: p = 0.3**3 per row, seen once in CI), so look at every row.
+    assert np.any(out != 0)
     before = [w.copy() for w in rnn.get_weights()]
     model.compile("sgd", "mse")
     model.fit(IDS, rng.normal(size=(4, 6, 3)), verbose=0)
