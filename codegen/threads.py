@@ -79,19 +79,22 @@ def num_threads() -> int:
     return n
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
 def machine_busy_seconds():
     """CPU seconds the whole machine has been busy (every core, every process) from
     /proc/stat; None where there is none (the thread count then stays as rendered)."""
     try:
         with open("/proc/stat") as f:
-            ticks = [int(v) for v in f.readline().split()[1:]]
+            # user nice system idle iowait irq softirq steal: the guest times after them are
+            # already inside user and nice, so summing them too counted a host's guests twice.
+            ticks = [int(v) for v in f.readline().split()[1:9]]
     except (OSError, ValueError):
         return None
     idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
     return (sum(ticks) - idle) / _TICK
 
-
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 class LoadFollower:
