@@ -85,6 +85,7 @@ class CompileSettings:
         self._slots = None
         self.compiled = True
         self._programs = {k: v for k, v in self._programs.items() if k[0] == "predict"}
+        self._per_call = {}
 
     def _resolve_compile(self):
         if self._outputs_spec is None:
@@ -131,6 +132,9 @@ class CompileSettings:
         """Whether training takes target arrays: not when no output has a loss or metric (the
         model minimises only the losses its layers add, Layer.add_loss)."""
         self._resolve_compile()
+        return self._settled("needs targets", self._any_output_trained)
+
+    def _any_output_trained(self):
         return any(s.loss or s.metrics or s.weighted_metrics for s in self._outputs_spec)
 
     def _log_layout(self):
@@ -138,6 +142,9 @@ class CompileSettings:
         order: (name shown, or None for a hidden entry; what; output index; metric or None).
         Per-output losses (models with several outputs) are unweighted by `loss_weights`, as
         Keras reports them; a weighted metric is divided by its output's sum of weights."""
+        return self._settled("log layout", self._layout_of_logs)
+
+    def _layout_of_logs(self):
         specs = self._outputs_spec
         multi = len(specs) > 1
         layout = [(f"{s.name}_loss", "loss", k, None) for k, s in enumerate(specs)
@@ -161,6 +168,9 @@ class CompileSettings:
         """[(log name, output index, Metric, weighted)]: the metrics accumulated in Python from
         each batch's targets and predictions (fnjit/metrics.py); `weighted_metrics` ones are
         given the sample weights."""
+        return self._settled("stateful metrics", self._metrics_in_python)
+
+    def _metrics_in_python(self):
         specs = self._outputs_spec
         multi = len(specs) > 1
         return [(f"{s.name}_{display}" if multi else display, k, fn, weighted)

@@ -21,6 +21,19 @@ class ProgramCache:
 
     def _invalidate(self):
         self._programs = {}
+        self._per_call = {}
+
+    def _settled(self, what, compute, *args):
+        """`compute(*args)`, kept for the calls that follow: what each fit / evaluate / predict
+        call prepares from the graph, the compile settings, floatx and the programs built (and
+        not from its data), computed once. Forgotten where those change: a new graph
+        (_invalidate), compile(), a new program (_program)."""
+        key = (what, backend.floatx())
+        try:
+            return self._per_call[key]
+        except KeyError:
+            value = self._per_call[key] = compute(*args)
+            return value
 
     def _ensure_graph(self, x=None):
         ensure = getattr(self, "_ensure_built", None)
@@ -37,7 +50,7 @@ class ProgramCache:
         floatx = backend.floatx()
         shapes = self._input_shapes(kind, xs)
         key = (kind, floatx, self._target,
-               self.optimizer.program_key() if kind == "train" else None, tuple(shapes))
+               self.optimizer.program_key() if kind == "train" else None, shapes)
         if key in self._programs:
             return self._programs[key]
         ctx, xs, ys = lower_model(self, floatx, shapes)
@@ -72,6 +85,7 @@ class ProgramCache:
         specs = self._outputs_spec
         targets, weights, loss_values, values = [], [], [], {}
         self._masked_outputs = {k for k, m in enumerate(ctx.output_masks) if m is not None}
+        self._per_call = {}  # the log layout follows the masked outputs
         for k, (spec, y) in enumerate(zip(specs if self._needs_targets() else [], ys)):
             shape = losses.target_shape(spec.loss or "", ctx.shape(y))
             targets.append(ctx.builder.input(f"target of {spec.name}", shape, role="y"))
@@ -139,12 +153,14 @@ class ProgramCache:
         """Concrete non-batch input shapes: those of the arrays `xs`; without arrays, the
         declared ones, or, where some are unknown, those of the last program of this kind."""
         if xs is not None:
-            return concrete_input_shapes(self, [a.shape[1:] for a in xs])
+            given = tuple(a.shape[1:] for a in xs)
+            return self._settled(("input shapes", given), lambda: tuple(
+                concrete_input_shapes(self, given)))
         if any(d is None for t in self.inputs for d in t.shape[1:]):
             built = [key[-1] for key in self._programs if key[0] == kind]
             if built:
-                return list(built[-1])
-        return concrete_input_shapes(self)
+                return built[-1]
+        return tuple(concrete_input_shapes(self))
 
     def generated_source(self, kind=None):
         """The generated module of this model: the training program once compiled with a loss,

@@ -31,6 +31,7 @@ class Trainer(CompileSettings, ProgramCache, TrainingData):
         self.compiled = False
         self._outputs_spec = None
         self._programs = {}
+        self._per_call = {}  # see ProgramCache._settled
         self._store = None
         self._slots = None
         self.stop_training = False
@@ -64,21 +65,32 @@ class Trainer(CompileSettings, ProgramCache, TrainingData):
         self._update_stateful(program, ys, reported, sws)
         return logs
 
-    def _logs_dict(self, sums, count, prefix=""):
-        """Epoch (or running) means from summed logs: per sample, a weighted metric per unit
-        of its output's sample weights (0 where they sum to 0, as Keras' Mean)."""
+    def _log_readout(self):
+        """[(log name, its index in the summed logs, the index of its denominator there, or
+        None for the sample count)] of the logs shown: a weighted metric is per unit of its
+        output's sample weights, a masked one per unmasked step (see _log_layout)."""
         layout = self._log_layout()
-        sums_of = {(what, k): float(sums[i]) for i, (_, what, k, _) in enumerate(layout, 1)
-                   if what in ("weight_sum", "mask_sum", "weighted_mask_sum")}
-        out = {prefix + "loss": float(sums[0]) / max(count, 1)}
+        at = {(what, k): i for i, (_, what, k, _) in enumerate(layout, 1)
+              if what in ("weight_sum", "mask_sum", "weighted_mask_sum")}
+        readout = []
         for i, (name, what, k, _) in enumerate(layout, 1):
             if name is None:
                 continue
             if k in self._masked_outputs and what in ("metric", "weighted"):
-                den = sums_of["mask_sum" if what == "metric" else "weighted_mask_sum", k]
+                den = at["mask_sum" if what == "metric" else "weighted_mask_sum", k]
             else:
-                den = sums_of["weight_sum", k] if what == "weighted" else max(count, 1)
-            out[prefix + name] = float(sums[i]) / den if den else 0.0
+                den = at["weight_sum", k] if what == "weighted" else None
+            readout.append((name, i, den))
+        return readout
+
+    def _logs_dict(self, sums, count, prefix=""):
+        """Epoch (or running) means from summed logs: per sample, or per unit of a denominator
+        summed with them (0 where that sums to 0, as Keras' Mean)."""
+        sums = sums.tolist()
+        out = {prefix + "loss": sums[0] / max(count, 1)}
+        for name, i, den in self._settled("log readout", self._log_readout):
+            den = max(count, 1) if den is None else sums[den]
+            out[prefix + name] = sums[i] / den if den else 0.0
         for name, _, metric, _ in self._stateful_metrics():
             out[prefix + name] = metric.result()
         return out

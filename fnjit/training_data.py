@@ -14,10 +14,26 @@ from .argument_checks import _check_integers, _class_weights_to_samples, _numeri
 class TrainingData:
     """Arrays checked for a model (mixed into Model through Trainer)."""
 
-    def _arrays(self, data, names, what, shapes, dtypes, caller):
+    def _array_specs(self, what):
+        """(names, [(rank, non-batch shape, dtype)]) of the model's inputs or of its targets,
+        which the arrays given are checked against: settled by the graph, compile() and floatx
+        (ProgramCache._settled), not by the data."""
+        if what == "input":
+            names, shapes, dtypes = self.input_names, [t.shape for t in self.inputs], \
+                self._input_dtypes()
+        else:
+            names = self.output_names
+            shapes = [losses.target_shape(s.loss or "", t.shape)
+                      for s, t in zip(self._outputs_spec, self.outputs)]
+            dtypes = [backend.floatx()] * len(names)
+        return names, [(len(shape), tuple(shape[1:]), np.dtype(dtype))
+                       for shape, dtype in zip(shapes, dtypes)]
+
+    def _arrays(self, data, what, caller):
         arg = {"input": "x", "target": "y"}[what]
         if data is None:
             raise ValueError(f"{caller}: no {what} data given ({arg}=None)")
+        names, specs = self._settled(what, self._array_specs, what)
         if isinstance(data, dict):
             unknown = set(data) - set(names)
             if unknown:
@@ -33,29 +49,29 @@ class TrainingData:
             raise ValueError(f"{caller}: the model has {len(names)} {what}(s) {names} but "
                              f"{len(data)} {what} array(s) were given in {arg}")
         out = []
-        for arr, name, shape, dtype in zip(data, names, shapes, dtypes):
+        for arr, name, (rank, want, dtype) in zip(data, names, specs):
             a = _numeric_array(arr, f"{caller}: {arg} ({what} {name!r})")
-            if what == "target" and a.ndim == len(shape) + 1 and a.shape[-1] == 1:
-                a = a.reshape(a.shape[:-1])  # sparse labels given as (n, 1)
-            if what == "target" and a.ndim == len(shape) - 1 and shape[-1] == 1:
-                a = a.reshape(a.shape + (1,))  # binary labels given as (n,)
-            if what == "input" and a.ndim == len(shape) + 1 and a.shape[-1] == 1:
-                a = a.reshape(a.shape[:-1])  # Keras 3 squeezes one extra trailing axis of 1
-            if what == "input" and a.ndim == len(shape) - 1 and shape[-1] == 1:
-                a = a.reshape(a.shape + (1,))  # (n, 28, 28) for Input((28, 28, 1))
-            want = tuple(shape[1:])
-            got = tuple(a.shape[1:])
-            if a.ndim != len(shape) or any(w is not None and w != g for w, g in zip(want, got)):
+            if a.ndim != rank:
+                if what == "target" and a.ndim == rank + 1 and a.shape[-1] == 1:
+                    a = a.reshape(a.shape[:-1])  # sparse labels given as (n, 1)
+                if what == "target" and a.ndim == rank - 1 and want[-1:] == (1,):
+                    a = a.reshape(a.shape + (1,))  # binary labels given as (n,)
+                if what == "input" and a.ndim == rank + 1 and a.shape[-1] == 1:
+                    a = a.reshape(a.shape[:-1])  # Keras 3 squeezes one extra trailing axis of 1
+                if what == "input" and a.ndim == rank - 1 and want[-1:] == (1,):
+                    a = a.reshape(a.shape + (1,))  # (n, 28, 28) for Input((28, 28, 1))
+            got = a.shape[1:]
+            if a.ndim != rank or got != want and any(w is not None and w != g
+                                                     for w, g in zip(want, got)):
                 raise ValueError(f"{caller}: {arg} ({what} {name!r}): expected arrays of shape "
                                  f"{(None,) + want}, got {a.shape}")
             if len(a) == 0:
                 raise ValueError(f"{caller}: {arg} ({what} {name!r}) is empty: 0 samples")
-            if np.dtype(dtype).kind in "iu":
-                _check_integers(a, np.dtype(dtype), f"{caller}: {arg} ({what} {name!r})")
+            if dtype.kind in "iu" and not np.can_cast(a.dtype, dtype):  # else every value fits
+                _check_integers(a, dtype, f"{caller}: {arg} ({what} {name!r})")
             # Inputs are cast once their program is known (see _compiled), targets now.
             out.append(a if what == "input" else np.ascontiguousarray(a, dtype=dtype))
-        n = {len(a) for a in out}
-        if len(n) > 1:
+        if len(out) > 1 and len({len(a) for a in out}) > 1:
             raise ValueError(f"{caller}: {arg} arrays have different numbers of samples: "
                              f"{dict(zip(names, (len(a) for a in out)))}")
         return out
@@ -66,41 +82,42 @@ class TrainingData:
     def _inputs(self, x, caller):
         """The input arrays, checked but still in the dtypes given (see _compiled)."""
         self._ensure_graph(x)
-        return self._arrays(x, self.input_names, "input", [t.shape for t in self.inputs],
-                            self._input_dtypes(), caller)
+        return self._arrays(x, "input", caller)
 
     def _compiled(self, kind, xs):
         """The program of `kind` for input arrays `xs`, and `xs` in its dtypes: indices are
         checked on the data as given, before a cast could round them (float64 to float32)."""
         program = self._program(kind, xs)
         program.check_indices(xs)
-        return program, [np.ascontiguousarray(a, dtype) for a, dtype in
-                         zip(xs, self._input_dtypes())]
+        _, specs = self._settled("input", self._array_specs, "input")
+        return program, [np.ascontiguousarray(a, dtype) for a, (_, _, dtype) in zip(xs, specs)]
+
+    def _sparse_outputs(self):
+        """[(output index, number of classes)] of the outputs whose targets are class indices."""
+        return [(k, out.shape[-1]) for k, (s, out) in enumerate(zip(self._outputs_spec,
+                                                                  self.outputs))
+                if s.loss == "sparse_categorical_crossentropy" or any(
+                    fn == "sparse_categorical_accuracy"
+                    for _, _, fn in s.metrics + s.weighted_metrics)]
 
     def _targets(self, y, caller):
         if not self.compiled:
             raise RuntimeError(f"model {self.name!r} must be compiled before training or "
                                "evaluation: call model.compile(optimizer, loss)")
-        self._resolve_compile()
-        specs = self._outputs_spec
         if not self._needs_targets():
             if y is not None:
                 raise ValueError(f"{caller}: model {self.name!r} was compiled without a loss or "
                                  "metrics on its outputs (it minimises the losses its layers "
                                  "add): give no targets (y=None)")
             return []
-        shapes = [losses.target_shape(s.loss or "", t.shape) for s, t in zip(specs, self.outputs)]
-        ys = self._arrays(y, self.output_names, "target", shapes,
-                          [backend.floatx()] * len(specs), caller)
-        for s, t, out in zip(specs, ys, self.outputs):
-            if s.loss == "sparse_categorical_crossentropy" or any(
-                    fn == "sparse_categorical_accuracy"
-                    for _, _, fn in s.metrics + s.weighted_metrics):
-                k = out.shape[-1]
-                bad = ~np.isfinite(t) | (t < 0) | (t >= k) | (t != np.floor(t))
-                if bad.any():
-                    raise ValueError(f"{caller}: y (target {s.name!r}): sparse labels must be "
-                                     f"integers in [0, {k}); found {t[bad].ravel()[:5]}")
+        ys = self._arrays(y, "target", caller)
+        for k, classes in self._settled("sparse outputs", self._sparse_outputs):
+            t = ys[k]
+            bad = ~np.isfinite(t) | (t < 0) | (t >= classes) | (t != np.floor(t))
+            if bad.any():
+                raise ValueError(f"{caller}: y (target {self._outputs_spec[k].name!r}): sparse "
+                                 f"labels must be integers in [0, {classes}); found "
+                                 f"{t[bad].ravel()[:5]}")
         return ys
 
     def _sample_weights(self, sample_weight, class_weight, ys, caller):
