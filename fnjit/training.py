@@ -96,6 +96,18 @@ class Trainer(CompileSettings, ProgramCache, TrainingData):
         return out
 
     # ---- public loops --------------------------------------------------------------------
+    def _batch(self, x, y, caller, sample_weight=None, class_weight=None, kind="train"):
+        """(program, xs, ys, sws) of one batch of arrays: the one place where a call's data
+        is checked and cast and its program found. `kind` "predict" reads only x (and runs
+        the training program once compiled, which has the predict entry too)."""
+        if kind == "predict":
+            xs, ys, sws = self._inputs(x, caller), [], []
+        else:
+            xs, ys, sws = self._data(x, y, caller, sample_weight, class_weight)
+        program, xs = self._compiled("train" if kind != "predict" or self.compiled else
+                                     "predict", xs)
+        return program, xs, ys, sws
+
     def _prepared(self, source, kind, caller, class_weight=None, program=None):
         """(program, xs, ys, sws) of each batch of one epoch of `source`: array batches come
         checked and cast (for `program`); batches from Python are checked and cast one by
@@ -103,16 +115,9 @@ class Trainer(CompileSettings, ProgramCache, TrainingData):
         for batch in source.epoch():
             if program is not None:
                 yield (program, *batch)
-                continue
-            x, y, sw = batch
-            if kind == "predict":
-                xs, ys, sws = self._inputs(x, caller), [], []
-                kind_ = "train" if self.compiled else "predict"
             else:
-                xs, ys, sws = self._data(x, y, caller, sw, class_weight)
-                kind_ = "train"
-            prog, xs = self._compiled(kind_, xs)
-            yield prog, xs, ys, sws
+                x, y, sw = batch
+                yield self._batch(x, y, caller, sw, class_weight, kind)
 
     def _source(self, x, y, sample_weight, class_weight, caller, batch_size, steps,
                 shuffle=False, continuing=False, kind="train"):
@@ -123,17 +128,11 @@ class Trainer(CompileSettings, ProgramCache, TrainingData):
                                              batch_size=batch_size)
             return data_adapters.batch_source(x, caller, steps, shuffle, continuing), None
         batch_size = _count(batch_size, "batch_size", caller, 32)
-        if kind == "predict":
-            parts = (self._inputs(x, caller), [], [])
-        else:
-            parts = self._data(x, y, caller, sample_weight, class_weight)
-        program, xs = self._compiled("train" if kind == "train" or self.compiled else
-                                     "predict", parts[0])
-        n = len(xs[0])
+        program, *parts = self._batch(x, y, caller, sample_weight, class_weight, kind)
+        n = len(parts[0][0])
         if not shuffle and steps is not None:  # evaluation: at most one pass
             steps = min(steps, math.ceil(n / batch_size))
-        return data_adapters.ArrayBatches((xs, *parts[1:]), batch_size, steps,
-                                          shuffle), program
+        return data_adapters.ArrayBatches(tuple(parts), batch_size, steps, shuffle), program
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
@@ -266,12 +265,9 @@ class Trainer(CompileSettings, ProgramCache, TrainingData):
                                                                program=program)):
             if hooks:
                 cblist.on_test_batch_begin(b, {})
-            store = self._store
-            store.bind()
             if sums is None:
                 sums = np.zeros(prog.n_logs)
-            reported = prog.evaluate(store.params, store.state, xs, ys, sums, sws)
-            self._update_stateful(prog, ys, reported, sws)
+            self._evaluate_batch(prog, xs, ys, sws, sums)
             n += len(xs[0])
             if hooks:
                 cblist.on_test_batch_end(b, self._logs_dict(sums, n, prefix))
@@ -281,6 +277,13 @@ class Trainer(CompileSettings, ProgramCache, TrainingData):
                              "to its end?): a generator is read once; give one that yields "
                              "enough batches for every epoch, or a PyDataset")
         return self._logs_dict(sums, n, prefix)
+
+    def _evaluate_batch(self, program, xs, ys, sws, sums):
+        """Add one batch's losses and metrics into `sums` (and the stateful metrics)."""
+        store = self._store
+        store.bind()
+        reported = program.evaluate(store.params, store.state, xs, ys, sums, sws)
+        self._update_stateful(program, ys, reported, sws)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):
@@ -387,21 +390,24 @@ class Trainer(CompileSettings, ProgramCache, TrainingData):
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
-        xs, ys, sws = self._data(x, y, "train_on_batch", sample_weight, class_weight)
-        program, xs = self._compiled("train", xs)
+        program, xs, ys, sws = self._batch(x, y, "train_on_batch", sample_weight, class_weight)
         sums = self._run_train_batch(program, xs, ys, sws)
         return self._format(self._logs_dict(sums, len(xs[0])), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        xs, ys, sws = self._data(x, y, "test_on_batch", sample_weight)
-        program, xs = self._compiled("train", xs)
-        source = data_adapters.ArrayBatches((xs, ys, sws), len(xs[0]))
-        return self._format(self._evaluate_source(source, program, "test_on_batch"),
-                            return_dict)
+        program, xs, ys, sws = self._batch(x, y, "test_on_batch", sample_weight)
+        self._reset_stateful()
+        sums = np.zeros(program.n_logs)
+        self._evaluate_batch(program, xs, ys, sws, sums)
+        return self._format(self._logs_dict(sums, len(xs[0])), return_dict)
 
     def predict_on_batch(self, x):
-        n = len(self._inputs(x, "predict_on_batch")[0])
-        return self.predict(x, batch_size=n, verbose=0)
+        program, xs, _, _ = self._batch(x, None, "predict_on_batch", kind="predict")
+        store = self._store
+        store.bind()
+        # (predict's entry, over one batch: no second entry point to compile)
+        outs = program.predict_batches(store.params, store.state, xs, len(xs[0]))
+        return outs[0] if len(outs) == 1 else list(outs)
 
     @property
     def metrics_names(self):

@@ -88,9 +88,11 @@ class TrainingData:
         """The program of `kind` for input arrays `xs`, and `xs` in its dtypes: indices are
         checked on the data as given, before a cast could round them (float64 to float32)."""
         program = self._program(kind, xs)
-        program.check_indices(xs)
         _, specs = self._settled("input", self._array_specs, "input")
-        return program, [np.ascontiguousarray(a, dtype) for a, (_, _, dtype) in zip(xs, specs)]
+        cast = [np.ascontiguousarray(a, dtype) for a, (_, _, dtype) in zip(xs, specs)]
+        if any(c.dtype != a.dtype for c, a in zip(cast, xs)):  # (else the program checks them)
+            program.check_indices(xs)
+        return program, cast
 
     def _sparse_outputs(self):
         """[(output index, number of classes)] of the outputs whose targets are class indices."""

@@ -31,6 +31,7 @@ class Optimizer:
     # groups follow one another. One row of the slot buffer each, in this order.
     slot_groups: tuple = ()
     slot_init: tuple = ()  # initial value of each row (default 0)
+    follows_steps = False  # whether the rule's scalars change with the step count (Adam's)
 
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
@@ -68,6 +69,19 @@ class Optimizer:
         self.name = name or type(self).__name__.lower()
         self._exclude_ids = set()
         self._exclude_pattern = None
+
+    def __setattr__(self, name, value):
+        # program_key and hyper are derived once from the settings: any setting changed (all
+        # but the step count, which hyper reads afresh where it matters) derives them anew.
+        if name != "iterations":
+            self.__dict__.pop("_derived", None)
+        object.__setattr__(self, name, value)
+
+    def _from_settings(self, key, compute, *args):
+        derived = self.__dict__.setdefault("_derived", {})
+        if key not in derived:
+            derived[key] = compute(*args)
+        return derived[key]
 
     # ---- the learning rate ---------------------------------------------------------------
     @property
@@ -142,12 +156,22 @@ class Optimizer:
 
     def program_key(self):
         """What of this optimizer the generated step depends on (not its scalars)."""
+        return self._from_settings("program key", self._program_key)
+
+    def _program_key(self):
         pattern = self._exclude_pattern.pattern if self._exclude_pattern else None
         return (self.kernel, self.clip_mode()[0], bool(self.weight_decay),
                 tuple(sorted(self._exclude_ids)), pattern)
 
     def hyper(self, dtype):
-        """This step's scalars: [clip threshold, weight_decay * lr, the rule's...]."""
+        """This step's scalars: [clip threshold, weight_decay * lr, the rule's...]; the same
+        array from step to step while no setting changes and neither the rate (a schedule,
+        `decay`) nor the rule follows the step count."""
+        if self.schedule is not None or self.decay or self.follows_steps:
+            return self._hyper(dtype)
+        return self._from_settings(("hyper", np.dtype(dtype)), self._hyper, dtype)
+
+    def _hyper(self, dtype):
         lr = self.current_lr()
         decay = lr * self.weight_decay if self.weight_decay else 0.0
         return np.array([self.clip_mode()[1], decay] + list(self._rule(lr)), dtype)
@@ -273,6 +297,8 @@ class Adadelta(Optimizer):
 
 
 class Adam(Optimizer):
+    follows_steps = True  # bias corrections
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
@@ -307,6 +333,7 @@ class AdamW(Adam):
 class Adamax(Optimizer):
     kernel = "adamax"
     slot_groups = (("momentum", "norm"),)
+    follows_steps = True  # bias correction
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
@@ -324,6 +351,7 @@ class Adamax(Optimizer):
 class Nadam(Optimizer):
     kernel = "nadam"
     slot_groups = (("momentum", "velocity"),)
+    follows_steps = True  # bias corrections
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
