@@ -6,7 +6,7 @@ Expected numbers come from numpy."""
 import numpy as np
 import pytest
 
-from fnjit import Input, Model, layers, optimizers
+from fnjit import Input, Model, layers, optimizers, utils
 
 
 def _linear(units=2, features=3):
@@ -115,3 +115,22 @@ def test_set_weights_between_calls_is_what_the_next_call_uses(float64):
     model.train_on_batch(data, target)
     np.testing.assert_allclose(model.get_weights()[0], w - 0.1 * data.T @ d, rtol=1e-12)
 
+
+
+def test_the_log_layout_read_before_the_first_program_follows_its_masks():
+    """metrics_names before any program knows no masked output yet; the program built next
+    finds the mask, and the accuracy it logs is per unmasked step."""
+    utils.set_random_seed(4)
+    ids = Input((4,), dtype="int32")
+    e = layers.Embedding(5, 2, mask_zero=True)(ids)
+    model = Model(ids, layers.Dense(2, activation="softmax")(layers.LSTM(3,
+                                                                         return_sequences=True)(e)))
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    assert model.metrics_names == ["loss", "accuracy"]
+    data = np.array([[1, 2, 0, 0], [3, 4, 1, 0], [2, 0, 0, 0]], "int32")
+    targets = np.array([[0, 1, 0, 1], [1, 1, 0, 0], [0, 1, 1, 1]])
+    logs = model.test_on_batch(data, targets, return_dict=True)
+    hits = model.predict_on_batch(data).argmax(-1) == targets
+    mask = data != 0
+    assert hits[mask].mean() != hits.mean()  # the mask changes the value
+    assert logs["accuracy"] == pytest.approx(hits[mask].mean())
