@@ -27,7 +27,7 @@ class ProgramCache:
         """`compute(*args)`, kept for the calls that follow: what each fit / evaluate / predict
         call prepares from the graph, the compile settings, floatx and the programs built (and
         not from its data), computed once. Forgotten where those change: a new graph
-        (_invalidate), compile(), a new program (_program)."""
+        (_invalidate), compile(), a new training program (its masks: _training_values)."""
         key = (what, backend.floatx())
         try:
             return self._per_call[key]
