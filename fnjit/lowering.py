@@ -79,8 +79,9 @@ class LoweringContext:
 
 
 def concrete_input_shapes(model, input_shapes=None):
-    """The non-batch shape of each model input: the declared one, with unknown dimensions
-    taken from `input_shapes` (those of the data). Raises if a dimension stays unknown."""
+    """The non-batch shape of each model input (a tuple of tuples): the declared one, with
+    unknown dimensions taken from `input_shapes` (those of the data). Raises if a dimension
+    stays unknown."""
     declared = [tuple(t.shape[1:]) for t in model.inputs]
     if input_shapes is None:
         input_shapes = declared
@@ -96,7 +97,7 @@ def concrete_input_shapes(model, input_shapes=None):
                              "code is generated for the shape of the data, so give data "
                              "(fit/predict) or input_shapes")
         shapes.append(got)
-    return shapes
+    return tuple(shapes)
 
 
 def lower_model(model, floatx, input_shapes=None):

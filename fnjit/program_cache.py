@@ -153,14 +153,13 @@ class ProgramCache:
         """Concrete non-batch input shapes: those of the arrays `xs`; without arrays, the
         declared ones, or, where some are unknown, those of the last program of this kind."""
         if xs is not None:
-            given = tuple(a.shape[1:] for a in xs)
-            return self._settled(("input shapes", given), lambda: tuple(
-                concrete_input_shapes(self, given)))
+            given = tuple([a.shape[1:] for a in xs])
+            return self._settled(("input shapes", given), concrete_input_shapes, self, given)
         if any(d is None for t in self.inputs for d in t.shape[1:]):
             built = [key[-1] for key in self._programs if key[0] == kind]
             if built:
                 return built[-1]
-        return tuple(concrete_input_shapes(self))
+        return concrete_input_shapes(self)
 
     def generated_source(self, kind=None):
         """The generated module of this model: the training program once compiled with a loss,
