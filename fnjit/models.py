@@ -172,7 +172,7 @@ class Model(Layer, Trainer):
 
     def build(self, input_shape=None):
         """A subclassed model: build for inputs of `input_shape` (batch axis first)."""
-        if _subclassed(self) and not getattr(self, "inputs", None):
+        if not getattr(self, "inputs", None) and _subclassed(self):
             many = isinstance(input_shape, list) and input_shape and \
                 isinstance(input_shape[0], (tuple, list))
             shapes = list(input_shape) if many else [input_shape]
@@ -189,7 +189,7 @@ class Model(Layer, Trainer):
         self._layers = self._attribute_layers()
 
     def _ensure_built(self, x):
-        if _subclassed(self) and not getattr(self, "inputs", None):
+        if not getattr(self, "inputs", None) and _subclassed(self):
             import numpy as np
 
             arrays = x if isinstance(x, (list, tuple)) else [x]
@@ -222,7 +222,7 @@ class Model(Layer, Trainer):
         if not all(isinstance(t, KerasTensor) for t in flat) and not isinstance(inputs, dict):
             self._ensure_built(inputs)  # data: built on it, then run (Keras returns tensors)
             return self.predict(inputs, verbose=0)
-        if _subclassed(self) and not getattr(self, "inputs", None):
+        if not getattr(self, "inputs", None) and _subclassed(self):
             self._build_from_call([t.shape for t in flat], [t.dtype for t in flat],
                                   not isinstance(inputs, (list, tuple)))
         tensors = list(inputs.values()) if isinstance(inputs, dict) else (

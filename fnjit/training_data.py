@@ -37,7 +37,7 @@ class TrainingData:
                        for shape, dtype in zip(shapes, dtypes)]
 
     def _arrays(self, data, what, caller):
-        arg = {"input": "x", "target": "y"}[what]
+        arg = "x" if what == "input" else "y"
         if data is None:
             raise ValueError(f"{caller}: no {what} data given ({arg}=None)")
         names, specs = self._settled(what, self._array_specs, what)
