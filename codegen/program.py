@@ -44,7 +44,8 @@ from .autodiff import plan_backward
 from .ir import Graph
 from .memory import configure_malloc
 from .render import render_module
-from .threads import adapt_threads, configure_threads, num_threads
+from .threads import adapt_threads, configure_threads, num_threads, usable_cores
+from .workers import MOST_WORKERS, first_call
 
 
 class Target:
@@ -80,6 +81,13 @@ def _whole_number_setting(name, default) -> int:
 def native_driver_budget() -> int:
     """How many distinct native drivers one process compiles (`FNJIT_NATIVE_DRIVERS`)."""
     return _whole_number_setting("FNJIT_NATIVE_DRIVERS", DEFAULT_NATIVE_DRIVERS)
+
+
+def compile_workers() -> int:
+    """How many worker processes compile an entry's kernels beside this one on its first call
+    (`FNJIT_COMPILE_WORKERS`; default one less than the usable cores, at most 2; 0: none)."""
+    default = max(0, min(MOST_WORKERS, usable_cores() - 1))
+    return _whole_number_setting("FNJIT_COMPILE_WORKERS", default)
 
 
 def native_after() -> int:
@@ -129,12 +137,14 @@ class TieredDriver:
         self.source = source
         self.native_name = cache.module_name(source)
         self.native_after = native_after()
+        self.workers = compile_workers()
         self.kernel_modules = kernel_modules
         self.python = cache.load(source, native=False)
         self.compiled = None  # the native module, once an entry went native
         self.may_go_native = may_go_native
         self.calls = collections.Counter()
         self.native_entries = set()
+        self.python_called = set()  # entries that ran in the Python tier at least once
         self.loaded = [self.python]  # the driver modules this program holds (cache.acquire)
 
     @property
@@ -161,6 +171,9 @@ class TieredDriver:
                 self.native_entries.add(entry)
         module = self.compiled if entry in self.native_entries else self.python
         adapt_threads()
+        if module is self.python and entry not in self.python_called:
+            self.python_called.add(entry)  # its kernels compile now: workers help
+            return first_call(module, entry, args, self.workers)
         return getattr(module, entry)(*args)
 
     def _compiled_already(self, entry):
