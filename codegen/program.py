@@ -44,8 +44,8 @@ from .autodiff import plan_backward
 from .ir import Graph
 from .memory import configure_malloc
 from .render import render_module
-from .threads import adapt_threads, configure_threads, num_threads, usable_cores
-from .workers import MOST_WORKERS, first_call
+from .threads import adapt_threads, configure_threads, num_threads
+from .workers import first_call
 
 
 class Target:
@@ -83,11 +83,13 @@ def native_driver_budget() -> int:
     return _whole_number_setting("FNJIT_NATIVE_DRIVERS", DEFAULT_NATIVE_DRIVERS)
 
 
-def compile_workers() -> int:
+def compile_workers():
     """How many worker processes compile an entry's kernels beside this one on its first call
-    (`FNJIT_COMPILE_WORKERS`; default one less than the usable cores, at most 2; 0: none)."""
-    default = max(0, min(MOST_WORKERS, usable_cores() - 1))
-    return _whole_number_setting("FNJIT_COMPILE_WORKERS", default)
+    (`FNJIT_COMPILE_WORKERS`, 0: none), or None (unset): as many as the machine has idle cores
+    then, at most 2 (codegen/workers.py)."""
+    if os.environ.get("FNJIT_COMPILE_WORKERS") is None:
+        return None
+    return _whole_number_setting("FNJIT_COMPILE_WORKERS", 0)
 
 
 def native_after() -> int:

@@ -19,9 +19,11 @@ before that first call:
    dies leaves its kernel to this process, which compiles it as it would have anyway.
 
 The numbers are those of the one-process compile: the same source compiled by the same Numba.
-The pool is bounded (FNJIT_COMPILE_WORKERS, default one less than the usable cores, at most 2)
-and shut down when the call returns. Fork is used (not spawn: a spawned worker would import
-numba again, and the user's main script with it).
+The pool is bounded (FNJIT_COMPILE_WORKERS; by default the cores idle at that moment, at most
+2: on a busy machine a worker only competes with this process, and costs more CPU time, since
+both compile the helpers and Numba internals they share) and shut down when the call returns.
+Fork is used (not spawn: a spawned worker would import numba again, and the user's main script
+with it).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from numba.core.dispatcher import Dispatcher
 from numba.core.registry import cpu_target
 
 from . import cache
+from .threads import usable_cores
 
 MOST_WORKERS = 2
 WAIT_SECONDS = 600.0  # a worker compiling one kernel longer than this is taken as hung
@@ -45,12 +48,25 @@ FREE, MINE, DONE, FAILED = 0, 1, 2, 3  # kernel states; a worker's claim is CLAI
 CLAIMED = 10
 
 
-def first_call(module, entry, args, workers):
+def idle_workers() -> int:
+    """Workers the machine has room for now: the usable cores less the processes running (this
+    one included; /proc/loadavg's count of runnable ones, a snapshot), at most MOST_WORKERS."""
+    try:
+        with open("/proc/loadavg") as f:
+            running = int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return max(0, min(MOST_WORKERS, usable_cores() - running))
+
+
+def first_call(module, entry, args, workers=None):
     """`module.entry(*args)`, its kernels compiled by this process and up to `workers` forked
-    ones (see the module's docstring)."""
+    ones (None: `idle_workers()`; see the module's docstring)."""
     # Forked only from a process whose one thread is this one: another thread could hold a
     # lock the worker needs (and the fork would copy it held).
     alone = threading.active_count() == 1
+    if workers is None:
+        workers = idle_workers()
     jobs = uncompiled(kernel_calls(module, entry, args)) if workers and alone else []
     if len(jobs) < 2:
         return getattr(module, entry)(*args)
