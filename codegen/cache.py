@@ -279,10 +279,13 @@ def verify_compiled(path: Path, listing=None):
                 pass
 
 
-def has_compiled(path: Path, entry: str) -> bool:
+def has_compiled(path: Path, entry: str, listing=None) -> bool:
     """Whether Numba's disk cache holds machine code for function `entry` of the module at
-    `path` (entries fnjit could not vouch for were deleted when the module was loaded)."""
-    return any((path.parent / "__pycache__").glob(f"{path.stem}.{entry}-*.nbi"))
+    `path` (entries fnjit could not vouch for were deleted when the module was loaded).
+    `listing`: a `_Listing` shared by the questions asked together."""
+    prefix = f"{path.stem}.{entry}-"
+    return any(p.name.startswith(prefix) and p.suffix == ".nbi"
+               for p in _compiled_entries(path, listing))
 
 
 def record_compiled(paths):
@@ -296,8 +299,14 @@ def record_compiled(paths):
                 sums[entry.name] = _digest(entry)
             except OSError:
                 pass
-        write_atomic(path.with_suffix(".sums"),
-                     json.dumps(sums, indent=0, sort_keys=True).encode())
+        data = json.dumps(sums, indent=0, sort_keys=True).encode()
+        target = path.with_suffix(".sums")
+        try:
+            same = target.read_bytes() == data
+        except OSError:
+            same = False
+        if not same:  # a warm start finds them all unchanged: no write, no fsync
+            write_atomic(target, data)
         _touch(path)
 
 

@@ -62,9 +62,9 @@ def idle_workers() -> int:
 def first_call(module, entry, args, workers=None):
     """`module.entry(*args)`, its kernels compiled by this process and up to `workers` forked
     ones (None: `idle_workers()`; see the module's docstring)."""
-    # Forked only from a process whose one thread is this one: another thread could hold a
-    # lock the worker needs (and the fork would copy it held).
-    alone = threading.active_count() == 1
+    # Forked only where fork exists, and from a process whose one thread is this one: another
+    # thread could hold a lock the worker needs (and the fork would copy it held).
+    alone = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
     if workers is None:
         workers = idle_workers()
     jobs = uncompiled(kernel_calls(module, entry, args)) if workers and alone else []
@@ -116,17 +116,16 @@ def kernel_calls(module, entry, args):
     return out
 
 
-def uncompiled(calls):
+def uncompiled(calls, listing=None):
     """The calls whose kernel is compiled neither in this process nor on disk."""
-    out = []
-    for d, sig in calls:
-        if sig in d.overloads:
-            continue
-        path = getattr(sys.modules.get(d.py_func.__module__), "__file__", None)
-        if path and cache.has_compiled(Path(path), d.py_func.__name__):
-            continue
-        out.append((d, sig))
-    return out
+    listing = listing or cache._Listing()  # the cache's folder listed once for all
+    return [(d, sig) for d, sig in calls
+            if sig not in d.overloads and not _on_disk(d, listing)]
+
+
+def _on_disk(dispatcher, listing):
+    path = getattr(sys.modules.get(dispatcher.py_func.__module__), "__file__", None)
+    return bool(path) and cache.has_compiled(Path(path), dispatcher.py_func.__name__, listing)
 
 
 class _Unknown:
