@@ -42,3 +42,21 @@ def test_train_steps_do_not_fault_their_buffers_in_again(tmp_path):
     # Without codegen/memory.py: ~2,300 per step (the 15 MB output and its gradient, the
     # im2col buffers), each a zero-filled page from the kernel.
     assert faults < 500, f"{faults} page faults per train step"
+
+
+@pytest.mark.parametrize("libc", [("musl", "1.2.4"), ("", "")])
+def test_another_c_library_keeps_its_allocator_settings(libc, monkeypatch):
+    """mallopt's parameter numbers are glibc's: under another C library (or none found) the
+    allocator is left alone."""
+    from fnjit.codegen import memory
+
+    loaded = []
+    monkeypatch.setattr(memory, "_DONE", False)
+    monkeypatch.setattr(memory.platform, "libc_ver", lambda *a, **k: libc)
+    monkeypatch.setattr(memory.ctypes, "CDLL", lambda *a, **k: loaded.append(a))
+    memory.configure_malloc()
+    assert loaded == []
+    monkeypatch.setattr(memory, "_DONE", False)
+    monkeypatch.setattr(memory.platform, "libc_ver", lambda *a, **k: ("glibc", "2.36"))
+    memory.configure_malloc()  # the spy has no mallopt, which configure_malloc allows for
+    assert len(loaded) == 1  # glibc's path was taken

@@ -72,8 +72,9 @@ PARTS = {
             ("fnjit/compile_settings.py", {"_per_output", "_output_specs", "per_output_metrics",
                                            "_log_layout"}, []),
             ("fnjit/argument_checks.py", {"_class_weights_to_samples"}, []),
+            # test_call_preparation: an optimizer setting changed after a step (its program key)
             ("fnjit/program_cache.py", {"_program", "_training_values"},
-             ["tests/test_regularizers.py"]),
+             ["tests/test_regularizers.py", "tests/test_call_preparation.py"]),
             ("fnjit/training_data.py", {"_sample_weights"}, []),
             ("fnjit/training.py", {"_logs_dict"}, []))],
     "summary": [("fnjit/summary.py", ["tests/test_graph.py", "tests/test_batchnorm.py", "-k",
