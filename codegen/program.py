@@ -41,6 +41,7 @@ import numpy as np
 
 from . import cache
 from .autodiff import plan_backward
+from .batching import predict_block
 from .ir import Graph
 from .memory import configure_malloc
 from .render import render_module
@@ -345,6 +346,11 @@ class Program:
     def predict(self, params, state, xs):
         self.check_indices(xs)
         return self._call("predict", params, state, *xs)
+
+    def default_predict_block(self, batch):
+        """Samples per native block of a predict given no batch size, whose Keras default is
+        `batch` (codegen/batching.py)."""
+        return predict_block(self.graph, batch)
 
     def predict_batches(self, params, state, xs, batch):
         """The outputs over all samples of `xs`, computed `batch` samples at a time, in one

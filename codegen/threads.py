@@ -38,14 +38,14 @@ _DONE = False
 ADAPT_EVERY = 0.5  # seconds between two looks at the machine's load
 
 
-def _count_setting(name, default):
+def _count_setting(name, default, also=""):
     raw = os.environ.get(name, str(default))
     try:
         value = int(raw)
     except ValueError:
         value = 0
     if value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {raw!r}")
+        raise ValueError(f"{name} must be {also}a whole number >= 1, got {raw!r}")
     return value
 
 
@@ -72,7 +72,7 @@ def num_threads() -> int:
     most = numba.config.NUMBA_NUM_THREADS
     if follows_load():
         return max(1, min(usable_cores(), most))
-    n = _count_setting("FNJIT_NUM_THREADS", 1)
+    n = _count_setting("FNJIT_NUM_THREADS", 1, also="`auto` or ")
     if n > most:
         raise ValueError(f"FNJIT_NUM_THREADS={n} is more than the {most} threads Numba has "
                          "(NUMBA_NUM_THREADS, by default the number of cores)")

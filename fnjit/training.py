@@ -307,9 +307,11 @@ class Trainer(CompileSettings, ProgramCache, TrainingData):
             store = self._store
             store.bind()
             rows = min(source.n, source.steps * source.batch_size)
+            # Keras' default of 32 only bounds memory where samples never meet.
+            block = source.batch_size if batch_size is not None else \
+                program.default_predict_block(source.batch_size)
             outs = program.predict_batches(store.params, store.state,
-                                           [x[:rows] for x in source.parts[0]],
-                                           source.batch_size)
+                                           [x[:rows] for x in source.parts[0]], block)
             source.end_epoch()
             cblist.on_predict_end({})
             return outs[0] if len(outs) == 1 else list(outs)

@@ -117,8 +117,7 @@ AUDIT = {
         "mask_zero": MASK,
         "weights": "test_embedding.py::test_headline_model_trains",
         "lora_rank": Refused(4),
-        "input_length": Kept("test_embedding.py::test_headline_model_trains",
-                             "Keras 2's hint of the sequence length; the input shape decides"),
+        "input_length": "test_embedding.py::test_input_length_is_checked_against_the_input",
     },
     "Masking": {"mask_value": MASKING},
     "Lambda": {

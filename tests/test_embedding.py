@@ -78,3 +78,20 @@ def test_headline_model_trains():
     # Measured: 0.91 -> 0.39 (0.37 and 0.42 with seeds 1 and 2); at the default rate (a step
     # that ignores the one given) 0.87, a flipped step 9.5.
     assert losses[-1] < 0.6, losses
+
+
+def test_input_length_is_checked_against_the_input():
+    """Keras 2's input_length (an int, or a tuple of the axes after the batch, None where
+    free) must agree with the input's shape; a conflict names both."""
+    for length, shape in ((20, (20,)), ((None,), (20,)), ((3, None), (3, 7)), (20, (None,))):
+        out = layers.Embedding(50, 4, input_length=length)(Input(shape=shape, dtype="int32"))
+        assert tuple(out.shape) == (None, *shape, 4)
+    for length, shape in ((21, (20,)), ((3, 8), (3, 7)), (20, (3, 7))):
+        with pytest.raises(ValueError, match=r"Embedding 'emb': input_length=.*but the input "
+                                             r"has shape \(None, "):
+            layers.Embedding(50, 4, input_length=length, name="emb")(
+                Input(shape=shape, dtype="int32"))
+    # Beginning a Sequential, it is the input shape (summary before any data).
+    model = keras.Sequential([layers.Embedding(50, 4, input_length=6), layers.Flatten(),
+                              layers.Dense(2)])
+    assert model.output_shape == (None, 2) and model.count_params() == 50 * 4 + 24 * 2 + 2

@@ -73,3 +73,44 @@ def test_the_python_tier_counts_each_batch(monkeypatch, tmp_path):
     assert not program.native
     model.predict(np.ones((8, 13)), batch_size=2, verbose=0)  # 6 batches in all: native
     assert program.native
+
+
+def blocks_of(model, monkeypatch, *args):
+    """predict(*args) without a batch size, and the block sizes its one call was given."""
+    from fnjit.codegen.program import Program
+
+    seen, run = [], Program.predict_batches
+
+    def spy(self, params, state, xs, batch):
+        seen.append(batch)
+        return run(self, params, state, xs, batch)
+
+    monkeypatch.setattr(Program, "predict_batches", spy)
+    return model.predict(*args, verbose=0), seen
+
+
+def test_without_a_batch_size_samples_that_never_meet_run_in_larger_blocks(monkeypatch):
+    """Keras' default batch of 32 only bounds memory where no sample's outputs depend on
+    another's: such a model runs larger blocks, with the same numbers; one that mixes samples
+    (a mean over the batch) keeps Keras' groups of 32, whose numbers it depends on; so do the
+    recurrent layers (measured slower on larger blocks, codegen/batching.py)."""
+    rng = np.random.default_rng(1)
+    xa, xb = rng.normal(size=(100, 5)), rng.normal(size=(100, 3))
+    model = two_in_two_out()
+    outs, seen = blocks_of(model, monkeypatch, [xa, xb])
+    assert seen == [model._programs[next(iter(model._programs))].default_predict_block(32)]
+    assert seen[0] >= 100
+    for got, want in zip(outs, numpy_outputs(model, xa, xb)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+    x = keras.Input(shape=(3,))
+    centred = keras.Model(x, layers.Lambda(lambda t: t - keras.ops.mean(t, axis=0))(x))
+    out, seen = blocks_of(centred, monkeypatch, xb)
+    assert seen[-1] == 32
+    want = np.concatenate([g - g.mean(0) for g in np.split(xb, [32, 64, 96])])
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
+
+    s = keras.Input(shape=(4, 3))
+    recurrent = keras.Model(s, layers.SimpleRNN(2)(s))
+    _, seen = blocks_of(recurrent, monkeypatch, rng.normal(size=(40, 4, 3)))
+    assert seen[-1] == 32

@@ -11,7 +11,11 @@ class Embedding(Layer):
 
     Indices must be integers in [0, input_dim): they are checked before every native call
     (ValueError naming the layer and the bad value). The input may have any integer dtype, or a
-    float dtype holding whole numbers. `input_length` (Keras 1/2) is accepted and ignored.
+    float dtype holding whole numbers. `input_length` (Keras 1/2: the sequence length, an int
+    or a tuple of the input's axes after the batch, None where free) is checked against the
+    input's shape as Keras 2 did (a conflict is a ValueError naming both), and, as there, it is
+    the input shape of a Sequential it begins. (Keras 3 warns that it is deprecated and ignores
+    it; the programs that pass it are Keras 1 and 2 programs, which meant this.)
     `mask_zero=True`: index 0 is padding; the output carries a mask, x != 0, that the
     recurrent layers, pooling, merges, losses and metrics downstream honour as in Keras 3.
     """
@@ -19,6 +23,11 @@ class Embedding(Layer):
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
                  weights=None, lora_rank=None, input_length=None, **kwargs):
+        if input_length is not None and "input_shape" not in kwargs \
+                and "batch_input_shape" not in kwargs:
+            # Keras 2: the first layer of a Sequential takes (input_length,) per sample.
+            kwargs["input_shape"] = (tuple(input_length) if isinstance(input_length, (list, tuple))
+                                     else (input_length,))
         super().__init__(weights=weights, **kwargs)
         for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if value is None or int(value) != value or value <= 0:
@@ -32,6 +41,7 @@ class Embedding(Layer):
         self.output_dim = int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.mask_zero = bool(mask_zero)
+        self.input_length = input_length
 
     supports_masking = True  # Keras 3: its compute_mask is its own (a mask reaching it ends)
 
@@ -57,6 +67,15 @@ class Embedding(Layer):
                                           constraint=self.embeddings_constraint)
 
     def compute_output_shape(self, input_shape):
+        if self.input_length is not None:
+            lengths = (tuple(self.input_length) if isinstance(self.input_length, (list, tuple))
+                       else (self.input_length,))
+            axes = tuple(input_shape)[1:]
+            if len(lengths) != len(axes) or any(
+                    want is not None and got is not None and int(want) != int(got)
+                    for want, got in zip(lengths, axes)):
+                raise ValueError(f"Embedding {self.name!r}: input_length={self.input_length!r}, "
+                                 f"but the input has shape {tuple(input_shape)!r}")
         return tuple(input_shape) + (self.output_dim,)
 
     def output_dtype(self, input_dtypes):
