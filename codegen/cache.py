@@ -22,6 +22,7 @@ compile; older ones leave `sys.modules` so their Python-side objects are freed.
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -39,6 +40,7 @@ from pathlib import Path
 import jinja2
 import numba
 import numpy
+from numba.core.caching import IndexDataCacheFile
 
 from .atomic import write_atomic
 
@@ -219,7 +221,8 @@ class _Listing:
             except OSError:
                 names = []
             for n in names:
-                by_stem[n.split(".", 1)[0]].append(n)
+                if not n.endswith(".lock"):  # a save's lock (see _locked_save), not an entry
+                    by_stem[n.split(".", 1)[0]].append(n)
             self.by_dir[folder] = by_stem
         return [folder / n for n in sorted(self.by_dir[folder].get(path.stem, ()))]
 
@@ -279,10 +282,39 @@ def verify_compiled(path: Path, listing=None):
                 pass
 
 
-def has_compiled(path: Path, entry: str) -> bool:
+# Numba saves a compiled entry by reading its function's index, adding the signature with the
+# first free data file number, writing the index, then the data. Two processes saving two
+# signatures of one function at once (compile workers, codegen/workers.py; processes sharing a
+# cache) could both take number 1, and the index could end naming one signature's file holding
+# the other's machine code. So the saves of fnjit's modules hold a lock on the function's index.
+
+def _locked_save(save):
+    def locked(self, key, data):
+        if not os.path.basename(self._index_path).startswith("fnjit_"):
+            return save(self, key, data)
+        with open(self._index_path + ".lock", "a") as f, contextlib.ExitStack() as stack:
+            try:
+                import fcntl
+                fcntl.flock(f, fcntl.LOCK_EX)
+                stack.callback(fcntl.flock, f, fcntl.LOCK_UN)
+            except (ImportError, OSError):
+                pass  # no advisory locks here: saved unlocked, as Numba does
+            return save(self, key, data)
+    locked.fnjit_locked = True
+    return locked
+
+
+if not getattr(IndexDataCacheFile.save, "fnjit_locked", False):
+    IndexDataCacheFile.save = _locked_save(IndexDataCacheFile.save)
+
+
+def has_compiled(path: Path, entry: str, listing=None) -> bool:
     """Whether Numba's disk cache holds machine code for function `entry` of the module at
-    `path` (entries fnjit could not vouch for were deleted when the module was loaded)."""
-    return any((path.parent / "__pycache__").glob(f"{path.stem}.{entry}-*.nbi"))
+    `path` (entries fnjit could not vouch for were deleted when the module was loaded).
+    `listing`: a `_Listing` shared by the questions asked together."""
+    prefix = f"{path.stem}.{entry}-"
+    return any(p.name.startswith(prefix) and p.suffix == ".nbi"
+               for p in _compiled_entries(path, listing))
 
 
 def record_compiled(paths):
@@ -296,8 +328,14 @@ def record_compiled(paths):
                 sums[entry.name] = _digest(entry)
             except OSError:
                 pass
-        write_atomic(path.with_suffix(".sums"),
-                     json.dumps(sums, indent=0, sort_keys=True).encode())
+        data = json.dumps(sums, indent=0, sort_keys=True).encode()
+        target = path.with_suffix(".sums")
+        try:
+            same = target.read_bytes() == data
+        except OSError:
+            same = False
+        if not same:  # a warm start finds them all unchanged: no write, no fsync
+            write_atomic(target, data)
         _touch(path)
 
 

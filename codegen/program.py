@@ -46,6 +46,7 @@ from .ir import Graph
 from .memory import configure_malloc
 from .render import render_module
 from .threads import adapt_threads, configure_threads, num_threads
+from .workers import first_call
 
 
 class Target:
@@ -81,6 +82,15 @@ def _whole_number_setting(name, default) -> int:
 def native_driver_budget() -> int:
     """How many distinct native drivers one process compiles (`FNJIT_NATIVE_DRIVERS`)."""
     return _whole_number_setting("FNJIT_NATIVE_DRIVERS", DEFAULT_NATIVE_DRIVERS)
+
+
+def compile_workers():
+    """How many worker processes compile an entry's kernels beside this one on its first call
+    (`FNJIT_COMPILE_WORKERS`, 0: none), or None (unset): as many as the machine has idle cores
+    then, at most 2 (codegen/workers.py)."""
+    if os.environ.get("FNJIT_COMPILE_WORKERS") is None:
+        return None
+    return _whole_number_setting("FNJIT_COMPILE_WORKERS", 0)
 
 
 def native_after() -> int:
@@ -130,12 +140,14 @@ class TieredDriver:
         self.source = source
         self.native_name = cache.module_name(source)
         self.native_after = native_after()
+        self.workers = compile_workers()
         self.kernel_modules = kernel_modules
         self.python = cache.load(source, native=False)
         self.compiled = None  # the native module, once an entry went native
         self.may_go_native = may_go_native
         self.calls = collections.Counter()
         self.native_entries = set()
+        self.python_called = set()  # entries that ran in the Python tier at least once
         self.loaded = [self.python]  # the driver modules this program holds (cache.acquire)
 
     @property
@@ -162,6 +174,9 @@ class TieredDriver:
                 self.native_entries.add(entry)
         module = self.compiled if entry in self.native_entries else self.python
         adapt_threads()
+        if module is self.python and entry not in self.python_called:
+            self.python_called.add(entry)  # its kernels compile now: workers help
+            return first_call(module, entry, args, self.workers)
         return getattr(module, entry)(*args)
 
     def _compiled_already(self, entry):

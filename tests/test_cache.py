@@ -209,3 +209,33 @@ def test_compiled_templates_are_kept_checksummed_and_a_corrupt_one_recompiled(tm
     assert fresh().get_template("dense.j2").module.kernels(None) == text
     assert compiled == ["dense.j2"]  # the corrupt file was not used
     assert stored.read_bytes() != bytes(data)  # and was rewritten
+
+
+def test_two_saves_of_one_functions_signatures_at_once_keep_each_its_own_code(tmp_path,
+                                                                            monkeypatch):
+    """Numba's save reads the index, takes the first free data file number, writes the index,
+    then the data: unlocked, two savers of two signatures both took number 1 and the index named
+    one signature's file holding the other's code. fnjit's modules save under a lock."""
+    import threading
+    import time
+
+    from numba.core.caching import IndexDataCacheFile
+
+    slow = IndexDataCacheFile._save_index
+
+    def save_index_slowly(self, overloads):
+        time.sleep(0.2)  # both savers have read the index before either writes it
+        slow(self, overloads)
+
+    monkeypatch.setattr(IndexDataCacheFile, "_save_index", save_index_slowly)
+    files = [IndexDataCacheFile(str(tmp_path), "fnjit_x.kernel-1.py311", ("stamp", 1))
+             for _ in range(2)]
+    savers = [threading.Thread(target=f.save, args=(key, {"code": key}))
+              for f, key in zip(files, ["float32 signature", "float64 signature"])]
+    for t in savers:
+        t.start()
+    for t in savers:
+        t.join()
+    fresh = IndexDataCacheFile(str(tmp_path), "fnjit_x.kernel-1.py311", ("stamp", 1))
+    for key in ["float32 signature", "float64 signature"]:
+        assert fresh.load(key) == {"code": key}

@@ -56,7 +56,8 @@ def _entry(source, name):
 
 
 def test_a_cold_step_compiles_what_it_calls_once_and_a_new_model_only_its_new_kernels(tmp_path):
-    first = run_script(SCRIPT.format(tanh=False), tmp_path, FNJIT_NATIVE_AFTER="64")
+    first = run_script(SCRIPT.format(tanh=False), tmp_path, FNJIT_NATIVE_AFTER="64",
+                       FNJIT_COMPILE_WORKERS="0")
     names = [name for name, _ in first["step"]]
     calls = set(re.findall(r"\b(\w+)\(", _entry(first["source"], "train_step")))
     # Each kernel once (one signature each here), only those the train step calls; the entry
@@ -70,7 +71,8 @@ def test_a_cold_step_compiles_what_it_calls_once_and_a_new_model_only_its_new_ke
 
     # Another architecture in the same cache: one Dense layer more, with tanh. Only tanh's
     # kernels are new; relu's, sigmoid's, dense's, the loss's and RMSprop's load from disk.
-    second = run_script(SCRIPT.format(tanh=True), tmp_path, FNJIT_NATIVE_AFTER="64")
+    second = run_script(SCRIPT.format(tanh=True), tmp_path, FNJIT_NATIVE_AFTER="64",
+                        FNJIT_COMPILE_WORKERS="0")
     new = sorted(name for name, _ in second["step"])
     assert new == ["tanh_backward", "tanh_forward"], new
     assert second["after"] == []
