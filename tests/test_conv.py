@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from gradcheck import check_gradients, predict64
+from gradcheck import check_gradients, compile_for_check, predict64
 
 from fnjit import Input, Model, layers
 from fnjit.layers.convolutional import (
@@ -136,6 +136,49 @@ def test_conv_family_forward_and_gradients():
     for got, ref in zip(outs, want):
         np.testing.assert_allclose(got, ref, rtol=1e-7, atol=1e-9)
     check_gradients(model, [a, af, a1], max_checks=500)
+
+
+def test_one_input_channel_takes_the_planar_columns():
+    """With one input channel (the guide CNN's first convolution) im2col is transposed, each
+    tap's part of an output row copied as a run of an input row (templates/conv.j2,
+    im2col_planar): 'valid', 'same' with strides along the width only (runs clipped at both
+    ends, strided runs), dilation, causal and strided Conv1D, and a convolution fused with
+    its max pooling (with a NaN, which wins its windows), against numpy; kernel and input
+    gradients against finite differences."""
+    x = Input(shape=(9, 8, 1))
+    x1 = Input(shape=(11, 1))
+    convs = [Conv2D(3, 3, activation="relu"),
+             Conv2D(2, (2, 3), strides=(1, 2), padding="same"),
+             Conv2D(2, (3, 2), dilation_rate=(2, 1), padding="same", activation="tanh")]
+    fused = Conv2D(3, 3, activation="relu")
+    convs1 = [Conv1D(2, 3, padding="causal", dilation_rate=2), Conv1D(2, 3, strides=2,
+                                                                     padding="same")]
+    model = Model([x, x1], [c(x) for c in convs] + [layers.MaxPooling2D(2)(fused(x))]
+                  + [c(x1) for c in convs1])
+    randomize(model)
+    a = rng.normal(size=(2, 9, 8, 1))
+    a1 = rng.normal(size=(2, 11, 1))
+    a[1, 3, 4, 0] = np.nan
+    outs = predict64(model, [a, a1])
+    w = [c.get_weights() for c in convs]
+    fk, fb = fused.get_weights()
+    conv = np.maximum(np_conv2d(a, fk) + fb, 0)[:, :6, :6]  # 7x6 -> 3x3 windows of 2x2
+    want = [np.maximum(np_conv2d(a, w[0][0]) + w[0][1], 0),
+            np_conv2d(a, w[1][0], (1, 2), "same") + w[1][1],
+            np.tanh(np_conv2d(a, w[2][0], (1, 1), "same", (2, 1)) + w[2][1]),
+            conv.reshape(2, 3, 2, 3, 2, 3).max(axis=(2, 4)),
+            np_conv1d(a1, convs1[0].get_weights()[0], 1, "causal", 2)
+            + convs1[0].get_weights()[1],
+            np_conv1d(a1, convs1[1].get_weights()[0], 2, "same") + convs1[1].get_weights()[1]]
+    assert np.isnan(want[3]).any()
+    for got, ref in zip(outs, want, strict=True):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+        np.testing.assert_allclose(got, ref, rtol=1e-7, atol=1e-9)
+    check_gradients(model, [np.nan_to_num(a), a1], max_checks=500)
+    source = compile_for_check(model)[0].source  # the program check_gradients ran
+    for kernel in ("planar_conv_forward", "planar_conv_backward_kernel",
+                   "planar_conv_max_pool_forward"):
+        assert f"    {kernel}(" in source
 
 
 def test_wide_receptive_rows_inside_and_across_the_border():

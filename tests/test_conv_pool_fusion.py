@@ -102,10 +102,11 @@ def test_the_training_step_keeps_the_convolutions_output_and_predict_fuses():
         body = source[source.index(f"def {name}("):]
         return body[:body.index("\n@")]
 
-    assert "    conv_forward(" in entry("train_step")
+    # one input channel: the planar variants (conv.j2, im2col_planar)
+    assert "    planar_conv_forward(" in entry("train_step")
     assert "    max_pool_forward(" in entry("train_step")
     assert "conv_max_pool_forward(" not in entry("train_step")
-    assert "    conv_max_pool_forward(" in entry("forward")
+    assert "    planar_conv_max_pool_forward(" in entry("forward")
     ws = model.get_weights()
     assert not np.allclose(model.predict(xs, verbose=0), before)  # it trained...
     y = np_max_pool(ACT["relu"](np_conv2d(xs.astype(np.float64), ws[0]) + ws[1]), (2, 2))
