@@ -11,6 +11,30 @@ import fnjit
 
 FNJIT_PATH = str(Path(fnjit.__file__).resolve().parent.parent)
 
+# Script lines that count what Numba compiles in the script's process (not what it loads from
+# the disk cache): `compiled` gets [function, signature] of each compile not nested in another.
+# No braces, so that a script built on it can still be .format()ted.
+COUNT_COMPILES = """
+from numba.core import event
+
+compiled = []
+
+
+class Outermost(event.Listener):
+    depth = 0
+
+    def on_start(self, ev):
+        self.depth += 1
+
+    def on_end(self, ev):
+        self.depth -= 1
+        if self.depth == 0:
+            compiled.append([ev.data["dispatcher"].py_func.__name__, str(ev.data["args"])])
+
+
+event.register("numba:compile", Outermost())
+"""
+
 
 def run_script(script, cache_dir, *, unset=(), timeout=300, **env):
     """The last line of `script`'s output, parsed as JSON. `unset`: variables of this process

@@ -5,32 +5,15 @@ at most its kernel, compiled by the process itself."""
 
 import numpy as np
 import pytest
-from fresh_process import run_script
+from fresh_process import COUNT_COMPILES, run_script
 
-SCRIPT = """
+SCRIPT = COUNT_COMPILES + """
 import json, os, time
 import numpy as np
-from numba.core import event
 import fnjit as keras
 from fnjit import layers
 from fnjit.codegen import workers
 
-compiled = []  # kernels compiled by this process (not those loaded from the disk cache)
-
-
-class Outermost(event.Listener):
-    depth = 0
-
-    def on_start(self, ev):
-        self.depth += 1
-
-    def on_end(self, ev):
-        self.depth -= 1
-        if self.depth == 0:
-            compiled.append(ev.data["dispatcher"].py_func.__name__)
-
-
-event.register("numba:compile", Outermost())
 children = []
 if {broken!r} == "fails":
     def fail(jobs, state, lock, number):  # claims the last kernel, then dies
@@ -75,8 +58,10 @@ print(json.dumps({{"loss": float(loss), "weights": weights, "compiled": compiled
 
 
 def _run(cache_dir, workers, broken=""):
-    return run_script(SCRIPT.format(broken=broken), cache_dir, FNJIT_COMPILE_WORKERS=workers,
-                      FNJIT_NATIVE_AFTER="64")
+    out = run_script(SCRIPT.format(broken=broken), cache_dir, FNJIT_COMPILE_WORKERS=workers,
+                     FNJIT_NATIVE_AFTER="64")
+    out["compiled"] = [tuple(c) for c in out["compiled"]]  # (kernel, signature) pairs
+    return out
 
 
 @pytest.fixture(scope="module")

@@ -5,29 +5,11 @@ kernel is its own module, named by content, codegen/render.py)."""
 
 import re
 
-from fresh_process import run_script
+from fresh_process import COUNT_COMPILES, run_script
 
-SCRIPT = """
+SCRIPT = COUNT_COMPILES + """
 import json
 import numpy as np
-from numba.core import event
-
-compiled = []  # (function, signature) of each compile not nested in another
-
-
-class Outermost(event.Listener):
-    depth = 0
-
-    def on_start(self, ev):
-        self.depth += 1
-
-    def on_end(self, ev):
-        self.depth -= 1
-        if self.depth == 0:
-            compiled.append([ev.data["dispatcher"].py_func.__name__, str(ev.data["args"])])
-
-
-event.register("numba:compile", Outermost())
 import fnjit as keras
 from fnjit import layers
 
