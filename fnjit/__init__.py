@@ -31,16 +31,13 @@ _mount_compiler()
 from . import (  # noqa: E402
                activations,
                backend,
-               callbacks,
                constraints,
-               datasets,
                initializers,
                layers,
                losses,
                metrics,
                ops,
                optimizers,
-               preprocessing,
                random,
                regularizers,
                saving,
@@ -54,3 +51,20 @@ __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks"
            "constraints", "datasets", "initializers", "layers", "losses", "metrics", "ops",
            "optimizers", "preprocessing", "random", "regularizers", "saving", "utils",
            "__version__"]
+
+# Imported on first use (`keras.datasets.mnist`, `from fnjit.callbacks import ...`): a program
+# that builds and trains a model does not pay for them at start (DESIGN.md, "Tiered entry
+# points": every millisecond of a cold or warm start is the user's).
+_ON_FIRST_USE = ("callbacks", "datasets", "preprocessing")
+
+
+def __getattr__(name):
+    if name in _ON_FIRST_USE:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

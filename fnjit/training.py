@@ -16,7 +16,6 @@ import numpy as np
 from . import constraints, data_adapters
 from . import random as _random
 from .argument_checks import _count, _verbosity
-from .callbacks import CallbackList, History, ProgbarLogger
 from .codegen.program import default_target
 from .compile_settings import CompileSettings
 from .program_cache import ProgramCache
@@ -245,6 +244,8 @@ class Trainer(CompileSettings, ProgramCache, TrainingData):
 
     def _callbacks(self, callbacks, verbose, params, history=False):
         """Keras 3's order: the user's callbacks, then History, then the progress bar."""
+        from .callbacks import CallbackList, History, ProgbarLogger  # on first use: start time
+
         cbs = list(callbacks or [])
         if history:
             self.history = next((cb for cb in cbs if isinstance(cb, History)), None)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import random as _random
 from .data_adapters import PyDataset, Sequence
 from .dataset_utils import split_dataset, timeseries_dataset_from_array
 from .plotting import model_to_dot, plot_model
-from .preprocessing.image_files import array_to_img, img_to_array, load_img, save_img
-from .preprocessing.sequence import pad_sequences
 from .progbar import Progbar
 from .saving.config import (
     CustomObjectScope,
@@ -26,6 +26,29 @@ __all__ = ["to_categorical", "normalize", "set_random_seed", "plot_model", "mode
            "get_registered_object", "pad_sequences", "PyDataset", "Sequence",
            "timeseries_dataset_from_array", "split_dataset", "load_img", "img_to_array",
            "array_to_img", "save_img"]
+
+
+if TYPE_CHECKING:  # at run time through __getattr__ below
+    from .preprocessing.image_files import array_to_img, img_to_array, load_img, save_img
+    from .preprocessing.sequence import pad_sequences
+
+# fnjit.preprocessing's, imported on first use (fnjit/__init__.py says why).
+_FROM_PREPROCESSING = {"array_to_img": "image_files", "img_to_array": "image_files",
+                       "load_img": "image_files", "save_img": "image_files",
+                       "pad_sequences": "sequence"}
+
+
+def __getattr__(name):
+    if name in _FROM_PREPROCESSING:
+        import importlib
+
+        module = importlib.import_module(f"fnjit.preprocessing.{_FROM_PREPROCESSING[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):

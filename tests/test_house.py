@@ -242,3 +242,39 @@ def test_op_templates_import_only_shared_libraries():
             if not imported.startswith("_") and imported != own:
                 bad.append(f"{path.name} imports {imported}")
     assert bad == []
+
+
+def test_datasets_preprocessing_and_callbacks_are_imported_on_first_use(tmp_path):
+    """`import fnjit` and a first train step leave them unimported (start time), and every
+    public name of theirs still resolves, through the package and through keras.utils."""
+    from fresh_process import run_script
+
+    out = run_script("""
+import json, sys
+import numpy as np
+import fnjit as keras
+x = keras.Input((3,))
+model = keras.Model(x, keras.layers.Dense(1)(x))
+model.compile("sgd", "mse")
+model.train_on_batch(np.ones((4, 3), np.float32), np.ones((4, 1), np.float32))
+lazy = ("fnjit.callbacks", "fnjit.datasets", "fnjit.preprocessing")
+before = [m for m in lazy if m in sys.modules]
+names = [keras.callbacks.EarlyStopping.__name__, keras.datasets.mnist.__name__,
+         keras.preprocessing.image.__name__, keras.utils.pad_sequences.__name__,
+         keras.utils.load_img.__name__]
+from fnjit.callbacks import History  # noqa: F401
+try:
+    keras.utils.no_such_name
+    missing = None
+except AttributeError as e:
+    missing = str(e)
+print(json.dumps({"before": before, "names": names, "after": [m for m in lazy if m in sys.modules],
+                  "dir": "datasets" in dir(keras) and "pad_sequences" in dir(keras.utils),
+                  "missing": missing}))
+""", tmp_path, FNJIT_NATIVE_AFTER="64")
+    assert out["before"] == []
+    assert out["names"] == ["EarlyStopping", "fnjit.datasets.mnist", "fnjit.preprocessing.image",
+                            "pad_sequences", "load_img"]
+    assert out["after"] == ["fnjit.callbacks", "fnjit.datasets", "fnjit.preprocessing"]
+    assert out["dir"]
+    assert out["missing"] == "module 'fnjit.utils' has no attribute 'no_such_name'"
