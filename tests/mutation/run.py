@@ -53,6 +53,8 @@ PARTS = {
         ("codegen/threads.py", ["tests/test_defaults.py", "tests/test_threads.py"], None),
         ("codegen/atomic.py", ["tests/test_saving.py", "tests/test_cache.py"], None),
         ("codegen/memory.py", ["tests/test_memory.py"], None),
+        ("codegen/batching.py", ["tests/test_predict_batches.py"], None),
+        ("codegen/workers.py", ["tests/test_compile_workers.py", "tests/test_compiles.py"], None),
         ("codegen/cuda_target.py", None, None),  # part cuda (tests None: not mutated here)
         # test_golden: names and layout of the generated text, which no number shows;
         # test_time_distributed: values of several rows per sample (ir.Value.batch_factor)
