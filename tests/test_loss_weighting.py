@@ -217,6 +217,10 @@ def test_bad_weights_are_refused():
         single.fit(x, y2, class_weight={"a": 1.0}, verbose=0)
     with pytest.raises(TypeError, match="class_weight must be a dict"):
         single.train_on_batch(x, y2, class_weight=[1.0, 2.0])
+    for bad in ("a", float("nan"), True, None):
+        with pytest.raises(ValueError, match=r"class_weight\[1\] must be a finite number, "
+                                             f"got {bad!r}"):
+            single.fit(x, y2, class_weight={0: 1.0, 1: bad}, verbose=0)
     with pytest.raises(TypeError, match="sample_weight.*string"):
         single.fit(x, y2, sample_weight=np.array(["a"] * 4), verbose=0)
 

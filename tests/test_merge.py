@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from gradcheck import outputs_checking_gradients
+from gradcheck import check_gradients, outputs_checking_gradients
 
 import fnjit as keras
 from fnjit import layers
@@ -47,6 +47,15 @@ def test_merge_layers_forward_and_gradients():
             np.einsum("nk,nik->ni", xa, xc)]
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-7, atol=1e-12)
+
+
+def test_dot_with_one_operand_that_takes_no_gradient():
+    """Integer data cast to float takes no gradient: Dot's backward computes only the other
+    operand's (the Dense weights behind it), which must still be right."""
+    i, d = keras.Input(shape=(2, 3), dtype="int32"), keras.Input(shape=(4, 3))
+    f = layers.Lambda(lambda t: keras.ops.cast(t, "float32"))(i)
+    model = keras.Model([i, d], layers.Dot(axes=(2, 2))([f, layers.Dense(3)(d)]))
+    check_gradients(model, [rng.integers(-3, 4, size=(5, 2, 3)), rng.normal(size=(5, 4, 3))])
 
 
 def test_merge_layers_validate_their_inputs():
