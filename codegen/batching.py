@@ -29,8 +29,8 @@ KEEPS_KERAS_BATCH = frozenset({"lstm", "gru", "simple_rnn"})
 def mixes_samples(graph: Graph, ops) -> bool:
     """Whether an output of `ops` can depend on more than one sample: an op reads a batched
     value and writes one without a batch axis (the IR keeps the batch axis whole in every
-    other op: reshapes, transposes, slices and concatenations along it are refused), or draws
-    random numbers at inference."""
+    other op: reshapes, transposes, slices and concatenations along it are refused), or runs
+    its training maths at inference (training=True: batch statistics, random draws)."""
     for op in ops:
         if op.force_training:
             return True

@@ -110,6 +110,14 @@ def test_without_a_batch_size_samples_that_never_meet_run_in_larger_blocks(monke
     want = np.concatenate([g - g.mean(0) for g in np.split(xb, [32, 64, 96])])
     np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
 
+    # Batch statistics at inference (training=True): also Keras' groups of 32.
+    normed = keras.Model(x, layers.BatchNormalization()(x, training=True))
+    out, seen = blocks_of(normed, monkeypatch, xb)
+    assert seen[-1] == 32
+    want = np.concatenate([(g - g.mean(0)) / np.sqrt(g.var(0) + 1e-3)
+                           for g in np.split(xb, [32, 64, 96])])
+    np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-5)
+
     s = keras.Input(shape=(4, 3))
     recurrent = keras.Model(s, layers.SimpleRNN(2)(s))
     _, seen = blocks_of(recurrent, monkeypatch, rng.normal(size=(40, 4, 3)))
