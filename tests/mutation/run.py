@@ -124,6 +124,8 @@ PARTS = {
         ("templates/upsample.j2", ["tests/test_pooling.py", "tests/test_conv.py",
                                    "tests/test_pooling3d.py"], None),
         ("templates/*pool.j2", ["tests/test_pooling.py", "tests/test_pooling3d.py"], None),
+        # mask.j2, mask_weight.j2, masked_average.j2: Keras masking's values and gradients
+        ("templates/mask*.j2", ["tests/test_masking.py"], None),
         ("templates/add.j2", ["tests/test_merge.py"], None),
         ("templates/concatenate.j2", ["tests/test_merge.py"], None),
         ("templates/batch_matmul.j2", ["tests/test_merge.py", "tests/test_attention.py"], None),
