@@ -394,3 +394,30 @@ def test_optimizer_state_survives_a_keras_file(make, names, tmp_path, float64):
     loaded.train_on_batch(x, y)
     for got, want in zip(loaded.get_weights(), straight.get_weights()):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+# Keras 3.15's defaults (inspect.signature of keras.optimizers.*, read with Keras 3 on JAX).
+KERAS_DEFAULTS = {
+    "SGD": {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False},
+    "RMSprop": {"learning_rate": 0.001, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-07,
+                "centered": False},
+    "Adam": {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-07,
+             "amsgrad": False},
+    "AdamW": {"learning_rate": 0.001, "weight_decay": 0.004, "beta_1": 0.9, "beta_2": 0.999,
+              "epsilon": 1e-07, "amsgrad": False},
+    "Adagrad": {"learning_rate": 0.001, "initial_accumulator_value": 0.1, "epsilon": 1e-07},
+    "Adadelta": {"learning_rate": 0.001, "rho": 0.95, "epsilon": 1e-07},
+    "Adamax": {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-07},
+    "Nadam": {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-07},
+    "Lion": {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.99},
+    "Ftrl": {"learning_rate": 0.001, "learning_rate_power": -0.5,
+             "initial_accumulator_value": 0.1, "l1_regularization_strength": 0.0,
+             "l2_regularization_strength": 0.0, "l2_shrinkage_regularization_strength": 0.0,
+             "beta": 0.0},
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_DEFAULTS))
+def test_optimizer_defaults_are_keras(name):
+    config = getattr(fnjit.optimizers, name)().get_config()
+    assert {k: config[k] for k in KERAS_DEFAULTS[name]} == KERAS_DEFAULTS[name]
