@@ -288,6 +288,16 @@ def test_a_mean_metric_object_on_a_masked_output_is_refused():
         model.evaluate(IDS, np.zeros((4, 6)), verbose=0)
 
 
+def test_a_custom_loss_with_one_value_per_sample_on_a_masked_output_is_refused():
+    ids = Input((6,), dtype="int32")
+    s = layers.LSTM(3, return_sequences=True)(layers.Embedding(10, 3, mask_zero=True)(ids))
+    model = Model(ids, layers.Dense(2)(s))
+    model.compile("sgd", lambda y, p: fnjit.ops.mean(fnjit.ops.square(y - p), axis=(1, 2)))
+    with pytest.raises(ValueError, match=r"carries a mask of shape \(None, 6\).*its loss has "
+                                         r"shape \(None,\)"):
+        model.evaluate(IDS, np.zeros((4, 6, 2)), verbose=0)
+
+
 def test_zero_output_for_mask_without_return_sequences_is_refused():
     ids = Input((6,), dtype="int32")
     e = layers.Embedding(10, 3, mask_zero=True)(ids)

@@ -44,7 +44,9 @@ OPTIMIZER_TESTS = ["tests/test_optimizers.py", "tests/test_training.py", "tests/
                    " or defaults or optimizer_variables"]
 CORE_TESTS = ["tests/test_ops.py", "tests/test_training.py"]
 # test_losses_keras: the loss classes' options (from_logits kernels, label smoothing) in models
-LOSS_TESTS = ["tests/test_losses.py", "tests/test_custom_loss.py", "tests/test_losses_keras.py"]
+# test_masking: the losses of masked outputs (weighted by the mask, or refused)
+LOSS_TESTS = ["tests/test_losses.py", "tests/test_custom_loss.py", "tests/test_losses_keras.py",
+              "tests/test_masking.py"]
 
 # part -> [(file pattern, the tests that cover it, the definitions mutated (None: all))]
 PARTS = {
