@@ -76,6 +76,7 @@ def test_exported_directory_predicts_and_evaluates_without_fnjit(tmp_path):
         p = run.predict(tok, x, batch_size=16)
         np.save({str(tmp_path / "p.npy")!r}, p)
         print(json.dumps(run.evaluate([tok, x], [y])))
+        print(json.dumps(run.evaluate([tok[:1], x[:1]], [y[:1]])))  # one sample is a batch
         try:
             run.predict(tok + 7, x)
         except ValueError as e:
@@ -86,13 +87,15 @@ def test_exported_directory_predicts_and_evaluates_without_fnjit(tmp_path):
                           timeout=600, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
-    logs = json.loads(lines[0])
-    assert "refused input 0: indices must be in [0, 7)" in lines[1]
+    logs, one = json.loads(lines[0]), json.loads(lines[1])
+    assert "refused input 0: indices must be in [0, 7)" in lines[2]
     np.testing.assert_allclose(np.load(tmp_path / "p.npy"), model.predict([tok, x], verbose=0),
                                rtol=1e-6, atol=1e-7)
     expect = model.evaluate([tok, x], y, verbose=0, return_dict=True)
     assert logs["accuracy"] == pytest.approx(expect["accuracy"])
     assert logs["loss"] == pytest.approx(expect["loss"], rel=1e-5)
+    first = model.evaluate([tok[:1], x[:1]], y[:1], verbose=0, return_dict=True)
+    assert one["loss"] == pytest.approx(first["loss"], rel=1e-5)
 
 
 def test_export_refuses_a_file_as_directory(tmp_path):
