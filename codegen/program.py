@@ -364,8 +364,11 @@ class Program:
 
     def default_predict_block(self, batch):
         """Samples per native block of a predict given no batch size, whose Keras default is
-        `batch` (codegen/batching.py)."""
-        return predict_block(self.graph, batch)
+        `batch` (codegen/batching.py); the graph is fixed, so it is worked out once."""
+        blocks = self.__dict__.setdefault("_predict_blocks", {})
+        if batch not in blocks:
+            blocks[batch] = predict_block(self.graph, batch)
+        return blocks[batch]
 
     def predict_batches(self, params, state, xs, batch):
         """The outputs over all samples of `xs`, computed `batch` samples at a time, in one
