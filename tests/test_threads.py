@@ -35,11 +35,13 @@ model.train_on_batch(xs, ys)
 (program,) = model._programs.values()
 # The recurrent layers (LSTM forward in time, GRU backwards, SimpleRNN), whose time loops split
 # batch rows among the threads: 65 rows wide enough to make two unequal blocks (32 and 33 rows)
-# of more than ROW_SPLIT_WORK (_common.j2) multiply-adds per step.
+# of more than ROW_SPLIT_WORK (_common.j2) multiply-adds per step; then a GRU(3), whose
+# rows are too narrow to split: its blocks run whole, on one thread.
 r_in = keras.Input(shape=(7, 3))
 r = layers.LSTM(64, return_sequences=True)(r_in)
 r = layers.GRU(64, go_backwards=True, return_sequences=True)(r)
-rnn = keras.Model(r_in, layers.Dense(1)(layers.SimpleRNN(64)(r)))
+r = layers.SimpleRNN(64, return_sequences=True)(r)
+rnn = keras.Model(r_in, layers.Dense(1)(layers.GRU(3)(r)))
 rnn.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
 rnn.set_weights([rng.normal(size=w.shape).astype(np.float32) * 0.3 for w in rnn.get_weights()])
 rx = rng.normal(size=(65, 7, 3)).astype(np.float32)
@@ -77,9 +79,9 @@ def test_two_threads_run_the_parallel_kernels_with_the_numbers_of_one(tmp_path):
     for a, b in zip(one["weights"] + [one["predict"]], two["weights"] + [two["predict"]]):
         np.testing.assert_allclose(np.array(b), np.array(a), rtol=1e-5, atol=1e-6)
     # The recurrent time loops run blocks of batch rows, whose states never meet: the same
-    # numbers bit for bit. Nine calls go through the split: LSTM, GRU and SimpleRNN, each in
-    # the train step's forward and backward and in predict.
-    assert one["rnn_split"] == 0 and two["rnn_split"] == 9
+    # numbers bit for bit. Twelve calls go through the split wrapper: LSTM, GRU, SimpleRNN and
+    # the narrow GRU, each in the train step's forward and backward and in predict.
+    assert one["rnn_split"] == 0 and two["rnn_split"] == 12
     for a, b in zip(one["rnn_weights"] + [one["rnn_predict"]],
                     two["rnn_weights"] + [two["rnn_predict"]]):
         np.testing.assert_array_equal(np.array(b), np.array(a))

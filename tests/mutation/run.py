@@ -137,8 +137,10 @@ PARTS = {
         ("templates/reduce.j2", ["tests/test_backend_ops.py"], None),
         ("templates/transpose.j2", ["tests/test_backend_ops.py", "tests/test_ops.py"], None),
         # Shared kernels (copies, strided gathers for transpose and broadcast, reductions).
+        # test_threads: the recurrent layers' row split (split_rows) renders only with threads.
         ("templates/_common.j2", ["tests/test_backend_ops.py", "tests/test_ops.py",
-                                  "tests/test_merge.py"], None),
+                                  "tests/test_merge.py", "tests/test_threads.py::test_two_threads_"
+                                  "run_the_parallel_kernels_with_the_numbers_of_one"], None),
         # FROM_OUTPUT's gradients run inside the conv op: test_conv.py checks them.
         ("templates/_activations.j2", CORE_TESTS + ["tests/test_conv.py"], None),
         ("templates/activation.j2", CORE_TESTS, None),
