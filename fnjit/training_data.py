@@ -148,9 +148,7 @@ class TrainingData:
                                  f"single output (this one has {names}); give sample_weight "
                                  "per output instead")
             sample_weight = _class_weights_to_samples(class_weight, ys[0], caller)
-        if sample_weight is None:
-            per_output = [None] * len(names)
-        elif isinstance(sample_weight, dict):
+        if isinstance(sample_weight, dict):
             unknown = set(sample_weight) - set(names)
             if unknown:
                 raise ValueError(f"{caller}: sample_weight names unknown output(s) "

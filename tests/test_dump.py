@@ -144,3 +144,14 @@ def test_backward_plan_needs_a_training_program():
     model = keras.Model(x, layers.Dense(2)(x))
     with pytest.raises(ValueError, match="not compiled.*compile it with a loss"):
         model.generated_plan()
+
+
+def test_the_loss_comment_shows_the_shape_of_its_targets():
+    """Sparse labels are one per sample, (n,); one-hot targets have the output's shape."""
+    for loss, target in (("sparse_categorical_crossentropy", "(n,)"),
+                         ("categorical_crossentropy", "(n, 4)")):
+        x = keras.Input(shape=(3,))
+        model = keras.Model(x, layers.Dense(4, activation="softmax")(x))
+        model.compile("sgd", loss)
+        src = model.generated_source("train")
+        assert f"# v1 (n, 4), y0 {target} -> v2 (n,)" in src, loss

@@ -11,19 +11,20 @@ import numpy as np
 import pytest
 
 import fnjit as keras
+from fnjit import backend as K
 from fnjit import layers
 
 rng = np.random.default_rng(7)
 
 
 
-def two_outputs(optimizer="sgd", **compile_kw):
+def two_outputs(optimizer="sgd", loss_weights=(1.0, 0.2), **compile_kw):
     x = keras.Input(shape=(3,), name="x")
     h = layers.Dense(4, activation="tanh")(x)
     o1 = layers.Dense(2, name="o1")(h)
     o2 = layers.Dense(1, activation="sigmoid", name="o2")(h)
     model = keras.Model(x, [o1, o2])
-    model.compile(optimizer, ["mse", "binary_crossentropy"], loss_weights=[1.0, 0.2],
+    model.compile(optimizer, ["mse", "binary_crossentropy"], loss_weights=list(loss_weights),
                   **compile_kw)
     return model
 
@@ -95,6 +96,19 @@ def test_sample_weights_per_output_and_weighted_metrics(float64):
     assert hist["val_o2_loss"][0] == pytest.approx(logs["o2_loss"], rel=1e-12)
 
 
+def test_metrics_by_output_name_take_a_name_or_a_function_without_a_list(float64):
+    """Keras 3: compile(metrics={"o1": "mae", "o2": fn}), logged as o1_mae and o2_<fn name>."""
+    def half_abs(y_true, y_pred):
+        return K.mean(K.abs(y_pred - y_true), axis=-1) / 2
+
+    model = two_outputs(metrics={"o1": "mae", "o2": half_abs})
+    x, y1, y2 = data()
+    _, _, a1, a2 = per_sample(model, x, y1, y2)
+    logs = model.evaluate(x, [y1, y2], verbose=0, return_dict=True)
+    assert logs["o1_mae"] == pytest.approx(a1.mean(), rel=1e-12)
+    assert logs["o2_half_abs"] == pytest.approx(a2.mean() / 2, rel=1e-12)
+
+
 def test_single_output_weighted_metric_keeps_its_name(float64):
     model = keras.Sequential([keras.Input((3,)), layers.Dense(1)])
     model.compile("sgd", "mse", weighted_metrics=["mae"])
@@ -105,8 +119,9 @@ def test_single_output_weighted_metric_keeps_its_name(float64):
     assert list(logs) == ["loss", "mae"] == ["loss"] + model.metrics_names[1:]
     assert logs["loss"] == pytest.approx((w * (err ** 2)[:, 0]).sum() / 6, rel=1e-12)
     assert logs["mae"] == pytest.approx((w * np.abs(err)[:, 0]).sum() / w.sum(), rel=1e-12)
-    # A list of one array per output (here one), a plain list of weights, a dict: the same.
-    for given in ([w], list(w), {model.output_names[0]: w}):
+    # A list of one array per output (here one), a plain list of weights, a dict, a column of
+    # weights (n, 1) (Keras 3 squeezes it): the same.
+    for given in ([w], list(w), {model.output_names[0]: w}, w[:, None]):
         assert model.test_on_batch(x, y, sample_weight=given, return_dict=True) == \
             pytest.approx(logs, rel=1e-12)
 
@@ -198,7 +213,8 @@ def test_bad_weights_are_refused():
     x, y1, y2 = data(4)
     with pytest.raises(ValueError, match=r"sample_weight \(output 'o1'\).*shape \(4,\)"):
         model.evaluate(x, [y1, y2], sample_weight=np.ones(3), verbose=0)
-    with pytest.raises(ValueError, match=r"sample_weight \(output 'o1'\).*shape \(4,\)"):
+    with pytest.raises(ValueError, match=r"sample_weight \(output 'o1'\).*shape \(4,\), got "
+                                         r"\(4, 2\)"):
         model.fit(x, [y1, y2], sample_weight=np.ones((4, 2)), verbose=0)
     with pytest.raises(ValueError, match=r"sample_weight.*finite, found \[nan inf\]"):
         model.train_on_batch(x, [y1, y2], sample_weight=np.array([1, np.nan, 2, np.inf]))
@@ -213,6 +229,11 @@ def test_bad_weights_are_refused():
     with pytest.raises(ValueError, match="class_weight is only supported for models with a "
                                          "single output"):
         model.fit(x, [y1, y2], class_weight={0: 1.0}, verbose=0)
+    # fnjit refuses a loss weight that is not a finite number (Keras 3 trains to a NaN loss).
+    for bad in (float("nan"), float("inf"), "1", True):
+        with pytest.raises(ValueError, match=r"loss_weights of output 'o2' must be a finite "
+                                             rf"number, got {bad!r}"):
+            two_outputs(loss_weights=[1.0, bad]).evaluate(x, [y1, y2], verbose=0)
     single = keras.Sequential([keras.Input((3,)), layers.Dense(1, activation="sigmoid")])
     single.compile("sgd", "binary_crossentropy")
     with pytest.raises(ValueError, match="class_weight and sample_weight cannot both"):

@@ -277,3 +277,27 @@ def test_a_new_input_shape_mid_training_keeps_the_optimizer_state(float64):
             m.train_on_batch(x, y)
     for a, b in zip(made_first.get_weights(), made_midway.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_layer_unfrozen_after_training_frozen_is_trained(float64):
+    """Freeze a layer, train, unfreeze and compile again (as Keras asks): the next step moves
+    the unfrozen layer by its SGD gradient, computed here in numpy; the parameter buffer
+    follows the new split between trained and frozen weights."""
+    x = Input(shape=(3,))
+    first, second = layers.Dense(4, name="first"), layers.Dense(2, name="second")
+    model = Model(x, second(first(x)))
+    data, y = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
+    first.trainable = False
+    model.compile(optimizers.SGD(0.1), "mse")
+    frozen = first.get_weights()
+    model.train_on_batch(data, y)
+    np.testing.assert_array_equal(first.get_weights()[0], frozen[0])
+    first.trainable = True
+    model.compile(optimizers.SGD(0.1), "mse")
+    k1, b1, k2, b2 = model.get_weights()
+    g = 2 * ((data @ k1 + b1) @ k2 + b2 - y) / y.size  # d loss / d output
+    model.train_on_batch(data, y)
+    step = k1 - model.get_weights()[0]
+    assert np.abs(step).max() > 1e-3
+    np.testing.assert_allclose(step, 0.1 * data.T @ (g @ k2.T), rtol=1e-10)
+    np.testing.assert_allclose(model.get_weights()[3], b2 - 0.1 * g.sum(0), rtol=1e-10)

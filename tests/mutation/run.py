@@ -79,10 +79,14 @@ PARTS = {
                                            "_log_layout"}, []),
             ("fnjit/argument_checks.py", {"_class_weights_to_samples"}, []),
             # test_call_preparation: an optimizer setting changed after a step (its program key);
-            # the add_loss test: the losses layers add enter the total at weight 1
+            # the add_loss test: the losses layers add enter the total at weight 1; the masking
+            # tests: a masked output's metric denominators, its metric objects refused
             ("fnjit/program_cache.py", {"_program", "_training_values"},
              ["tests/test_regularizers.py", "tests/test_call_preparation.py",
-              "tests/test_custom_layers.py::test_add_loss_is_minimised_without_a_compiled_loss"]),
+              "tests/test_custom_layers.py::test_add_loss_is_minimised_without_a_compiled_loss",
+              "tests/test_masking.py::test_loss_and_metrics_of_a_masked_output_are_means_over_"
+              "unmasked_steps",
+              "tests/test_masking.py::test_a_mean_metric_object_on_a_masked_output_is_refused"]),
             ("fnjit/training_data.py", {"_sample_weights"}, []),
             ("fnjit/training.py", {"_logs_dict"}, []))],
     "summary": [("fnjit/summary.py", ["tests/test_graph.py", "tests/test_batchnorm.py", "-k",
