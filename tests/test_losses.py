@@ -221,6 +221,8 @@ EAGER = [
      lambda t, x: (np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))).mean(-1)),
     ("binary_focal_crossentropy", {}, "binary", "prob",
      lambda t, p: (_focal_weight(t, p) * _bce(t, p)).mean(-1)),
+    ("categorical_crossentropy", {}, "onehot", "prob",
+     lambda t, p: -(t * np.log(p / p.sum(-1, keepdims=True))).sum(-1)),
     ("binary_focal_crossentropy", {"apply_class_balancing": True}, "binary", "prob",
      lambda t, p: ((t * 0.25 + (1 - t) * 0.75) * _focal_weight(t, p) * _bce(t, p)).mean(-1)),
 ]
