@@ -171,6 +171,20 @@ def test_eager_categorical_losses_smoothing_focal_defaults_and_logits():
                                focal(p), rtol=1e-6)
 
 
+def test_binary_crossentropies_clip_saturated_probabilities_as_keras_does():
+    """Predictions of exactly 0 and 1 (or logits whose sigmoid rounds to them) are clipped to
+    [eps, 1 - eps]: finite losses, Keras 3's numbers (keras.losses on these float32 arrays)."""
+    from fnjit import losses
+
+    t = np.array([[1.0, 0.0, 1.0, 0.0, 1.0]], "float32")
+    p = np.array([[1.0, 0.0, 0.0, 1.0, 0.5]], "float32")
+    logits = np.array([[40.0, -40.0, -40.0, 40.0, 0.0]], "float32")
+    np.testing.assert_allclose(losses.binary_crossentropy(t, p), [6.550725], rtol=1e-6)
+    np.testing.assert_allclose(losses.binary_focal_crossentropy(t, p), [6.446753], rtol=1e-6)
+    np.testing.assert_allclose(losses.binary_focal_crossentropy(t, logits, from_logits=True),
+                               [6.446753], rtol=1e-6)
+
+
 def test_a_loss_refuses_an_unknown_reduction_naming_the_choices():
     from fnjit import losses
 
