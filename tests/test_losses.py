@@ -185,6 +185,21 @@ def test_binary_crossentropies_clip_saturated_probabilities_as_keras_does():
                                [6.446753], rtol=1e-6)
 
 
+def test_eager_sparse_categorical_crossentropy_on_a_sequence_output():
+    """Labels (3, 5) or (3, 5, 1) for predictions (3, 5, 4): one value per sample and step, the
+    probabilities normalised over the last axis (Keras 3 gives these numbers, shape (3, 5))."""
+    from fnjit import losses
+
+    rng = np.random.default_rng(8)
+    labels = rng.integers(0, 4, (3, 5))
+    p = rng.uniform(0.05, 0.95, (3, 5, 4))
+    q = p / p.sum(-1, keepdims=True)
+    want = -np.log(np.take_along_axis(q, labels[..., None], -1)[..., 0])
+    for given in (labels, labels[..., None]):
+        np.testing.assert_allclose(losses.sparse_categorical_crossentropy(given, p), want,
+                                   rtol=1e-6)
+
+
 def test_a_loss_refuses_an_unknown_reduction_naming_the_choices():
     from fnjit import losses
 
