@@ -141,9 +141,11 @@ def test_loss_value_and_gradient(case, float64):
 
 
 def test_reduction_sum_scales_loss_and_gradient_by_the_batch(float64):
+    """"sum" is the batch times "sum_over_batch_size"; "mean" (Keras 3) and "auto" (Keras 2's
+    default) are "sum_over_batch_size"."""
     x = rng.normal(size=(5, 3))
     results = {}
-    for reduction in ("sum_over_batch_size", "sum"):
+    for reduction in ("sum_over_batch_size", "sum", "mean", "auto"):
         model = model_for(None)
         model.compile(fnjit.optimizers.SGD(0.01), L.Huber(reduction=reduction))
         w0 = model.get_weights()
@@ -154,6 +156,11 @@ def test_reduction_sum_scales_loss_and_gradient_by_the_batch(float64):
     assert sum_value == pytest.approx(5 * mean_value, rel=1e-12)
     for a, b in zip(sum_step, mean_step):
         np.testing.assert_allclose(a, 5 * b, rtol=1e-10)
+    for same in ("mean", "auto"):
+        value, step = results[same]
+        assert value == pytest.approx(mean_value, rel=1e-12), same
+        for a, b in zip(step, mean_step):
+            np.testing.assert_allclose(a, b, rtol=1e-10)
 
 
 def test_reduction_none_is_refused_in_compile_and_works_standalone():
