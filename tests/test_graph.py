@@ -266,6 +266,14 @@ def test_summary_rows_of_a_shared_layer_say_multiple():
         assert row.split()[2:4] == ["multiple", "10"], row
         assert next(line for line in lines if line.startswith("cat ")).split()[2:6] == \
             ["(None,", "8,", "2)", "0"]
+    # Called twice on one shape: that shape (Keras 2's output_shape is defined then).
+    a, b = Input(shape=(3, 4), name="a"), Input(shape=(3, 4), name="b")
+    shared = layers.Dense(2, name="shared")
+    model = Model([a, b], layers.concatenate([shared(a), shared(b)], axis=1, name="cat"))
+    lines = []
+    model.summary(print_fn=lines.append)
+    row = next(line for line in lines if line.startswith("shared (Dense)"))
+    assert row.split()[2:6] == ["(None,", "3,", "2)", "10"], row
 
 
 def test_clear_errors():
