@@ -25,8 +25,9 @@ one thread per core made small GEMMs (batch 32 x 784 x 64) 8x slower on a busy 2
 a worker thread that is not scheduled stalls every call (0.47 ms per MLP step with 1 thread
 against 3.9 ms with 2 while other processes ran), and BLAS threads inside the parallel kernels
 compete with their own threads (the CNN step at FNJIT_NUM_THREADS=2 was no faster with two BLAS
-threads than at one thread). One thread is the default; FNJIT_BLAS_THREADS sets another count.
-numpy's own BLAS is left alone.
+threads than at one thread). One thread is the default; FNJIT_BLAS_THREADS sets another count,
+or `auto`: every usable core, then as many as other processes leave idle (the same LoadFollower
+as FNJIT_NUM_THREADS=auto, its own instance). numpy's own BLAS is left alone.
 """
 
 from __future__ import annotations
