@@ -100,6 +100,39 @@ def concrete_input_shapes(model, input_shapes=None):
     return tuple(shapes)
 
 
+def float_dtype(model):
+    """The float type a model computes in: that of its layers, each fixed when the layer was
+    made (Keras 3's dtype policy: `set_floatx` later changes new layers only, and
+    `Dense(dtype="float64")` computes in float64). A program has one float type, so layers that
+    disagree are refused."""
+    from . import backend
+
+    found = {}
+    for layer in _leaf_layers(model):
+        dtype = str(getattr(layer, "dtype", "") or "")
+        if type(layer).__name__ == "InputLayer" or not (dtype.startswith("float") or
+                                                        "float16" in dtype):
+            continue  # an input's dtype is its data's; integer dtypes are layers' output types
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"model {model.name!r}: layer {layer.name!r} has dtype {dtype!r}; "
+                             "fnjit computes in float32 or float64 only")
+        found.setdefault(dtype, []).append(layer.name)
+    if len(found) > 1:
+        raise ValueError(f"model {model.name!r} mixes float types, which one compiled program "
+                         f"cannot hold: {', '.join(f'{d}: {n[:3]}' for d, n in found.items())} "
+                         "(set_floatx applies to layers made after it; give every layer the "
+                         "same dtype)")
+    return next(iter(found), None) or getattr(model, "dtype", None) or backend.floatx()
+
+
+def _leaf_layers(model):
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer is not model:
+            yield from _leaf_layers(layer)
+        else:
+            yield layer
+
+
 def lower_model(model, floatx, input_shapes=None):
     """Lower `model` to a fresh graph. Returns (context, input values, output values).
 

@@ -6,11 +6,11 @@ constraints and optimizer update.
 
 from __future__ import annotations
 
-from . import backend, constraints, losses
+from . import constraints, losses
 from .codegen.autodiff import plan_table
 from .codegen.ir import printable
 from .codegen.program import Program
-from .lowering import concrete_input_shapes, lower_model, lower_penalties
+from .lowering import concrete_input_shapes, float_dtype, lower_model, lower_penalties
 from .metrics import lower as lower_metric
 from .metrics import refuse_masked_metric
 from .param_store import ParamStore
@@ -22,17 +22,24 @@ class ProgramCache:
     def _invalidate(self):
         self._programs = {}
         self._per_call = {}
+        self._floatx = None
+
+    def _float_dtype(self):
+        """The float type of this model's programs and arrays (lowering.float_dtype), fixed by
+        its layers: worked out once per graph."""
+        if getattr(self, "_floatx", None) is None:
+            self._floatx = float_dtype(self)
+        return self._floatx
 
     def _settled(self, what, compute, *args):
         """`compute(*args)`, kept for the calls that follow: what each fit / evaluate / predict
-        call prepares from the graph, the compile settings, floatx and the programs built (and
-        not from its data), computed once. Forgotten where those change: a new graph
-        (_invalidate), compile(), a new training program (its masks: _training_values)."""
-        key = (what, backend.floatx())
+        call prepares from the graph, the compile settings and the programs built (and not from
+        its data), computed once. Forgotten where those change: a new graph (_invalidate),
+        compile(), a new training program (its masks: _training_values)."""
         try:
-            return self._per_call[key]
+            return self._per_call[what]
         except KeyError:
-            value = self._per_call[key] = compute(*args)
+            value = self._per_call[what] = compute(*args)
             return value
 
     def _ensure_graph(self, x=None):
@@ -47,7 +54,7 @@ class ProgramCache:
         """The compiled program of `kind` for input arrays `xs` (whose shapes fill in unknown
         dimensions such as a variable sequence length): one program per distinct input shape,
         built on first use and kept."""
-        floatx = backend.floatx()
+        floatx = self._float_dtype()
         shapes = self._input_shapes(kind, xs)
         key = (kind, floatx, self._target,
                self.optimizer.program_key() if kind == "train" else None, shapes)

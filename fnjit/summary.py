@@ -1,8 +1,9 @@
 """`model.summary()`: Keras' plain-text table, as the guides print it.
 
 A chain of single-input layers gets the three columns Layer (type), Output Shape, Param #
-(65 characters wide); any other graph adds Connected to (100 wide), with one line per inbound
-tensor as `layer[node][tensor]`.
+(65 characters wide); any other graph adds Connected to (100 wide, as the guides print it: Keras
+2.0's width, later Keras 2 printed 98), with one line per inbound tensor as
+`layer[node][tensor]`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ def _shape_text(shape):
 
 
 def _is_chain(model):
-    nodes = [n for n in model._ordered_nodes()]
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        return False
+    """Keras' `sequential_like` (Keras 2 and 3): the nodes form one path, each taking at most one
+    tensor and only the last feeding no other, and no layer is called twice. A layer with
+    several outputs (LSTM(return_state=True)) or several model outputs along the path keep it
+    a chain; a merge (a residual Add), a branch or a shared layer do not."""
+    nodes = model._ordered_nodes()
     for n in nodes:
-        if len(n.input_tensors) > 1 or len(n.output_tensors) != 1:
+        if len(n.input_tensors) > 1:
             return False
-    layers = [n.layer for n in nodes]
-    return len(layers) == len({id(x) for x in layers})
+    feeding = {id(p) for n in nodes for p in n.parent_nodes}
+    ends = [n for n in nodes if id(n) not in feeding]
+    return ends == nodes[-1:] and len({id(n.layer) for n in nodes}) == len(nodes)
 
 
 def _row(fields, positions):

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend, losses
+from . import losses
 from .argument_checks import _check_integers, _class_weights_to_samples, _numeric_array
 
 
-def _ones(n):
-    """np.ones(n, floatx), at a third of its cost (np.ones is Python: empty, then copyto)."""
-    a = np.empty(n, backend.floatx())
+def _ones(n, dtype):
+    """np.ones(n, dtype), at a third of its cost (np.ones is Python: empty, then copyto)."""
+    a = np.empty(n, dtype)
     a.fill(1)
     return a
 
@@ -32,7 +32,7 @@ class TrainingData:
             names = self.output_names
             shapes = [losses.target_shape(s.loss or "", t.shape)
                       for s, t in zip(self._outputs_spec, self.outputs)]
-            dtypes = [backend.floatx()] * len(names)
+            dtypes = [self._float_dtype()] * len(names)
         return names, [(len(shape), tuple(shape[1:]), np.dtype(dtype))
                        for shape, dtype in zip(shapes, dtypes)]
 
@@ -84,7 +84,10 @@ class TrainingData:
         return out
 
     def _input_dtypes(self):
-        return [t.dtype if t.dtype != "float32" else backend.floatx() for t in self.inputs]
+        """Float inputs take the model's float type (lowering.lower_model); integer ones keep
+        theirs."""
+        floatx = self._float_dtype()
+        return [floatx if t.dtype.startswith("float") else t.dtype for t in self.inputs]
 
     def _inputs(self, x, caller):
         """The input arrays, checked but still in the dtypes given (see _compiled)."""
@@ -134,7 +137,7 @@ class TrainingData:
         dict by output name), or derived from `class_weight`; ones where none is given."""
         n = len(ys[0])
         if sample_weight is None and class_weight is None:  # the common case, kept cheap
-            return [_ones(n)] * len(ys)
+            return [_ones(n, self._float_dtype())] * len(ys)
         names = self.output_names
         if class_weight is not None:
             if sample_weight is not None:
@@ -161,11 +164,11 @@ class TrainingData:
             per_output = list(sample_weight)
         else:
             per_output = [sample_weight] * len(names)
-        floatx = backend.floatx()
+        floatx = self._float_dtype()
         out = []
         for name, w in zip(names, per_output):
             if w is None:
-                out.append(_ones(n))
+                out.append(_ones(n, floatx))
                 continue
             what = f"{caller}: sample_weight (output {name!r})"
             a = _numeric_array(w, what)

@@ -150,29 +150,122 @@ def test_summary_graph_format_has_connected_to_and_thousands():
 
 
 def test_summary_row_of_a_layer_with_several_outputs_lists_their_shapes():
-    """LSTM(return_state=True): a list of shapes, cut to its column as Keras 2 does."""
+    """LSTM(return_state=True): a list of shapes, cut to its column as Keras 2 does. The model's
+    outputs come from one node of a path: a chain to Keras 2 and 3 (`sequential_like`)."""
     x = Input(shape=(5, 3), name="x")
     seq, h, _ = layers.LSTM(4, return_state=True, return_sequences=True, name="rnn")(x)
     model = Model(x, [seq, h])
     lines = []
-    model.summary(print_fn=lines.append, line_length=120)
-    row = next(line for line in lines if line.startswith("rnn (LSTM)"))
-    assert "[(None, 5, 4), (None, 4)," in row and row.split()[-2:] == ["128", "x[0][0]"]
+    model.summary(print_fn=lines.append)
+    assert lines[6] == "rnn (LSTM)                   [(None, 5, 4), (None, 4), 128"
+    assert lines[2] == "Layer (type)                 Output Shape              Param #"
+
+
+def _summary_header(model):
+    lines = []
+    model.summary(print_fn=lines.append)
+    return lines[2].split("  ")[-1].strip(), len(lines[1]), lines
+
+
+def test_summary_connected_to_column_follows_keras_sequential_like():
+    """Keras 2 and 3 (print_summary's `sequential_like`, checked in Keras 3.x) print the three
+    columns for one path of layers, even with a layer of several outputs or an output taken
+    along the way; a merge, a branch or a layer called twice add Connected to, 100 wide."""
+    def column_and_width(inputs, outputs):
+        column, width, _ = _summary_header(Model(inputs, outputs))
+        return column, width
+
+    x = Input(shape=(5, 3), name="x")
+    _, h, _ = layers.LSTM(4, return_state=True, name="rnn")(x)
+    assert column_and_width(x, layers.Dense(1, name="out")(h)) == ("Param #", 65)
+    x = Input(shape=(4,), name="x")
+    h = layers.Dense(4, name="h")(x)
+    assert column_and_width(x, [h, layers.Dense(2, name="o")(h)]) == ("Param #", 65)
+    # A residual connection: one input, one output, a merge of two tensors.
+    x = Input(shape=(4,), name="x")
+    d = layers.Dense(4, name="d")(x)
+    residual = Model(x, layers.add([x, d], name="res"))
+    column, width, lines = _summary_header(residual)
+    assert (column, width) == ("Connected to", 100)
+    row = lines.index(next(line for line in lines if line.startswith("res (Add)")))
+    assert lines[row].endswith("x[0][0]") and lines[row + 1].strip() == "d[0][0]"
+    # A branch: two outputs of one tensor.
+    x = Input(shape=(4,), name="x")
+    assert column_and_width(x, [layers.Dense(2, name="a")(x), layers.Dense(3, name="b")(x)]) \
+        == ("Connected to", 100)
+    # One layer called twice along a path.
+    x = Input(shape=(4,), name="x")
+    twice = layers.Dense(4, name="twice")
+    assert column_and_width(x, twice(twice(x))) == ("Connected to", 100)
+
+
+def test_summary_graph_text_is_the_guides_format_exactly():
+    """The functional guide's shared input layer model, printed as the guide prints it: 100
+    wide (Keras 2.0's default for a graph; later Keras 2 printed 98, Keras 3 a 108-wide box),
+    columns at 33, 55 and 67, one line per inbound tensor."""
+    visible = Input(shape=(64, 64, 1), name="input_1")
+    conv1 = layers.Conv2D(32, kernel_size=4, activation="relu", name="conv2d_1")(visible)
+    pool1 = layers.MaxPooling2D(pool_size=(2, 2), name="max_pooling2d_1")(conv1)
+    flat1 = layers.Flatten(name="flatten_1")(pool1)
+    conv2 = layers.Conv2D(16, kernel_size=8, activation="relu", name="conv2d_2")(visible)
+    pool2 = layers.MaxPooling2D(pool_size=(2, 2), name="max_pooling2d_2")(conv2)
+    flat2 = layers.Flatten(name="flatten_2")(pool2)
+    merge = layers.concatenate([flat1, flat2], name="concatenate_1")
+    hidden1 = layers.Dense(10, activation="relu", name="dense_1")(merge)
+    output = layers.Dense(1, activation="sigmoid", name="dense_2")(hidden1)
+    model = Model(inputs=visible, outputs=output)
+    lines = []
+    model.summary(print_fn=lines.append)
+    # Copied from the guide (000_716fc213a9ad2ebb.txt), which prints no `Model:` line.
+    rule = "_" * 100
+    assert "\n".join(lines[1:]) == "\n".join([
+        rule,
+        "Layer (type)                     Output Shape          Param #     Connected to",
+        "=" * 100,
+        "input_1 (InputLayer)             (None, 64, 64, 1)     0",
+        rule,
+        "conv2d_1 (Conv2D)                (None, 61, 61, 32)    544         input_1[0][0]",
+        rule,
+        "conv2d_2 (Conv2D)                (None, 57, 57, 16)    1040        input_1[0][0]",
+        rule,
+        "max_pooling2d_1 (MaxPooling2D)   (None, 30, 30, 32)    0           conv2d_1[0][0]",
+        rule,
+        "max_pooling2d_2 (MaxPooling2D)   (None, 28, 28, 16)    0           conv2d_2[0][0]",
+        rule,
+        "flatten_1 (Flatten)              (None, 28800)         0           max_pooling2d_1[0][0]",
+        rule,
+        "flatten_2 (Flatten)              (None, 12544)         0           max_pooling2d_2[0][0]",
+        rule,
+        "concatenate_1 (Concatenate)      (None, 41344)         0           flatten_1[0][0]",
+        "                                                                   flatten_2[0][0]",
+        rule,
+        "dense_1 (Dense)                  (None, 10)            413450      concatenate_1[0][0]",
+        rule,
+        "dense_2 (Dense)                  (None, 1)             11          dense_1[0][0]",
+        "=" * 100,
+        "Total params: 415,045",
+        "Trainable params: 415,045",
+        "Non-trainable params: 0",
+        rule])
 
 
 def test_summary_rows_of_a_shared_layer_say_multiple():
-    """A layer called on inputs of two shapes prints `multiple` (as Keras 2 and 3), and each row
+    """A layer called on inputs of two shapes prints `multiple` whichever call came first (Keras
+    2's `layer.output_shape` fails for it; Keras 3 prints the last call's shape), and each row
     counts every weight of its layer."""
-    a = Input(shape=(3, 4), name="a")
-    b = Input(shape=(5, 4), name="b")
-    shared = layers.Dense(2, name="shared")
-    model = Model([a, b], layers.concatenate([shared(a), shared(b)], axis=1, name="cat"))
-    lines = []
-    model.summary(print_fn=lines.append)
-    row = next(line for line in lines if line.startswith("shared (Dense)"))
-    assert row.split()[2:4] == ["multiple", "10"], row
-    assert next(line for line in lines if line.startswith("cat ")).split()[2:6] == \
-        ["(None,", "8,", "2)", "0"]
+    for first_long in (False, True):
+        a = Input(shape=(3, 4), name="a")
+        b = Input(shape=(5, 4), name="b")
+        shared = layers.Dense(2, name="shared")
+        first = shared(b if first_long else a)
+        second = shared(a if first_long else b)
+        model = Model([a, b], layers.concatenate([first, second], axis=1, name="cat"))
+        lines = []
+        model.summary(print_fn=lines.append)
+        row = next(line for line in lines if line.startswith("shared (Dense)"))
+        assert row.split()[2:4] == ["multiple", "10"], row
+        assert next(line for line in lines if line.startswith("cat ")).split()[2:6] == \
+            ["(None,", "8,", "2)", "0"]
 
 
 def test_clear_errors():

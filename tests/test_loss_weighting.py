@@ -202,6 +202,10 @@ def test_bad_weights_are_refused():
         model.fit(x, [y1, y2], sample_weight=np.ones((4, 2)), verbose=0)
     with pytest.raises(ValueError, match=r"sample_weight.*finite, found \[nan inf\]"):
         model.train_on_batch(x, [y1, y2], sample_weight=np.array([1, np.nan, 2, np.inf]))
+    # The message names the first three bad weights, not all of them.
+    with pytest.raises(ValueError, match=r"finite, found \[ nan  inf -inf\]$"):
+        model.train_on_batch(x, [y1, y2], sample_weight=np.array([np.nan, np.inf, -np.inf,
+                                                                  np.nan]))
     with pytest.raises(ValueError, match="sample_weight has 3 arrays.*2 outputs"):
         model.test_on_batch(x, [y1, y2], sample_weight=[np.ones(4)] * 3)
     with pytest.raises(ValueError, match=r"sample_weight names unknown output\(s\) \['nope'\]"):

@@ -351,7 +351,10 @@ class Layer:
             shape = ()
         shape = (int(shape),) if isinstance(shape, (int, np.integer)) else \
             tuple(int(d) for d in shape)
-        dtype = str(np.dtype(dtype)) if dtype is not None else backend.floatx()
+        if dtype is None:  # the layer's own float type, fixed when it was made (as Keras 3)
+            own = str(self.dtype)
+            dtype = own if own in ("float32", "float64") else backend.floatx()
+        dtype = str(np.dtype(dtype))
         if not dtype.startswith("float"):
             raise ValueError(f"{self._what}: add_weight(dtype={dtype!r}): compiled weights are "
                              "floats")
