@@ -25,8 +25,9 @@ one thread per core made small GEMMs (batch 32 x 784 x 64) 8x slower on a busy 2
 a worker thread that is not scheduled stalls every call (0.47 ms per MLP step with 1 thread
 against 3.9 ms with 2 while other processes ran), and BLAS threads inside the parallel kernels
 compete with their own threads (the CNN step at FNJIT_NUM_THREADS=2 was no faster with two BLAS
-threads than at one thread). One thread is the default; FNJIT_BLAS_THREADS sets another count.
-numpy's own BLAS is left alone.
+threads than at one thread). One thread is the default; FNJIT_BLAS_THREADS sets another count,
+or `auto`: every usable core, then as many as other processes leave idle (the same LoadFollower
+as FNJIT_NUM_THREADS=auto, its own instance). numpy's own BLAS is left alone.
 """
 
 from __future__ import annotations
@@ -124,25 +125,36 @@ class LoadFollower:
         return self.threads
 
 
-_FOLLOWER = []  # the LoadFollower when the thread count follows the load
+_FOLLOWERS = []  # (LoadFollower, the function that applies its count) of each `auto` setting
 _NEXT_LOOK = [0.0]
 
 
 def adapt_threads():
-    """Before a native call: the parallel kernels' threads for now (see the module's
-    docstring). Costs a clock read between two looks."""
-    if not _FOLLOWER:
+    """Before a native call: the threads for now of each setting that follows the load (see the
+    module's docstring). Costs a clock read between two looks."""
+    if not _FOLLOWERS:
         return
     now = time.monotonic()
     if now < _NEXT_LOOK[0]:
         return
     _NEXT_LOOK[0] = now + ADAPT_EVERY
-    follower = _FOLLOWER[0]
-    before = follower.threads
-    if follower.look() != before:
-        import numba
+    for follower, apply in _FOLLOWERS:
+        before = follower.threads
+        if follower.look() != before:
+            apply(follower.threads)
 
-        numba.set_num_threads(follower.threads)
+
+def blas_follows_load() -> bool:
+    """Whether the BLAS threads follow the machine's load (FNJIT_BLAS_THREADS=auto)."""
+    return os.environ.get("FNJIT_BLAS_THREADS", "").strip().lower() == "auto"
+
+
+def blas_threads() -> int:
+    """The BLAS threads to start with: FNJIT_BLAS_THREADS (default 1), or with `auto` the
+    usable cores. ValueError for anything else than `auto` or a whole number >= 1."""
+    if blas_follows_load():
+        return usable_cores()
+    return _count_setting("FNJIT_BLAS_THREADS", 1, also="`auto` or ")
 
 
 def configure_threads():
@@ -152,7 +164,7 @@ def configure_threads():
     if _DONE:
         return
     threads = num_threads()
-    blas = _count_setting("FNJIT_BLAS_THREADS", 1)
+    blas = blas_threads()
     _DONE = True
     if threads > 1:
         import numba
@@ -161,7 +173,7 @@ def configure_threads():
             numba.config.THREADING_LAYER = "workqueue"
         numba.set_num_threads(threads)
         if follows_load():
-            _FOLLOWER.append(LoadFollower(threads, usable_cores()))
+            _FOLLOWERS.append((LoadFollower(threads, usable_cores()), numba.set_num_threads))
     try:
         import scipy.linalg.cython_blas  # noqa: F401  (loads the library Numba will call)
         from threadpoolctl import ThreadpoolController
@@ -170,3 +182,5 @@ def configure_threads():
     for lib in ThreadpoolController().lib_controllers:
         if lib.user_api == "blas" and "scipy" in os.path.basename(os.path.dirname(lib.filepath)):
             lib.set_num_threads(blas)
+            if blas_follows_load() and blas > 1:
+                _FOLLOWERS.append((LoadFollower(blas, usable_cores()), lib.set_num_threads))

@@ -239,3 +239,20 @@ def test_two_saves_of_one_functions_signatures_at_once_keep_each_its_own_code(tm
     fresh = IndexDataCacheFile(str(tmp_path), "fnjit_x.kernel-1.py311", ("stamp", 1))
     for key in ["float32 signature", "float64 signature"]:
         assert fresh.load(key) == {"code": key}
+
+
+def test_a_cache_on_a_filesystem_without_locks_still_saves(tmp_path, monkeypatch):
+    """flock fails with OSError on some filesystems (NFS without lockd, some FUSE mounts): the
+    save goes ahead unlocked, as Numba's own does, rather than failing the compile."""
+    import fcntl
+
+    from numba.core.caching import IndexDataCacheFile
+
+    def no_locks(fd, op):
+        raise OSError(37, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    saved = IndexDataCacheFile(str(tmp_path), "fnjit_x.kernel-1.py311", ("stamp", 1))
+    saved.save("float32 signature", {"code": 1})
+    fresh = IndexDataCacheFile(str(tmp_path), "fnjit_x.kernel-1.py311", ("stamp", 1))
+    assert fresh.load("float32 signature") == {"code": 1}

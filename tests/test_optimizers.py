@@ -283,8 +283,11 @@ SCHEDULES = {
 def test_schedule_values_and_training_match_keras(which, float64):
     kwargs, formula = SCHEDULES[which]
     schedule = getattr(schedules, which.split("_")[0])(**kwargs)
-    for step in range(STEPS):
-        assert schedule(step) == pytest.approx(formula(step), rel=1e-12), step
+    # Steps past the training's too: a decay holds its last value (Keras 3 clamps the step;
+    # CosineDecay with warmup at decay_steps + warmup_steps). The restarts' formulas are tables.
+    late = [] if which.startswith("CosineDecayRestarts") else [7, 12]
+    for step in list(range(STEPS)) + late:
+        assert schedule(step) == pytest.approx(formula(step), rel=1e-12, abs=1e-15), step
     optimizer = fnjit.optimizers.SGD(learning_rate=schedule, momentum=0.5)
     model, ws = train_both(optimizer, Reference("sgd", formula, momentum=0.5))
     assert_same(model, ws)

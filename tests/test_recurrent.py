@@ -329,17 +329,17 @@ def test_mostly_zero_inputs_forward_and_gradients():
 
 
 def test_input_products_over_nonzero_entries_match_numpy_and_keep_nans():
-    """The kernels behind the input projection and its kernel gradient: exactly numpy's
-    product for one-hot rows, numpy's up to rounding for sparse and dense rows and narrow
-    products (those run np.dot), and numpy's NaNs where the other factor holds an inf or NaN
-    (0 * inf is NaN: no shortcut there)."""
+    """The kernels behind the input projection and its kernel gradient: the walk over nonzero
+    entries is taken for one-hot and sparse rows only, and never where the other factor holds
+    an inf or NaN (0 * inf is NaN: no shortcut there; the driver runs np.dot); it gives exactly
+    numpy's product for one-hot rows, numpy's up to rounding for sparse ones."""
     x = Input(shape=(2, 3))
-    model = Model(x, layers.SimpleRNN(2)(x))
+    model = Model(x, layers.SimpleRNN(64)(x))  # 64 columns: narrower products are np.dot
     model.compile("sgd", "mse")
     program = model._program("train", [np.zeros((1, 2, 3), np.float32)])
     # each kernel is in its own module (the modules of its callers import it)
     kernels = SimpleNamespace(**{name: getattr(m, name) for m in program.kernel_modules
-                                 for name in ("rnn_mostly_zero", "rnn_input_product",
+                                 for name in ("rnn_sparse_input", "rnn_input_product",
                                               "rnn_input_kernel_grad") if hasattr(m, name)})
     rows, d, w = 40, 32, 64  # one-hot: 1 in 32 nonzero; gates 64 wide
     one_hot = np.eye(d, dtype=np.float32)[rng.integers(0, d, rows)]
@@ -349,9 +349,14 @@ def test_input_products_over_nonzero_entries_match_numpy_and_keep_nans():
     kernel = rng.normal(size=(d, w)).astype(np.float32)
     dz = rng.normal(size=(rows, w)).astype(np.float32)
     # which inputs take the walk over nonzero entries (the rest np.dot)
-    assert kernels.rnn_mostly_zero(one_hot, w) and kernels.rnn_mostly_zero(sparse, w)
-    assert not kernels.rnn_mostly_zero(dense, w) and not kernels.rnn_mostly_zero(one_hot, 8)
-    for xs, exact in ((one_hot, True), (sparse, False), (dense, False)):
+    assert kernels.rnn_sparse_input(one_hot, kernel) and kernels.rnn_sparse_input(sparse, dz)
+    assert not kernels.rnn_sparse_input(dense, kernel)
+    edge = np.zeros((rows, d), np.float32)
+    edge.flat[:rows * d // 16] = 1  # 80 of 1280 nonzero: one in 16, still sparse
+    assert kernels.rnn_sparse_input(edge, kernel)
+    edge.flat[-1] = np.nan  # 81: a NaN counts as nonzero
+    assert not kernels.rnn_sparse_input(edge, kernel)
+    for xs, exact in ((one_hot, True), (sparse, False)):
         out = np.empty((rows, w), np.float32)
         kernels.rnn_input_product(xs, kernel, out)
         dk = np.empty((d, w), np.float32)
@@ -360,18 +365,9 @@ def test_input_products_over_nonzero_entries_match_numpy_and_keep_nans():
             assert np.array_equal(out, xs @ kernel)
         np.testing.assert_allclose(out, xs @ kernel, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(dk, xs.T @ dz, rtol=1e-5, atol=1e-5)
-        narrow = np.empty((rows, 8), np.float32)
-        kernels.rnn_input_product(xs, kernel[:, :8].copy(), narrow)
-        np.testing.assert_allclose(narrow, xs @ kernel[:, :8], rtol=1e-5, atol=1e-6)
-    bad_kernel, bad_dz = kernel.copy(), dz.copy()
-    bad_kernel[2, 1] = np.inf
-    bad_dz[3, 0] = np.nan  # row 3 of one_hot is all zero: dense numpy still spreads the NaN
-    out = np.empty((rows, w), np.float32)
-    dk = np.empty((d, w), np.float32)
-    with np.errstate(invalid="ignore"):
-        kernels.rnn_input_product(one_hot, bad_kernel, out)
-        kernels.rnn_input_kernel_grad(one_hot, bad_dz, dk)
-        want_out, want_dk = one_hot @ bad_kernel, one_hot.T @ bad_dz
-    assert np.isnan(want_out).any() and np.isnan(want_dk[:, 0]).all()
-    np.testing.assert_array_equal(np.isnan(out), np.isnan(want_out))
-    np.testing.assert_array_equal(np.isnan(dk), np.isnan(want_dk))
+    for bad in (np.inf, -np.inf, np.nan):
+        bad_kernel, bad_dz = kernel.copy(), dz.copy()
+        bad_kernel[2, 1] = bad
+        bad_dz[3, 0] = bad
+        assert not kernels.rnn_sparse_input(one_hot, bad_kernel)
+        assert not kernels.rnn_sparse_input(one_hot, bad_dz)

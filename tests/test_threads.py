@@ -170,21 +170,27 @@ xs = np.ones((4, 8, 8, 1), np.float32)
 ys = np.ones((4, 1), np.float32)
 model.train_on_batch(xs, ys)
 (program,) = model._programs.values()
-follow = threads._FOLLOWER[0]
+import os
+from threadpoolctl import threadpool_info
 state = {"others": 0.0, "busy": 0.0, "wall": 0.0}
 def machine():  # a machine where other processes keep `others` cores busy
     state["wall"] += 0.1
     state["busy"] += 0.1 * state["others"]
-    return state["busy"] + follow.own()
-follow.machine = machine
-follow.clock = lambda: state["wall"]
-seen = []
+    return state["busy"] + followers[0].own()
+followers = [follow for follow, _ in threads._FOLLOWERS]
+for follow in followers:
+    follow.machine = machine
+    follow.clock = lambda: state["wall"]
+seen, blas = [], []
 for others in (1.0, 0.0, 1.0):
     state["others"] = others
     for _ in range(3):
         model.train_on_batch(xs, ys)
     seen.append(numba.get_num_threads())
-print(json.dumps({"parallel": "numba.prange" in program.source, "seen": seen}))
+    blas.append([p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"
+                 and "scipy" in os.path.basename(os.path.dirname(p["filepath"]))])
+print(json.dumps({"parallel": "numba.prange" in program.source, "seen": seen, "blas": blas,
+                  "followers": len(followers)}))
 """
 
 
@@ -195,9 +201,18 @@ def test_with_auto_the_threads_follow_the_load_in_a_real_process(tmp_path):
     assert out["parallel"] is True
     # Another process busy on one of the two cores: one thread; quiet: two; busy again: one.
     assert out["seen"] == [1, 2, 1], out
+    assert out["blas"] == [[1]] * 3 and out["followers"] == 1  # the BLAS keeps its one thread
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two usable cores")
+def test_with_blas_auto_the_blas_threads_follow_the_load(tmp_path):
+    out = run_script(FOLLOW_SCRIPT, tmp_path, unset=("FNJIT_NUM_THREADS",), timeout=900,
+                     NUMBA_NUM_THREADS="2", FNJIT_BLAS_THREADS="auto")
+    assert out["parallel"] is False and out["followers"] == 1
+    assert out["blas"] == [[1], [2], [1]], out
 
 
 def test_a_bad_blas_thread_count_is_refused_by_name(monkeypatch):
     monkeypatch.setenv("FNJIT_BLAS_THREADS", "0")
-    with pytest.raises(ValueError, match="FNJIT_BLAS_THREADS must be a whole number >= 1"):
-        threads._count_setting("FNJIT_BLAS_THREADS", 1)
+    with pytest.raises(ValueError, match="FNJIT_BLAS_THREADS must be `auto` or a whole number"):
+        threads.blas_threads()
