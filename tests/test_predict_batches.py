@@ -122,3 +122,15 @@ def test_without_a_batch_size_samples_that_never_meet_run_in_larger_blocks(monke
     recurrent = keras.Model(s, layers.SimpleRNN(2)(s))
     _, seen = blocks_of(recurrent, monkeypatch, rng.normal(size=(40, 4, 3)))
     assert seen[-1] == 32
+
+
+def test_the_block_holds_predict_block_bytes_of_values(monkeypatch):
+    """The block is as many samples as PREDICT_BLOCK_BYTES of the values its ops write: here
+    Dense(3)'s 3 floats a sample, Dense(7)'s product 7 and its relu 7, 17 float32 = 68 bytes
+    (the inputs are the caller's, not counted)."""
+    from fnjit.codegen.batching import PREDICT_BLOCK_BYTES
+
+    x = keras.Input(shape=(5,))
+    model = keras.Model(x, layers.Dense(7, activation="relu")(layers.Dense(3)(x)))
+    _, seen = blocks_of(model, monkeypatch, np.ones((40, 5)))
+    assert seen == [PREDICT_BLOCK_BYTES // 68]
