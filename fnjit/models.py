@@ -264,7 +264,14 @@ class Model(Layer, Trainer):
         return shapes[0] if len(shapes) == 1 else shapes
 
     # ---- display -----------------------------------------------------------------------------
-    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        for name, value, default in (("expand_nested", expand_nested, False),
+                                     ("show_trainable", show_trainable, False),
+                                     ("layer_range", layer_range, None)):
+            if value != default:  # Keras' other options: refused, never ignored
+                raise ValueError(f"summary({name}={value!r}) is not supported by fnjit; leave "
+                                 f"{name} at its default ({default!r})")
         if not hasattr(self, "_nodes"):
             raise ValueError(f"model {self.name!r} has not been built yet: call it on data (fit, "
                              "predict, model(x)) or build(input_shape) first, as Keras asks")

@@ -108,6 +108,22 @@ def test_summary_chain_format():
     assert all(len(line) <= 65 for line in lines)
 
 
+@pytest.mark.parametrize("option", [dict(expand_nested=True), dict(show_trainable=True),
+                                    dict(layer_range=["dense_1", "dense_2"])])
+def test_summary_refuses_keras_options_it_does_not_print(option):
+    model = Sequential([layers.Dense(10, input_shape=(10,), name="dense_1"),
+                        layers.Dense(1, name="dense_2")])
+    (name,) = option
+    with pytest.raises(ValueError, match=f"summary\\({name}=.*not supported"):
+        model.summary(**option)
+    lines = []
+    model.summary(print_fn=lines.append, expand_nested=False, show_trainable=False,
+                  layer_range=None)  # their defaults print the table
+    assert lines[4].startswith("dense_1 (Dense)")
+    with pytest.raises(TypeError):
+        model.summary(colour=True)
+
+
 def test_summary_chain_text_is_the_guides_format_exactly():
     """Keras 2's table as the guides print it: 65 wide, `_` between rows, `=` after the last,
     a one-element shape written `(None,)`."""
