@@ -45,21 +45,25 @@ def randomize(model):
 
 
 def test_conv3d_forward_and_gradients():
-    """valid, strides + same, dilation + same without bias, 1x1x1, channels_first: one model,
-    so that the test pays for one compilation."""
+    """valid, strides + same, dilation + same without bias, 1x1x1, channels_first, one input
+    channel (the planar im2col, whose flat offsets take every sample's depth): one model, so
+    that the test pays for one compilation."""
     x = Input(shape=(5, 4, 6, 2))
     xf = Input(shape=(2, 5, 4, 3))  # channels_first
+    x1 = Input(shape=(4, 5, 5, 1))
     last = [Conv3D(3, (2, 3, 2), activation="tanh"),
             Conv3D(2, 3, strides=(2, 1, 2), padding="same"),
             Conv3D(2, (2, 2, 3), dilation_rate=(2, 1, 2), padding="same", use_bias=False),
             Conv3D(3, 1)]
     first = [Conv3D(2, (3, 2, 2), strides=(1, 2, 1), padding="same",
                     data_format="channels_first")]
-    model = Model([x, xf], [c(x) for c in last] + [c(xf) for c in first])
+    planar = Conv3D(2, (2, 3, 2), padding="same")
+    model = Model([x, xf, x1], [c(x) for c in last] + [c(xf) for c in first] + [planar(x1)])
     randomize(model)
     a = rng.normal(size=(2, 5, 4, 6, 2))
     af = rng.normal(size=(2, 2, 5, 4, 3))
-    outs = predict64(model, [a, af])
+    a1 = rng.normal(size=(2, 4, 5, 5, 1))
+    outs = predict64(model, [a, af, a1])
     w = [c.get_weights() for c in last]
     wf = first[0].get_weights()
     at = np.moveaxis(af, 1, -1)
@@ -67,11 +71,12 @@ def test_conv3d_forward_and_gradients():
             np_conv3d(a, w[1][0], (2, 1, 2), "same") + w[1][1],
             np_conv3d(a, w[2][0], (1, 1, 1), "same", (2, 1, 2)),
             np_conv3d(a, w[3][0]) + w[3][1],
-            np.moveaxis(np_conv3d(at, wf[0], (1, 2, 1), "same") + wf[1], -1, 1)]
+            np.moveaxis(np_conv3d(at, wf[0], (1, 2, 1), "same") + wf[1], -1, 1),
+            np_conv3d(a1, planar.get_weights()[0], padding="same") + planar.get_weights()[1]]
     assert [o.shape for o in outs] == [r.shape for r in want]
     for got, ref in zip(outs, want):
         np.testing.assert_allclose(got, ref, rtol=1e-7, atol=1e-9)
-    check_gradients(model, [a, af], max_checks=300)
+    check_gradients(model, [a, af, a1], max_checks=300)
 
 
 def test_conv3d_weights_shapes_and_config_follow_keras():
