@@ -95,3 +95,26 @@ def test_input_length_is_checked_against_the_input():
     model = keras.Sequential([layers.Embedding(50, 4, input_length=6), layers.Flatten(),
                               layers.Dense(2)])
     assert model.output_shape == (None, 2) and model.count_params() == 50 * 4 + 24 * 2 + 2
+
+
+def test_the_kernels_refuse_an_index_past_the_table_even_called_directly():
+    """The program checks indices before native code runs; the kernels check again, so that
+    no path that skips the first check (an exported model, a driver called by hand) reads or
+    writes past the table: the first index past it, and -1, raise."""
+    tokens = Input(shape=(3,), dtype="int32")
+    model = Model(tokens, layers.Dense(1)(layers.Flatten()(layers.Embedding(5, 2)(tokens))))
+    model.compile("sgd", "mse")
+    model.train_on_batch(np.zeros((2, 3), "int32"), np.zeros((2, 1), "float32"))
+    (program,) = model._programs.values()
+    kernel = {name: getattr(m, name) for m in program.kernel_modules
+              for name in ("embedding_forward", "embedding_backward") if hasattr(m, name)}
+    table = np.zeros((5, 2), np.float32)
+    for bad in (5, -1):
+        idx = np.array([0, bad], np.int32)
+        with pytest.raises(IndexError, match="embedding index out of range"):
+            kernel["embedding_forward"](idx, table, np.empty((2, 2), np.float32))
+        with pytest.raises(IndexError, match="embedding index out of range"):
+            kernel["embedding_backward"](idx, np.ones((2, 2), np.float32), np.empty_like(table))
+    out = np.empty((2, 2), np.float32)
+    kernel["embedding_forward"](np.array([4, 0], np.int32), table + 1, out)  # the last row is in
+    np.testing.assert_array_equal(out, np.ones((2, 2)))

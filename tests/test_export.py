@@ -113,16 +113,21 @@ def test_exported_one_input_model_predicts_in_batches(tmp_path):
     keras.utils.set_random_seed(4)
     x_in = keras.Input((3,))
     model = keras.Model(x_in, layers.Dense(2, activation="tanh")(x_in))
+    model.compile("sgd", "mse")  # so that run.py has evaluate too
     x = np.random.default_rng(1).normal(size=(10, 3)).astype("float32")
+    y = np.random.default_rng(2).normal(size=(10, 2)).astype("float32")
     out = model.export_source(tmp_path / "one")
     np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
     script = textwrap.dedent(f"""
-        import sys
+        import json, sys
         import numpy as np
         sys.path.insert(0, {str(out)!r})
         import run
-        p = run.predict(np.load({str(tmp_path / "x.npy")!r}), batch_size=4)
+        x, y = np.load({str(tmp_path / "x.npy")!r}), np.load({str(tmp_path / "y.npy")!r})
+        p = run.predict(x, batch_size=4)
         np.save({str(tmp_path / "p.npy")!r}, p)
+        print(json.dumps(run.evaluate(x, y, batch_size=4)))
         try:
             run.predict(np.zeros((0, 3), np.float32))
         except ValueError as e:
@@ -132,5 +137,7 @@ def test_exported_one_input_model_predicts_in_batches(tmp_path):
                           timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "refused predict: no samples" in proc.stdout
+    logs = json.loads(proc.stdout.splitlines()[0])
+    assert logs["loss"] == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-5)
     np.testing.assert_allclose(np.load(tmp_path / "p.npy"), model.predict(x, verbose=0),
                                rtol=1e-6, atol=1e-7)
