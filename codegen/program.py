@@ -30,6 +30,7 @@ in logs[0] and then whatever values the caller asked to report.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import os
 import sys
 import warnings
@@ -119,14 +120,20 @@ class CpuTarget(Target):
     name = "cpu"
 
     def render(self, graph, **kw):
-        return render_module(graph, module_name=cache.module_name, threads=num_threads(), **kw)
+        rendered = render_module(graph, module_name=cache.module_name, threads=num_threads(),
+                                 **kw)
+        # A convolution's tiles call the BLAS on small GEMMs, whose two threads synchronise at
+        # every call: the guide CNN's step took 46-52 ms with two BLAS threads against 29-30
+        # with one, where the recurrent models gained 1.1-1.2x (quiet, 2026-12-02).
+        return dataclasses.replace(rendered,
+                                   one_blas=any(op.kind == "conv" for op in graph.ops))
 
     def load(self, rendered):
         """Import the kernel modules, then the driver that imports them, tiered."""
         configure_threads()
         configure_malloc()
         kernels = cache.load_all(rendered.kernels.values())
-        return TieredDriver(rendered.driver, kernels, rendered.native)
+        return TieredDriver(rendered.driver, kernels, rendered.native, rendered.one_blas)
 
 
 class TieredDriver:
@@ -136,8 +143,9 @@ class TieredDriver:
     The setting is read and the native module's name (a hash of the source) computed once, at
     load, not on every call of the Python tier."""
 
-    def __init__(self, source, kernel_modules, may_go_native):
+    def __init__(self, source, kernel_modules, may_go_native, one_blas=False):
         self.source = source
+        self.one_blas = one_blas  # its calls run the BLAS on one thread (CpuTarget.render)
         self.native_name = cache.module_name(source)
         self.native_after = native_after()
         self.workers = compile_workers()
@@ -173,7 +181,7 @@ class TieredDriver:
                     cache.acquire(self.compiled)
                 self.native_entries.add(entry)
         module = self.compiled if entry in self.native_entries else self.python
-        adapt_threads()
+        adapt_threads(self.one_blas)
         if module is self.python and entry not in self.python_called:
             self.python_called.add(entry)  # its kernels compile now: workers help
             return first_call(module, entry, args, self.workers)

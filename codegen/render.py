@@ -395,6 +395,7 @@ class Rendered:
     driver: str
     kernels: dict  # module name -> source
     native: bool = True  # whether the entry points are compiled (else Python over kernels)
+    one_blas: bool = False  # whether its calls run the BLAS on one thread (CpuTarget.render)
 
     def text(self):
         """Everything, driver first, for reading (`fnjit dump`)."""

@@ -25,9 +25,13 @@ one thread per core made small GEMMs (batch 32 x 784 x 64) 8x slower on a busy 2
 a worker thread that is not scheduled stalls every call (0.47 ms per MLP step with 1 thread
 against 3.9 ms with 2 while other processes ran), and BLAS threads inside the parallel kernels
 compete with their own threads (the CNN step at FNJIT_NUM_THREADS=2 was no faster with two BLAS
-threads than at one thread). One thread is the default; FNJIT_BLAS_THREADS sets another count,
-or `auto`: every usable core, then as many as other processes leave idle (the same LoadFollower
-as FNJIT_NUM_THREADS=auto, its own instance). numpy's own BLAS is left alone.
+threads than at one thread). So the BLAS threads follow the load by default (FNJIT_BLAS_THREADS
+unset or `auto`): the cores idle at the first call (a /proc/loadavg snapshot), then as many as
+other processes leave idle (a LoadFollower of its own), and one thread for a program with a
+convolution, whose tiles call the BLAS on small GEMMs (quiet, 2026-12-02, train step wall:
+headline 4.2-4.8 ms against 5.1-5.6 with one thread, siamese 21-23 against 23-27, the CNN
+46-52 against 29-30 before it was kept to one; with one other busy process the headline
+took 6.4-6.6 against 5.9-6.2). A number fixes the count. numpy's own BLAS is left alone.
 """
 
 from __future__ import annotations
@@ -56,6 +60,17 @@ def usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
+
+
+def idle_cores() -> int:
+    """The usable cores less the processes running now (this one included; /proc/loadavg's
+    count of runnable ones, a snapshot); 0 where it cannot be read."""
+    try:
+        with open("/proc/loadavg") as f:
+            running = int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return max(0, usable_cores() - running)
 
 
 def follows_load() -> bool:
@@ -105,10 +120,10 @@ class LoadFollower:
     within 1 and the rendered count. The clocks are arguments so that a test can drive it."""
 
     def __init__(self, most, cores, machine=machine_busy_seconds, own=time.process_time,
-                 clock=time.monotonic):
+                 clock=time.monotonic, start=None):
         self.most, self.cores = most, cores
         self.machine, self.own, self.clock = machine, own, clock
-        self.threads = most
+        self.threads = most if start is None else start
         self.last = None  # (wall, machine busy seconds, own CPU seconds) at the last look
 
     def look(self):
@@ -125,33 +140,52 @@ class LoadFollower:
         return self.threads
 
 
-_FOLLOWERS = []  # (LoadFollower, the function that applies its count) of each `auto` setting
+_FOLLOWERS = []  # (LoadFollower, the function that applies its count, or None) per `auto`
 _NEXT_LOOK = [0.0]
 
 
-def adapt_threads():
+class BlasThreads:
+    """scipy's OpenBLAS threads under FNJIT_BLAS_THREADS=auto: the follower's count, or one for
+    a program that asks for one; set only when it changes (threadpoolctl's call costs us)."""
+
+    def __init__(self, lib, follower):
+        self.lib, self.follower, self.now = lib, follower, None
+
+    def use(self, one):
+        n = 1 if one else self.follower.threads
+        if n != self.now:
+            self.lib.set_num_threads(n)
+            self.now = n
+
+
+_BLAS = []  # the BlasThreads when the BLAS threads follow the load
+
+
+def adapt_threads(one_blas=False):
     """Before a native call: the threads for now of each setting that follows the load (see the
-    module's docstring). Costs a clock read between two looks."""
-    if not _FOLLOWERS:
-        return
-    now = time.monotonic()
-    if now < _NEXT_LOOK[0]:
-        return
-    _NEXT_LOOK[0] = now + ADAPT_EVERY
-    for follower, apply in _FOLLOWERS:
-        before = follower.threads
-        if follower.look() != before:
-            apply(follower.threads)
+    module's docstring), and one BLAS thread for a program that asks (`one_blas`: measured
+    slower with two, Program.one_blas_thread). Costs a clock read between two looks."""
+    if _FOLLOWERS:
+        now = time.monotonic()
+        if now >= _NEXT_LOOK[0]:
+            _NEXT_LOOK[0] = now + ADAPT_EVERY
+            for follower, apply in _FOLLOWERS:
+                before = follower.threads
+                if follower.look() != before and apply is not None:
+                    apply(follower.threads)
+    if _BLAS:
+        _BLAS[0].use(one_blas)
 
 
 def blas_follows_load() -> bool:
-    """Whether the BLAS threads follow the machine's load (FNJIT_BLAS_THREADS=auto)."""
-    return os.environ.get("FNJIT_BLAS_THREADS", "").strip().lower() == "auto"
+    """Whether the BLAS threads follow the machine's load: FNJIT_BLAS_THREADS unset (the
+    default) or `auto`."""
+    return os.environ.get("FNJIT_BLAS_THREADS", "auto").strip().lower() == "auto"
 
 
 def blas_threads() -> int:
-    """The BLAS threads to start with: FNJIT_BLAS_THREADS (default 1), or with `auto` the
-    usable cores. ValueError for anything else than `auto` or a whole number >= 1."""
+    """The most BLAS threads: FNJIT_BLAS_THREADS, or by default (`auto`) the usable cores.
+    ValueError for anything else than `auto` or a whole number >= 1."""
     if blas_follows_load():
         return usable_cores()
     return _count_setting("FNJIT_BLAS_THREADS", 1, also="`auto` or ")
@@ -181,6 +215,13 @@ def configure_threads():
         return
     for lib in ThreadpoolController().lib_controllers:
         if lib.user_api == "blas" and "scipy" in os.path.basename(os.path.dirname(lib.filepath)):
-            lib.set_num_threads(blas)
             if blas_follows_load() and blas > 1:
-                _FOLLOWERS.append((LoadFollower(blas, usable_cores()), lib.set_num_threads))
+                # Until the first look, the threads of the cores idle now (a snapshot): a busy
+                # machine does not pay for a second thread it does not have (a stalled small
+                # GEMM, above), a quiet one gains from the first call.
+                follower = LoadFollower(blas, usable_cores(), start=min(blas, 1 + idle_cores()))
+                _FOLLOWERS.append((follower, None))
+                _BLAS.append(BlasThreads(lib, follower))
+                _BLAS[0].use(False)
+            else:
+                lib.set_num_threads(blas)

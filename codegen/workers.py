@@ -41,7 +41,7 @@ from numba.core.dispatcher import Dispatcher
 from numba.core.registry import cpu_target
 
 from . import cache
-from .threads import usable_cores
+from .threads import idle_cores
 
 MOST_WORKERS = 2
 WAIT_SECONDS = 600.0  # a worker compiling one kernel longer than this is taken as hung
@@ -50,14 +50,9 @@ CLAIMED = 10
 
 
 def idle_workers() -> int:
-    """Workers the machine has room for now: the usable cores less the processes running (this
-    one included; /proc/loadavg's count of runnable ones, a snapshot), at most MOST_WORKERS."""
-    try:
-        with open("/proc/loadavg") as f:
-            running = int(f.read().split()[3].split("/")[0])
-    except (OSError, ValueError, IndexError):
-        return 0
-    return max(0, min(MOST_WORKERS, usable_cores() - running))
+    """Workers the machine has room for now: its idle cores (threads.idle_cores), at most
+    MOST_WORKERS."""
+    return min(MOST_WORKERS, idle_cores())
 
 
 def first_call(module, entry, args, workers=None):

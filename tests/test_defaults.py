@@ -1,7 +1,7 @@
 """The library's defaults and the README's settings, in fresh processes that no conftest has
 touched: float32, channels_last and epsilon 1e-7 without any set_* call; FNJIT_NATIVE_AFTER;
-FNJIT_BLAS_THREADS
-setting the thread count of the BLAS that generated code calls (read back by threadpoolctl).
+FNJIT_BLAS_THREADS (by default following the load) setting the thread count of the BLAS that
+generated code calls (read back by threadpoolctl).
 The cache settings (FNJIT_CACHE_DIR, its default, `fnjit cache clear`) are in test_cache.py."""
 
 import pytest
@@ -13,6 +13,7 @@ import numpy as np
 from threadpoolctl import threadpool_info
 import fnjit as keras
 from fnjit import backend, layers
+from fnjit.codegen import threads
 x = keras.Input(shape=(6, 6, 3))
 conv = layers.Conv2D(4, 3)
 model = keras.Model(x, layers.Dense(2)(layers.Flatten()(conv(x))))
@@ -30,7 +31,7 @@ print(json.dumps({"floatx": backend.floatx(), "format": backend.image_data_forma
                   "epsilon": backend.epsilon(), "conv": list(conv.output_shape[1:]),
                   "kernel": list(conv.get_weights()[0].shape), "out": str(out.dtype),
                   "weights": sorted({str(w.dtype) for w in model.get_weights()}),
-                  "blas": blas, "tiers": tiers}))
+                  "blas": blas, "blas_follows": len(threads._BLAS), "tiers": tiers}))
 """
 
 
@@ -45,7 +46,9 @@ def test_defaults_without_any_setting(tmp_path):
     # channels_last: (6, 6, 3) is 6x6 with 3 channels (channels_first would read 6 channels).
     assert got["conv"] == [4, 4, 4] and got["kernel"] == [3, 3, 3, 4]
     assert got["out"] == "float32" and got["weights"] == ["float32"]
-    assert got["blas"] == [1]  # one BLAS thread unless FNJIT_BLAS_THREADS says otherwise
+    # The BLAS threads follow the load (FNJIT_BLAS_THREADS=auto), and a convolution's
+    # program runs one.
+    assert got["blas"] == [1] and got["blas_follows"] == 1
     assert got["tiers"] == [False, False, True]  # native on the 65th call (FNJIT_NATIVE_AFTER)
 
 

@@ -170,6 +170,11 @@ xs = np.ones((4, 8, 8, 1), np.float32)
 ys = np.ones((4, 1), np.float32)
 model.train_on_batch(xs, ys)
 (program,) = model._programs.values()
+# A Dense model, whose calls use the BLAS threads the load leaves (a convolution's, one).
+d_in = keras.Input(shape=(8,))
+dense = keras.Model(d_in, layers.Dense(1)(layers.Dense(8)(d_in)))
+dense.compile(optimizer="sgd", loss="mse")
+dx, dy = np.ones((4, 8), np.float32), np.ones((4, 1), np.float32)
 import os
 from threadpoolctl import threadpool_info
 state = {"others": 0.0, "busy": 0.0, "wall": 0.0}
@@ -181,23 +186,28 @@ followers = [follow for follow, _ in threads._FOLLOWERS]
 for follow in followers:
     follow.machine = machine
     follow.clock = lambda: state["wall"]
-seen, blas = [], []
+def blas_threads():
+    return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"
+            and "scipy" in os.path.basename(os.path.dirname(p["filepath"]))]
+seen, blas, conv_blas = [], [], []
 for others in (1.0, 0.0, 1.0):
     state["others"] = others
     for _ in range(3):
         model.train_on_batch(xs, ys)
+        dense.train_on_batch(dx, dy)
     seen.append(numba.get_num_threads())
-    blas.append([p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"
-                 and "scipy" in os.path.basename(os.path.dirname(p["filepath"]))])
+    blas.append(blas_threads())
+    model.train_on_batch(xs, ys)
+    conv_blas.append(blas_threads())
 print(json.dumps({"parallel": "numba.prange" in program.source, "seen": seen, "blas": blas,
-                  "followers": len(followers)}))
+                  "conv_blas": conv_blas, "followers": len(followers)}))
 """
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two usable cores")
 def test_with_auto_the_threads_follow_the_load_in_a_real_process(tmp_path):
     out = run_script(FOLLOW_SCRIPT, tmp_path, unset=("FNJIT_NUM_THREADS",), timeout=900,
-                     NUMBA_NUM_THREADS="2", FNJIT_NUM_THREADS="auto")
+                     NUMBA_NUM_THREADS="2", FNJIT_NUM_THREADS="auto", FNJIT_BLAS_THREADS="1")
     assert out["parallel"] is True
     # Another process busy on one of the two cores: one thread; quiet: two; busy again: one.
     assert out["seen"] == [1, 2, 1], out
@@ -205,11 +215,16 @@ def test_with_auto_the_threads_follow_the_load_in_a_real_process(tmp_path):
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two usable cores")
-def test_with_blas_auto_the_blas_threads_follow_the_load(tmp_path):
-    out = run_script(FOLLOW_SCRIPT, tmp_path, unset=("FNJIT_NUM_THREADS",), timeout=900,
-                     NUMBA_NUM_THREADS="2", FNJIT_BLAS_THREADS="auto")
+@pytest.mark.parametrize("setting", ["auto", None])
+def test_the_blas_threads_follow_the_load_by_default_and_with_auto(setting, tmp_path):
+    env = {"FNJIT_BLAS_THREADS": setting} if setting else {}
+    out = run_script(FOLLOW_SCRIPT, tmp_path, unset=("FNJIT_NUM_THREADS", "FNJIT_BLAS_THREADS"),
+                     timeout=900, NUMBA_NUM_THREADS="2", **env)
     assert out["parallel"] is False and out["followers"] == 1
+    # The Dense model: one BLAS thread while another process is busy, two when it is not; the
+    # convolution's calls run one whatever the load (CpuTarget.render).
     assert out["blas"] == [[1], [2], [1]], out
+    assert out["conv_blas"] == [[1]] * 3, out
 
 
 def test_a_bad_blas_thread_count_is_refused_by_name(monkeypatch):
