@@ -256,3 +256,17 @@ def test_a_cache_on_a_filesystem_without_locks_still_saves(tmp_path, monkeypatch
     saved.save("float32 signature", {"code": 1})
     fresh = IndexDataCacheFile(str(tmp_path), "fnjit_x.kernel-1.py311", ("stamp", 1))
     assert fresh.load("float32 signature") == {"code": 1}
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_atomic_files_get_the_mode_open_would_give_them(tmp_path, umask):
+    """mkstemp makes 0600 files; an atomic write chmods its file to what open() would have
+    made under the process's umask (others can read a saved model where they could before)."""
+    from fnjit.codegen.atomic import write_atomic
+
+    old = os.umask(umask)
+    try:
+        write_atomic(tmp_path / "f.bin", b"x")
+    finally:
+        os.umask(old)
+    assert os.stat(tmp_path / "f.bin").st_mode & 0o777 == 0o666 & ~umask
