@@ -163,8 +163,9 @@ _BLAS = []  # the BlasThreads when the BLAS threads follow the load
 
 def adapt_threads(one_blas=False):
     """Before a native call: the threads for now of each setting that follows the load (see the
-    module's docstring), and one BLAS thread for a program that asks (`one_blas`: measured
-    slower with two, Program.one_blas_thread). Costs a clock read between two looks."""
+    module's docstring), and one BLAS thread for a program that asks (`one_blas`, measured
+    slower with two: TieredDriver.one_blas, set by CpuTarget.render). Costs a clock read
+    between two looks."""
     if _FOLLOWERS:
         now = time.monotonic()
         if now >= _NEXT_LOOK[0]:

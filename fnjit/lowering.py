@@ -11,7 +11,7 @@ they see while lowering (`ctx.shape`) are concrete.
 
 from __future__ import annotations
 
-from .codegen.ir import Builder, IndexBound
+from .codegen.ir import FLOAT_DTYPES, Builder, IndexBound
 
 
 class LoweringContext:
@@ -106,14 +106,15 @@ def float_dtype(model):
     `Dense(dtype="float64")` computes in float64). A program has one float type, so layers that
     disagree are refused."""
     from . import backend
+    from .layers.base import InputLayer
 
     found = {}
     for layer in _leaf_layers(model):
         dtype = str(getattr(layer, "dtype", "") or "")
-        if type(layer).__name__ == "InputLayer" or not (dtype.startswith("float") or
-                                                        "float16" in dtype):
+        if isinstance(layer, InputLayer) or not (dtype.startswith("float") or
+                                                 "float16" in dtype):
             continue  # an input's dtype is its data's; integer dtypes are layers' output types
-        if dtype not in ("float32", "float64"):
+        if dtype not in FLOAT_DTYPES:
             raise ValueError(f"model {model.name!r}: layer {layer.name!r} has dtype {dtype!r}; "
                              "fnjit computes in float32 or float64 only")
         found.setdefault(dtype, []).append(layer.name)

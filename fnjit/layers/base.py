@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from .. import backend, constraints, initializers, regularizers
+from ..codegen.ir import FLOAT_DTYPES
 
 
 class KerasTensor:
@@ -353,7 +354,7 @@ class Layer:
             tuple(int(d) for d in shape)
         if dtype is None:  # the layer's own float type, fixed when it was made (as Keras 3)
             own = str(self.dtype)
-            dtype = own if own in ("float32", "float64") else backend.floatx()
+            dtype = own if own in FLOAT_DTYPES else backend.floatx()
         dtype = str(np.dtype(dtype))
         if not dtype.startswith("float"):
             raise ValueError(f"{self._what}: add_weight(dtype={dtype!r}): compiled weights are "
